@@ -51,6 +51,13 @@ class CompactRange:
         self.size += 1
         return created
 
+    @property
+    def border(self) -> list[bytes]:
+        return list(self._hashes)
+
+    def copy(self) -> CompactRange:
+        return CompactRange(self.size, self._hashes)
+
     def root(self) -> bytes:
         """MTH of the whole tree: the border folded from the right."""
         if not self._hashes:

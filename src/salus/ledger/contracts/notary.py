@@ -1,0 +1,32 @@
+"""Notary: a member anchors the hash of a document it holds off the ledger.
+
+The simplest useful contract, and the one the ledger benchmark drives: it proves that a
+member knew content with a given SHA-256 at a given height, with no content on the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from salus.ledger.codes import Code, Rejected
+from salus.ledger.contract import Context, Contract, method
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
+MAX_LABEL = 128
+
+
+class NotaryContract(Contract):
+    name = "notary"
+
+    @method
+    def anchor(self, ctx: Context, hash: str, label: str = "") -> dict[str, Any]:
+        if not _SHA256_HEX.match(hash):
+            raise Rejected(Code.BAD_ARGUMENTS, "hash must be 64 lowercase hex digits (SHA-256)")
+        if len(label) > MAX_LABEL:
+            raise Rejected(Code.BAD_ARGUMENTS, f"label is longer than {MAX_LABEL} characters")
+        key = f"anchor/{hash}"
+        if ctx.get(key) is not None:
+            raise Rejected(Code.CONFLICT, f"hash {hash} is already anchored")
+        ctx.put(key, {"by": ctx.member_id, "height": ctx.height, "time": ctx.time, "label": label})
+        return {"hash": hash, "height": ctx.height}

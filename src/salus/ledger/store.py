@@ -1,0 +1,223 @@
+"""SQLite storage for one peer: blocks, transactions, log nodes, state.
+
+WAL mode with ``synchronous=FULL``: a block's rows are one SQLite transaction, and
+:meth:`Store.write_block` returns only after it is on disk, which is what lets the node
+say "committed". One connection writes (the committer); every other thread reads through
+its own connection, which WAL lets proceed while a block is being written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL,
+    header BLOB NOT NULL,      -- RFC 8785 JSON of the header, exactly as signed
+    signer TEXT NOT NULL,      -- did:key that signed header and tree head
+    signature BLOB NOT NULL,
+    sth_signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txs (
+    seq INTEGER PRIMARY KEY,   -- leaf index in the transparency log
+    id BLOB NOT NULL,          -- leaf hash
+    height INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw BLOB NOT NULL,         -- exact signed bytes (the log leaf's data)
+    detail TEXT                -- JSON: read/write sets, output, events
+);
+CREATE INDEX IF NOT EXISTS txs_id ON txs (id);
+CREATE TABLE IF NOT EXISTS log_nodes (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRow:
+    height: int
+    hash: bytes
+    header: bytes
+    signer: str
+    signature: bytes
+    sth_signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TxRow:
+    seq: int
+    id: bytes
+    height: int
+    code: str
+    reason: str
+    raw: bytes
+    detail: str | None
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._writer = self._connect()
+        self._writer.executescript(SCHEMA)
+        self._write_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        self._writer.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- meta ----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> bytes | None:
+        row = self.reader.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: bytes) -> None:
+        with self._write_lock:
+            self._writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- reads ---------------------------------------------------------------------------
+    def head_height(self) -> int | None:
+        return self.reader.execute("SELECT MAX(height) FROM blocks").fetchone()[0]
+
+    def block(self, height: int) -> BlockRow | None:
+        row = self.reader.execute(
+            "SELECT height, hash, header, signer, signature, sth_signature FROM blocks "
+            "WHERE height=?", (height,)).fetchone()
+        return None if row is None else BlockRow(*row)
+
+    def blocks(self, start: int, end: int) -> list[BlockRow]:
+        rows = self.reader.execute(
+            "SELECT height, hash, header, signer, signature, sth_signature FROM blocks "
+            "WHERE height BETWEEN ? AND ? ORDER BY height", (start, end)).fetchall()
+        return [BlockRow(*r) for r in rows]
+
+    def block_for_log_size(self, size: int) -> BlockRow | None:
+        """The block after which the log had exactly ``size`` leaves (None if no block did)."""
+        row = self.reader.execute(
+            "SELECT height, hash, header, signer, signature, sth_signature FROM blocks "
+            "WHERE height = (SELECT height FROM txs WHERE seq=?) "
+            "AND NOT EXISTS (SELECT 1 FROM txs WHERE seq=?)", (size - 1, size)).fetchone()
+        return None if row is None else BlockRow(*row)
+
+    _TX_COLUMNS = "seq, id, height, code, reason, raw, detail"
+
+    def tx_by_id(self, tx_id: bytes) -> TxRow | None:
+        row = self.reader.execute(
+            f"SELECT {self._TX_COLUMNS} FROM txs WHERE id=? ORDER BY seq LIMIT 1",
+            (tx_id,)).fetchone()
+        return None if row is None else TxRow(*row)
+
+    def tx_by_seq(self, seq: int) -> TxRow | None:
+        row = self.reader.execute(f"SELECT {self._TX_COLUMNS} FROM txs WHERE seq=?",
+                                  (seq,)).fetchone()
+        return None if row is None else TxRow(*row)
+
+    def txs_in_range(self, start: int, end: int) -> list[TxRow]:
+        rows = self.reader.execute(
+            f"SELECT {self._TX_COLUMNS} FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (start, end)).fetchall()
+        return [TxRow(*r) for r in rows]
+
+    def txs_of_block(self, height: int) -> list[TxRow]:
+        rows = self.reader.execute(
+            f"SELECT {self._TX_COLUMNS} FROM txs WHERE height=? ORDER BY seq", (height,)).fetchall()
+        return [TxRow(*r) for r in rows]
+
+    def tx_count(self) -> int:
+        row = self.reader.execute("SELECT MAX(seq) FROM txs").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._writer.execute(
+                f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
+        return found
+
+    def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        out: dict[tuple[int, int], bytes] = {}
+        cur = self.reader
+        for level, idx in ids:
+            row = cur.execute("SELECT hash FROM log_nodes WHERE level=? AND idx=?",
+                              (level, idx)).fetchone()
+            if row is not None:
+                out[(level, idx)] = row[0]
+        return out
+
+    def state(self, key: str) -> bytes | None:
+        row = self._writer.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def state_row(self, key: str) -> tuple[bytes, int] | None:
+        row = self.reader.execute("SELECT value, height FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def state_scan(self, prefix: str, after: str = "", limit: int = 100
+                   ) -> list[tuple[str, bytes, int]]:
+        rows = self.reader.execute(
+            "SELECT key, value, height FROM state WHERE key >= ? AND key > ? ORDER BY key LIMIT ?",
+            (prefix, after, limit + 1)).fetchall()
+        return [r for r in rows if r[0].startswith(prefix)][:limit]
+
+    def all_state(self) -> Iterable[tuple[str, bytes, int]]:
+        return self.reader.execute("SELECT key, value, height FROM state ORDER BY key")
+
+    # -- the one write -------------------------------------------------------------------
+    def write_block(
+        self,
+        block: BlockRow,
+        txs: list[tuple[int, bytes, int, str, str, bytes, str | None]],
+        nodes: list[tuple[int, int, bytes]],
+        writes: dict[str, bytes | None],
+    ) -> None:
+        """Write one block and everything it changes atomically and durably."""
+        with self._write_lock:
+            c = self._writer
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", (
+                    block.height, block.hash, block.header, block.signer, block.signature,
+                    block.sth_signature))
+                c.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", txs)
+                c.executemany("INSERT INTO log_nodes VALUES (?, ?, ?)", nodes)
+                puts = [(k, v, block.height) for k, v in writes.items() if v is not None]
+                if puts:
+                    c.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", puts)
+                dels = [(k,) for k, v in writes.items() if v is None]
+                if dels:
+                    c.executemany("DELETE FROM state WHERE key=?", dels)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise

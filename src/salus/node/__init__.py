@@ -1,0 +1,1 @@
+"""The embedded node: ingress, ordering, commit and the receipts clients wait for."""

@@ -1,0 +1,10 @@
+"""The contracts every Salus peer runs. All peers of a chain must run the same set."""
+
+from __future__ import annotations
+
+from salus.ledger.contract import Registry
+from salus.ledger.contracts import MembershipContract, NotaryContract
+
+
+def registry() -> Registry:
+    return Registry([MembershipContract(), NotaryContract()])

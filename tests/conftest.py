@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from salus.identity import Identity
+from salus.ledger import genesis as genesis_mod
+from salus.ledger import transaction
+from salus.ledger.ledger import Ledger
+from salus.ledger.signatures import verify_all
+from salus.node.contracts import registry
+
+GENESIS_TIME = 1_763_700_000_000
+
+
+def ident(name: str) -> Identity:
+    return Identity.from_seed(hashlib.sha256(name.encode()).digest())
+
+
+@dataclass
+class Chain:
+    """A ledger with a small consortium and a clock that only the test moves."""
+
+    ledger: Ledger
+    genesis: genesis_mod.Genesis
+    orderer: Identity
+    time: int = GENESIS_TIME
+    nonces: dict[str, int] = field(default_factory=dict)
+
+    def tx(self, who: Identity, contract: str, method: str, args: dict | None = None,
+           *, nonce: int | None = None, chain: str | None = None, time: int | None = None) -> bytes:
+        if nonce is None:
+            nonce = self.nonces.get(who.did, 0) + 1
+            self.nonces[who.did] = nonce
+        return transaction.encode(who, chain=chain or self.genesis.chain_id, contract=contract,
+                                  method=method, args=args or {}, nonce=nonce,
+                                  time=self.time if time is None else time)
+
+    def commit(self, *raws: bytes):
+        self.time += 1000
+        decoded = [self.ledger.executor.decode(r) for r in raws]
+        return self.ledger.commit(self.time, decoded, verify_all(decoded))
+
+
+def make_genesis(orderer: Identity) -> genesis_mod.Genesis:
+    orgs = [
+        {"id": "st-mary", "name": "St Mary's Hospital", "type": "hospital",
+         "admins": [{"did": ident("st-mary-admin").did,
+                     "encryption_key": ident("st-mary-admin").encryption_did}]},
+        {"id": "medboard", "name": "State Medical Board", "type": "board",
+         "admins": [{"did": ident("medboard-admin").did}]},
+        {"id": "health-dept", "name": "Health Regulator", "type": "regulator",
+         "admins": [{"did": ident("regulator-admin").did}]},
+    ]
+    return genesis_mod.build("salus-test", orderer.did, orgs, GENESIS_TIME)
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    orderer = ident("orderer")
+    genesis = make_genesis(orderer)
+    ledger = Ledger.create(tmp_path / "ledger.db", genesis, registry(), orderer)
+    yield Chain(ledger, genesis, orderer)
+    ledger.close()

@@ -21,7 +21,7 @@ from salus.ledger.codes import Rejected
 from salus.ledger.contract import Registry
 from salus.ledger.executor import Executor
 from salus.ledger.log import CompactRange, SignedTreeHead, STHError, leaf_hash
-from salus.ledger.signatures import verify_all
+from salus.ledger.signatures import signatures_ok
 from salus.ledger.state import next_state_hash
 from salus.ledger.store import Store
 from salus.ledger.transaction import Transaction
@@ -98,10 +98,8 @@ def audit(store: Store, registry: Registry,
                         decoded.append(executor.decode(t.raw))
                     except Rejected:
                         decoded.append(t.raw)
-                sig_ok = iter(verify_all([d for d in decoded if isinstance(d, Transaction)]))
-                oks = [next(sig_ok) if isinstance(d, Transaction) else False for d in decoded]
                 outcome = executor.execute(
-                    state.get, height, header.time, decoded, oks,
+                    state.get, height, header.time, decoded, signatures_ok(decoded),
                     {t.id for t in txs} & seen_ids)
                 for t, r in zip(txs, outcome.results, strict=True):
                     if (t.code, t.reason) != (r.code, r.reason):

@@ -29,3 +29,14 @@ def verify_all(txs: Sequence[Transaction]) -> list[bool]:
     step = -(-len(txs) // _WORKERS)
     parts = _pool.map(_chunk, [txs[i : i + step] for i in range(0, len(txs), step)])
     return [ok for part in parts for ok in part]
+
+
+def signatures_ok(items: Sequence[Transaction | bytes], trusted: Sequence[bool] | None = None
+                  ) -> list[bool]:
+    """Per item: True if trusted (verified earlier by this node) or if its signature verifies;
+    False for bytes that did not even decode (they fail validation anyway)."""
+    trusted = trusted or [False] * len(items)
+    todo = [t for t, ok in zip(items, trusted, strict=True) if not ok and isinstance(t, Transaction)]
+    checked = iter(verify_all(todo))
+    return [ok or (isinstance(t, Transaction) and next(checked))
+            for t, ok in zip(items, trusted, strict=True)]

@@ -1,0 +1,284 @@
+"""The node's REST API. Every handler is a thin call into the node or the ledger.
+
+Public (the transparency log's audience is everyone): transaction submission (it is
+self-authenticating), transactions, blocks, status, the CT-shaped ``/v1/log/*`` endpoints.
+Members only (bearer token from ``POST /v1/auth/token``): state, members, and the read /
+write sets of transactions.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+import salus
+from salus.api import errors
+from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
+from salus.api.errors import ApiError
+from salus.canonical import loads_strict
+from salus.ledger.ledger import LedgerError
+from salus.ledger.transaction import SIGNATURE_BYTES
+from salus.node.node import MAX_BATCH, Node, NodeUnavailable
+from salus.node.receipt import Receipt
+
+MAX_ENTRIES = 1000
+MAX_SCAN = 1000
+
+
+class SubmitOne(BaseModel):
+    tx: str = Field(description="base64 of the signed transaction's exact bytes")
+
+
+class SubmitMany(BaseModel):
+    txs: list[str] = Field(description="base64 of each signed transaction", max_length=MAX_BATCH)
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "BAD_REQUEST", "transactions must be standard base64") from None
+
+
+def _hex32(text: str, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise ApiError(400, "BAD_REQUEST", f"{what} must be 64 hex digits")
+    return value
+
+
+def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) -> FastAPI:
+    ledger = node.ledger
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        if manage_node:
+            await node.start()
+        try:
+            yield
+        finally:
+            if manage_node:
+                await node.stop()
+
+    app = FastAPI(
+        title="Salus node API", version=salus.__version__, lifespan=lifespan,
+        description="A permissioned ledger for health data. Log endpoints follow Certificate "
+                    "Transparency (RFC 9162); authentication follows SMART Backend Services.")
+    errors.install(app)
+    app.state.node = node
+    app.state.tokens = tokens
+
+    def member(request: Request) -> Principal:
+        return tokens.from_request(request)
+
+    Member = Annotated[Principal, Depends(member)]
+
+    def optional_member(request: Request) -> Principal | None:
+        return tokens.from_request(request) if request.headers.get("authorization") else None
+
+    # -- transactions --------------------------------------------------------------------
+    async def _submit(raws: list[bytes], wait: bool, timeout: float) -> list[Receipt]:
+        try:
+            return await node.submit(raws, wait=wait, timeout=timeout)
+        except NodeUnavailable as exc:
+            status = 413 if exc.code == "TOO_LARGE" else 503
+            raise ApiError(status, exc.code, exc.reason,
+                           {"Retry-After": "1"} if status == 503 else None) from None
+
+    @app.post("/v1/tx", tags=["transactions"], summary="Submit one signed transaction")
+    async def submit_one(body: SubmitOne, wait: bool = False,
+                         timeout: Annotated[float, Query(gt=0, le=120)] = 30.0) -> JSONResponse:
+        (receipt,) = await _submit([_b64(body.tx)], wait, timeout)
+        if receipt.status == "refused":
+            return JSONResponse({**errors.error_body(receipt.code or "", receipt.reason),
+                                 "receipt": receipt.to_json()}, 422)
+        return JSONResponse(receipt.to_json(), 200 if receipt.status == "committed" else 202)
+
+    @app.post("/v1/txs", tags=["transactions"], summary="Submit a batch of signed transactions")
+    async def submit_many(body: SubmitMany, wait: bool = False,
+                          timeout: Annotated[float, Query(gt=0, le=120)] = 30.0
+                          ) -> dict[str, Any]:
+        receipts = await _submit([_b64(t) for t in body.txs], wait, timeout)
+        return {"receipts": [r.to_json() for r in receipts]}
+
+    @app.get("/v1/tx/{tx_id}", tags=["transactions"],
+             summary="A transaction, its receipt and its inclusion proof in the current tree")
+    async def get_tx(tx_id: str, viewer: Annotated[Principal | None, Depends(optional_member)]
+                     ) -> dict[str, Any]:
+        row = ledger.store.tx_by_id(_hex32(tx_id, "tx id"))
+        if row is None:
+            raise ApiError(404, "NOT_FOUND", f"no committed transaction {tx_id}")
+        block = ledger.block(row.height)
+        assert block is not None
+        sth = ledger.sth()
+        try:
+            envelope = loads_strict(row.raw[SIGNATURE_BYTES:])
+        except ValueError:
+            envelope = None
+        doc: dict[str, Any] = {
+            "receipt": Receipt(row.id.hex(), "committed", row.code, row.reason, row.height,
+                               row.seq, block[0].hash.hex()).to_json(),
+            "tx": base64.b64encode(row.raw).decode(),
+            "envelope": envelope,
+            "sth": sth.to_json(),
+            "inclusion": {"leaf_index": row.seq, "tree_size": sth.tree_size,
+                          "audit_path": [p.hex() for p in
+                                         ledger.inclusion_proof(row.seq, sth.tree_size)]},
+        }
+        if viewer is not None and row.detail:
+            doc["detail"] = json.loads(row.detail)
+        return doc
+
+    @app.get("/v1/blocks/{height}", tags=["blocks"], summary="A block's signed header and results")
+    async def get_block(height: int) -> dict[str, Any]:
+        found = ledger.block(height)
+        if found is None:
+            raise ApiError(404, "NOT_FOUND", f"no block at height {height} (head is {ledger.height})")
+        row, header = found
+        return {
+            "hash": row.hash.hex(), "header": header.to_json(), "signer": row.signer,
+            "signature": base64.b64encode(row.signature).decode(),
+            "txs": [{"tx_id": t.id.hex(), "leaf_index": t.seq, "code": t.code, "reason": t.reason}
+                    for t in ledger.store.txs_of_block(height)],
+        }
+
+    @app.get("/v1/status", tags=["node"], summary="Chain, head and log of this node")
+    async def status() -> dict[str, Any]:
+        head = ledger.head
+        return {
+            "chain_id": ledger.chain_id, "orderer": ledger.genesis.orderer,
+            "height": head.height, "head_hash": ledger.head_row.hash.hex(),
+            "state_hash": head.state_hash.hex(), "log_size": head.log_size,
+            "log_root": head.log_root.hex(), "time": head.time, "halted": node.halted,
+            "backlog": getattr(node.orderer, "backlog", None), "version": salus.__version__,
+            "contracts": ledger.registry.contracts,
+        }
+
+    # -- the transparency log (Certificate Transparency's shape) -------------------------
+    @app.get("/v1/log/sth", tags=["log"], summary="The latest signed tree head")
+    async def get_sth(tree_size: int | None = None) -> dict[str, Any]:
+        if tree_size is None:
+            return ledger.sth().to_json()
+        sth = ledger.sth_at(tree_size)
+        if sth is None:
+            raise ApiError(404, "NOT_FOUND", f"no tree head was published at size {tree_size}")
+        return sth.to_json()
+
+    @app.get("/v1/log/entries", tags=["log"], summary="Leaves start..end inclusive (may be fewer)")
+    async def get_entries(start: Annotated[int, Query(ge=0)],
+                          end: Annotated[int, Query(ge=0)]) -> dict[str, list[str]]:
+        size = ledger.log_size
+        if start > end or start >= size:
+            raise ApiError(400, "BAD_RANGE", f"need 0 <= start <= end and start < {size}")
+        end = min(end, size - 1, start + MAX_ENTRIES - 1)
+        rows = ledger.store.txs_in_range(start, end)
+        return {"entries": [base64.b64encode(r.raw).decode() for r in rows]}
+
+    @app.get("/v1/log/proof", tags=["log"], summary="Inclusion proof of a leaf hash")
+    async def get_proof(hash: str, tree_size: int) -> dict[str, Any]:
+        row = ledger.store.tx_by_id(_hex32(hash, "hash"))
+        if row is None:
+            raise ApiError(404, "NOT_FOUND", f"no leaf with hash {hash}")
+        try:
+            path = ledger.inclusion_proof(row.seq, tree_size)
+        except LedgerError as exc:
+            raise ApiError(400, "BAD_RANGE", str(exc)) from None
+        return {"leaf_index": row.seq, "audit_path": [p.hex() for p in path]}
+
+    @app.get("/v1/log/consistency", tags=["log"], summary="Consistency proof between two sizes")
+    async def get_consistency(first: int, second: int) -> dict[str, list[str]]:
+        try:
+            proof = ledger.consistency_proof(first, second)
+        except LedgerError as exc:
+            raise ApiError(400, "BAD_RANGE", str(exc)) from None
+        return {"proof": [p.hex() for p in proof]}
+
+    # -- members only --------------------------------------------------------------------
+    @app.get("/v1/state", tags=["state"], summary="State entries under a key prefix")
+    async def scan_state(_: Member, prefix: str = "", after: str = "",
+                         limit: Annotated[int, Query(ge=1, le=MAX_SCAN)] = 100) -> dict[str, Any]:
+        rows = ledger.store.state_scan(prefix, after, limit)
+        return {"entries": [{"key": k, "value": json.loads(v), "height": h} for k, v, h in rows],
+                "next": rows[-1][0] if len(rows) == limit else None}
+
+    @app.get("/v1/state/{key:path}", tags=["state"], summary="One state entry")
+    async def get_state(key: str, _: Member) -> dict[str, Any]:
+        row = ledger.store.state_row(key)
+        if row is None:
+            raise ApiError(404, "NOT_FOUND", f"no state at key {key!r}")
+        return {"key": key, "value": json.loads(row[0]), "height": row[1]}
+
+    @app.get("/v1/members", tags=["members"], summary="Members, optionally of one organisation")
+    async def list_members(_: Member, org: str | None = None, after: str = "",
+                           limit: Annotated[int, Query(ge=1, le=MAX_SCAN)] = 100) -> dict[str, Any]:
+        out, cursor = [], after
+        while len(out) < limit:
+            rows = ledger.store.state_scan("member/", cursor, MAX_SCAN)
+            if not rows:
+                break
+            for key, value, _h in rows:
+                cursor = key
+                record = json.loads(value)
+                if org is None or record["org"] == org:
+                    out.append(record)
+                    if len(out) == limit:
+                        break
+        orgs = [json.loads(v) for _k, v, _h in ledger.store.state_scan("org/", "", MAX_SCAN)]
+        return {"organisations": orgs, "members": out,
+                "next": f"member/{out[-1]['id']}" if len(out) == limit else None}
+
+    @app.get("/v1/members/{member_id}", tags=["members"], summary="One member's record")
+    async def get_member(member_id: str, _: Member) -> dict[str, Any]:
+        record = ledger.state_value(f"member/{member_id}")
+        if record is None:
+            raise ApiError(404, "NOT_FOUND", f"no member {member_id}")
+        return record
+
+    # -- authentication ------------------------------------------------------------------
+    @app.post("/v1/auth/token", tags=["auth"], summary="OAuth2 token (JWT client assertion)",
+              openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
+                  "schema": {"type": "object", "required": [
+                      "grant_type", "client_assertion_type", "client_assertion"],
+                      "properties": {k: {"type": "string"} for k in (
+                          "grant_type", "client_assertion_type", "client_assertion", "scope")}}}}}})
+    async def token(request: Request) -> JSONResponse:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
+        audience = str(request.url_for("token"))
+        result = tokens.issue(form.get("grant_type", ""), form.get("client_assertion_type", ""),
+                              form.get("client_assertion", ""), audience, form.get("scope"))
+        return JSONResponse(result, headers={"Cache-Control": "no-store"})
+
+    @app.get("/.well-known/smart-configuration", tags=["auth"], summary="SMART discovery")
+    async def smart_configuration(request: Request) -> dict[str, Any]:
+        return {
+            "token_endpoint": str(request.url_for("token")),
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+            "grant_types_supported": ["client_credentials"],
+            "scopes_supported": list(SUPPORTED_SCOPES),
+            "capabilities": ["client-confidential-asymmetric"],
+        }
+
+    # -- operations ----------------------------------------------------------------------
+    @app.get("/health", tags=["node"], summary="Liveness and readiness")
+    async def health() -> JSONResponse:
+        ok = node.halted is None
+        return JSONResponse({"status": "ok" if ok else "halted", "height": ledger.height,
+                             "halted": node.halted}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["node"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app

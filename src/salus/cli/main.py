@@ -1,0 +1,246 @@
+"""``salus``: keys, chains, nodes, transactions, audits and offline proof checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from salus.canonical import JSONError, loads_strict
+from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.identity import Identity, KeyFileError
+from salus.ledger.audit import audit as run_audit
+from salus.ledger.ledger import LedgerError
+from salus.ledger.log import ProofError, STHError
+from salus.ledger.log.offline import verify_bundle
+from salus.ledger.store import Store
+from salus.node.bootstrap import InitError, OrgSpec, init_datadir
+from salus.node.contracts import registry
+from salus.node.datadir import DataDir
+
+app = typer.Typer(help="Salus: a permissioned ledger for health data.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="Signing and encryption keys.", no_args_is_help=True)
+verify_app = typer.Typer(help="Check proofs offline.", no_args_is_help=True)
+proof_app = typer.Typer(help="Fetch proof bundles from a node.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (print JSON).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(verify_app, name="verify")
+app.add_typer(proof_app, name="proof")
+app.add_typer(bench_app, name="bench")
+
+out = Console(emoji=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, soft_wrap=True)
+
+NodeUrl = Annotated[str, typer.Option("--node", envvar="SALUS_NODE", help="Node API base URL")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Node data directory")]
+DEFAULT_NODE = "http://127.0.0.1:8700"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def emit(doc: Any) -> None:
+    out.print_json(json.dumps(doc))
+
+
+def load_key(path: Path) -> Identity:
+    try:
+        return Identity.load(path)
+    except KeyFileError as exc:
+        fail(str(exc))
+
+
+# -- keys ------------------------------------------------------------------------------
+@keys_app.command("new")
+def keys_new(out_file: Annotated[Path, typer.Option("--out", "-o", help="Key file to write")]
+             ) -> None:
+    """Generate an Ed25519 signing key and an X25519 encryption key (file mode 0600)."""
+    ident = Identity.generate()
+    try:
+        ident.save(out_file)
+    except KeyFileError as exc:
+        fail(str(exc))
+    emit({"file": str(out_file), "did": ident.did, "encryption_did": ident.encryption_did})
+
+
+@keys_app.command("show")
+def keys_show(key_file: Path) -> None:
+    """Print a key file's public identifiers (never the secrets)."""
+    ident = load_key(key_file)
+    emit({"did": ident.did, "encryption_did": ident.encryption_did})
+
+
+# -- chain and node ----------------------------------------------------------------------
+@app.command()
+def init(
+    data: DataOpt,
+    chain_id: Annotated[str, typer.Option("--chain-id", help="Name of the new chain")],
+    org: Annotated[list[str], typer.Option("--org", help="id:type:Name, repeatable")],
+) -> None:
+    """Found a chain: orderer key, one admin key per organisation, genesis.json."""
+    try:
+        genesis = init_datadir(data, chain_id, [OrgSpec.parse(o) for o in org])
+    except InitError as exc:
+        fail(str(exc))
+    emit({"data": str(data), "chain_id": genesis.chain_id, "orderer": genesis.orderer,
+          "genesis_hash": genesis.hash.hex(),
+          "admin_keys": {o["id"]: str(DataDir(data).keys_dir / f"{o['id']}-admin.key")
+                         for o in genesis.doc["organisations"]}})
+
+
+@app.command()
+def node(
+    data: DataOpt,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
+    block_txs: Annotated[int, typer.Option(help="Cut a block at this many transactions")] = 2000,
+    block_wait_ms: Annotated[int, typer.Option(help="...or this long after the first")] = 20,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Start a node serving the ledger in DATA."""
+    from salus.node.server import NodeConfig, serve
+
+    try:
+        err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
+        serve(NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level))
+    except (LedgerError, KeyFileError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def status(node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """Show a node's chain, head and log."""
+    with SalusClient(node_url) as client:
+        try:
+            emit(client.status())
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+
+
+@app.command()
+def tx(
+    contract: str,
+    method: str,
+    key: Annotated[Path, typer.Option("--key", "-k", help="Signer's key file")],
+    args: Annotated[str, typer.Option("--args", "-a", help="Arguments as a JSON object")] = "{}",
+    node_url: NodeUrl = DEFAULT_NODE,
+    wait: Annotated[bool, typer.Option(help="Wait for the block to commit")] = True,
+) -> None:
+    """Sign CONTRACT.METHOD(ARGS) with KEY and submit it."""
+    try:
+        parsed = loads_strict(args)
+    except JSONError as exc:
+        fail(f"--args: {exc}")
+    if not isinstance(parsed, dict):
+        fail("--args must be a JSON object")
+    with SalusClient(node_url, load_key(key)) as client:
+        try:
+            receipt = client.submit(client.sign(contract, method, parsed), wait=wait)
+        except TransactionRejected as exc:
+            emit(exc.receipt.to_json())
+            fail(f"{exc.code}: {exc.reason}", 2)
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+    emit(receipt.to_json())
+    if receipt.status == "committed" and not receipt.valid:
+        fail(f"{receipt.code}: {receipt.reason}", 2)
+
+
+@app.command()
+def audit(data: DataOpt) -> None:
+    """Re-verify a stored ledger from genesis: signatures, hashes, roots, state."""
+    path = DataDir(data).ledger_file
+    if not path.exists():
+        fail(f"no ledger at {path}")
+    store = Store(path)
+    try:
+        with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("blocks"), TimeRemainingColumn(), console=err,
+                      transient=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("audit", total=None)
+            report = run_audit(store, registry(),
+                               lambda done, total: bar.update(task, completed=done, total=total))
+    finally:
+        store.close()
+    emit(report.__dict__)
+    if not report.ok:
+        fail(f"discrepancy at height {report.height}: {report.problem}", 2)
+
+
+# -- proofs ------------------------------------------------------------------------------
+@verify_app.command("proof")
+def verify_proof(
+    bundle: Annotated[Path, typer.Argument(help="Proof bundle (JSON), '-' for stdin")],
+    orderer: Annotated[str, typer.Option(help="The orderer's did:key (the only trust input)")],
+    chain_id: Annotated[str | None, typer.Option(help="Expected chain id")] = None,
+) -> None:
+    """Check an inclusion or consistency proof offline against a signed tree head."""
+    try:
+        text = sys.stdin.read() if str(bundle) == "-" else bundle.read_text()
+        result = verify_bundle(json.loads(text), orderer, chain_id)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ProofError | STHError):
+            fail(f"proof does NOT verify: {exc}", 2)
+        fail(f"cannot read bundle: {exc}")
+    emit({"verified": True, **result.__dict__})
+
+
+@proof_app.command("tx")
+def proof_tx(tx_id: str, node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """Print an inclusion bundle for a transaction (for `salus verify proof`)."""
+    with SalusClient(node_url) as client:
+        try:
+            doc = client.tx(tx_id)
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+    emit({"tx": doc["tx"], "sth": doc["sth"], "inclusion": doc["inclusion"]})
+
+
+@proof_app.command("consistency")
+def proof_consistency(first: Annotated[int, typer.Option(help="Older tree size")],
+                      node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """Print a consistency bundle from tree size FIRST to the node's current head."""
+    with SalusClient(node_url) as client:
+        try:
+            old, new = client.sth(first), client.sth()
+            proof = client.consistency_proof(first, new.tree_size)
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+    emit({"first": old.to_json(), "second": new.to_json(), "proof": [p.hex() for p in proof]})
+
+
+# -- demo and benchmarks -------------------------------------------------------------------
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option("--data", help="Demo data directory")] = Path(".salus-demo"),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8700,
+) -> None:
+    """Create a demo consortium in DATA (if empty) and serve it on 127.0.0.1."""
+    from salus.demo import run_demo
+
+    run_demo(data, port, err)
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    txs: Annotated[int, typer.Option(help="Transactions to commit")] = 50_000,
+    signers: Annotated[int, typer.Option(help="Distinct signing members")] = 500,
+    batch: Annotated[int, typer.Option(help="Transactions per HTTP request")] = 1000,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the 5,000 tx/s run")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """Throughput and latency of signed transactions through the REST API."""
+    from salus.bench.ledger import run
+
+    result = run(txs=txs, signers=signers, batch=batch, latency_seconds=latency_seconds,
+                 progress=None if as_json else err)
+    print(json.dumps(result))
+

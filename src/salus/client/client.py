@@ -1,0 +1,192 @@
+"""``SalusClient``: the SDK. Keys never leave the caller; transactions are signed here.
+
+    from salus.client import SalusClient
+    from salus.identity import Identity
+
+    with SalusClient("http://127.0.0.1:8700", Identity.load("me.key")) as c:
+        receipt = c.call("notary", "anchor", {"hash": "..."})
+
+Every call that the node refuses raises :class:`SalusError` with the node's stable
+``code`` and its ``reason``; a committed-but-invalid transaction raises
+:class:`TransactionRejected`, which carries the receipt.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from salus.identity import Identity
+from salus.identity.assertion import ASSERTION_TYPE, client_assertion
+from salus.ledger import transaction
+from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
+from salus.node.receipt import Receipt
+
+
+class SalusError(Exception):
+    def __init__(self, code: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.status = status
+
+
+class TransactionRejected(SalusError):
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(receipt.code or "PENDING", receipt.reason)
+        self.receipt = receipt
+
+
+class SalusClient:
+    def __init__(self, base_url: str, identity: Identity | None = None, *,
+                 chain_id: str | None = None, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.identity = identity
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._chain_id = chain_id
+        self._nonce = 0
+        self._lock = threading.Lock()
+        self._token: tuple[str, float] | None = None
+
+    def __enter__(self) -> SalusClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, auth: bool = False, **kw: Any) -> Any:
+        headers = kw.pop("headers", {})
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        try:
+            resp = self._http.request(method, path, headers=headers, **kw)
+        except httpx.HTTPError as exc:
+            raise SalusError("UNREACHABLE", f"cannot reach {self.base_url}: {exc}") from None
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+                raise SalusError(err["code"], err["reason"], resp.status_code)
+            except (ValueError, KeyError, TypeError):
+                raise SalusError("HTTP_ERROR", resp.text[:200], resp.status_code) from None
+        return resp.json()
+
+    @property
+    def chain_id(self) -> str:
+        if self._chain_id is None:
+            self._chain_id = self.status()["chain_id"]
+        return self._chain_id
+
+    def next_nonce(self) -> int:
+        """Strictly increasing, and above anything this key used before (microseconds)."""
+        with self._lock:
+            self._nonce = max(self._nonce + 1, time.time_ns() // 1000)
+            return self._nonce
+
+    def _need_identity(self) -> Identity:
+        if self.identity is None:
+            raise SalusError("NO_KEY", "this client has no key; pass identity=Identity.load(...)")
+        return self.identity
+
+    # -- writing -------------------------------------------------------------------------
+    def sign(self, contract: str, method: str, args: dict[str, Any] | None = None, *,
+             nonce: int | None = None, at: int | None = None) -> bytes:
+        return transaction.encode(
+            self._need_identity(), chain=self.chain_id, contract=contract, method=method,
+            args=args or {}, nonce=self.next_nonce() if nonce is None else nonce,
+            time=time.time_ns() // 1_000_000 if at is None else at)
+
+    def submit(self, raw: bytes, *, wait: bool = True, timeout: float = 30.0) -> Receipt:
+        (receipt,) = self.submit_many([raw], wait=wait, timeout=timeout)
+        if receipt.status == "refused":
+            raise TransactionRejected(receipt)
+        return receipt
+
+    def submit_many(self, raws: list[bytes], *, wait: bool = True, timeout: float = 30.0
+                    ) -> list[Receipt]:
+        doc = self._request("POST", "/v1/txs", params={"wait": wait, "timeout": timeout},
+                            json={"txs": [base64.b64encode(r).decode() for r in raws]})
+        return [Receipt.from_json(r) for r in doc["receipts"]]
+
+    def call(self, contract: str, method: str, args: dict[str, Any] | None = None, *,
+             timeout: float = 30.0) -> Receipt:
+        """Sign, submit, wait for commit; raise unless the transaction is VALID."""
+        receipt = self.submit(self.sign(contract, method, args), wait=True, timeout=timeout)
+        if not receipt.valid:
+            raise TransactionRejected(receipt)
+        return receipt
+
+    # -- reading (public) ----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/status")
+
+    def tx(self, tx_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/tx/{tx_id}", auth=self.identity is not None)
+
+    def block(self, height: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/blocks/{height}")
+
+    def sth(self, tree_size: int | None = None) -> SignedTreeHead:
+        params = {} if tree_size is None else {"tree_size": tree_size}
+        return SignedTreeHead.from_json(self._request("GET", "/v1/log/sth", params=params))
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        doc = self._request("GET", "/v1/log/entries", params={"start": start, "end": end})
+        return [base64.b64decode(e) for e in doc["entries"]]
+
+    def inclusion_proof(self, leaf: bytes, tree_size: int) -> tuple[int, list[bytes]]:
+        doc = self._request("GET", "/v1/log/proof",
+                            params={"hash": leaf.hex(), "tree_size": tree_size})
+        return doc["leaf_index"], [bytes.fromhex(p) for p in doc["audit_path"]]
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        doc = self._request("GET", "/v1/log/consistency", params={"first": first, "second": second})
+        return [bytes.fromhex(p) for p in doc["proof"]]
+
+    def verify_included(self, raw: bytes, orderer: str) -> SignedTreeHead:
+        """Check, with nothing but the orderer's did, that ``raw`` is in the log now."""
+        sth = self.sth()
+        sth.verify(orderer)
+        leaf = leaf_hash(raw)
+        index, path = self.inclusion_proof(leaf, sth.tree_size)
+        verify_inclusion(index, sth.tree_size, leaf, path, sth.root_hash)
+        return sth
+
+    def verify_extends(self, old: SignedTreeHead, orderer: str) -> SignedTreeHead:
+        """Check the log's current head extends ``old`` (no history was rewritten)."""
+        new = self.sth()
+        new.verify(orderer)
+        proof = self.consistency_proof(old.tree_size, new.tree_size) if old.tree_size else []
+        verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
+        return new
+
+    # -- reading (members) ---------------------------------------------------------------
+    def token(self) -> str:
+        if self._token and self._token[1] > time.monotonic() + 10:
+            return self._token[0]
+        ident = self._need_identity()
+        url = f"{self.base_url}/v1/auth/token"
+        assertion = client_assertion(ident, url, int(time.time()))
+        doc = self._request("POST", "/v1/auth/token", data={
+            "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion, "scope": "system/*.read"})
+        self._token = (doc["access_token"], time.monotonic() + doc["expires_in"])
+        return doc["access_token"]
+
+    def state(self, key: str) -> Any:
+        return self._request("GET", f"/v1/state/{key}", auth=True)["value"]
+
+    def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/state", auth=True,
+                             params={"prefix": prefix, "limit": limit})["entries"]
+
+    def members(self, org: str | None = None) -> dict[str, Any]:
+        params = {} if org is None else {"org": org}
+        return self._request("GET", "/v1/members", auth=True, params=params)

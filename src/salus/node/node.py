@@ -1,0 +1,223 @@
+"""The node: takes signed transactions in, gets them ordered, commits blocks, answers.
+
+Ingress does every check that needs no state (format, size, chain, contract, signature,
+duplicate) and refuses failures at once: they are never ordered and change nothing.
+Signatures are verified on every core (``salus.ledger.signatures``). Accepted
+transactions go to the orderer; a single commit loop takes the batches it delivers, in
+order, and commits each as one durable block on a dedicated thread, so the event loop
+keeps serving while the disk syncs. Clients that asked to wait get their receipt once
+the block is on disk, never before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from salus.ledger.codes import Code, Rejected
+from salus.ledger.ledger import CommittedBlock, Ledger
+from salus.ledger.log import leaf_hash
+from salus.ledger.signatures import signatures_ok, verify_all
+from salus.ledger.transaction import Transaction
+from salus.node.metrics import NodeMetrics
+from salus.node.receipt import Receipt
+from salus.ordering import Batch, Orderer, OrdererUnavailable
+
+log = logging.getLogger("salus.node")
+
+MAX_BATCH = 10_000
+
+
+class NodeUnavailable(Exception):
+    """The node cannot take transactions now; ``code`` says why (BUSY, HALTED, STOPPED)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Node:
+    def __init__(self, ledger: Ledger, orderer: Orderer) -> None:
+        self.ledger = ledger
+        self.orderer = orderer
+        self.metrics = NodeMetrics()
+        self.halted: str | None = None
+        self._waiters: dict[bytes, list[asyncio.Future[Receipt]]] = {}
+        self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
+        self._task: asyncio.Task[None] | None = None
+        self._block_listeners: set[asyncio.Queue[CommittedBlock]] = set()
+        self._sync_metrics()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.orderer.start(self.ledger.height + 1)
+        self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
+
+    async def stop(self) -> None:
+        await self.orderer.stop()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=30)
+        self._fail_waiters("STOPPED", "the node stopped before the transaction was committed")
+        self._committer.shutdown(wait=True)
+
+    # -- ingress -------------------------------------------------------------------------
+    def _prepare(self, raws: Sequence[bytes]) -> list[Transaction | Receipt]:
+        """Stateless checks, duplicate check and signatures (runs off the event loop)."""
+        executor = self.ledger.executor
+        out: list[Transaction | Receipt] = []
+        for raw in raws:
+            try:
+                tx = executor.decode(raw)
+                executor.check_stateless(tx)
+                out.append(tx)
+            except Rejected as exc:
+                out.append(Receipt(leaf_hash(raw).hex(), "refused", exc.code, exc.reason))
+        txs = [t for t in out if isinstance(t, Transaction)]
+        sig_ok = dict(zip((t.id for t in txs), verify_all(txs), strict=True))
+        known = self.ledger.store.known_ids([t.id for t in txs])
+        for i, item in enumerate(out):
+            if isinstance(item, Transaction):
+                if not sig_ok[item.id]:
+                    out[i] = Receipt(item.id_hex, "refused", Code.BAD_SIGNATURE,
+                                     "signature does not verify under the signer's key")
+                elif item.id in known:
+                    out[i] = Receipt(item.id_hex, "refused", Code.DUPLICATE,
+                                     "this exact transaction is already on the ledger")
+        return out
+
+    async def submit(self, raws: Sequence[bytes], *, wait: bool = False,
+                     timeout: float = 30.0) -> list[Receipt]:
+        """Submit signed transactions; with ``wait``, return once each is committed."""
+        if self.halted:
+            raise NodeUnavailable("HALTED", f"the node stopped committing: {self.halted}")
+        if len(raws) > MAX_BATCH:
+            raise NodeUnavailable("TOO_LARGE", f"at most {MAX_BATCH} transactions per request")
+        self.metrics.received.inc(len(raws))
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(None, self._prepare, raws)
+        now = time.monotonic_ns()
+        accepted: list[Transaction] = []
+        results: list[Receipt | tuple[str, asyncio.Future[Receipt]]] = []
+        for item in prepared:
+            if isinstance(item, Transaction):
+                if item.id in self._inflight:
+                    item = Receipt(item.id_hex, "refused", Code.DUPLICATE,
+                                   "this exact transaction is already being ordered")
+                else:
+                    self._inflight[item.id] = now
+                    accepted.append(item)
+                    if wait:
+                        fut = loop.create_future()
+                        self._waiters.setdefault(item.id, []).append(fut)
+                        results.append((item.id_hex, fut))
+                    else:
+                        results.append(Receipt(item.id_hex, "pending"))
+                    continue
+            self.metrics.refused.labels(item.code).inc()
+            results.append(item)
+        if accepted:
+            try:
+                await self.orderer.broadcast(accepted)
+            except OrdererUnavailable as exc:
+                for tx in accepted:
+                    self._inflight.pop(tx.id, None)
+                    for fut in self._waiters.pop(tx.id, []):
+                        fut.cancel()
+                raise NodeUnavailable("BUSY", str(exc)) from None
+        futures = [r[1] for r in results if isinstance(r, tuple)]
+        if futures:
+            await asyncio.wait(futures, timeout=timeout)
+        return [self._resolve(r) for r in results]
+
+    @staticmethod
+    def _resolve(item: Receipt | tuple[str, asyncio.Future[Receipt]]) -> Receipt:
+        if isinstance(item, Receipt):
+            return item
+        tx_id, fut = item
+        if fut.done() and not fut.cancelled():
+            return fut.result()
+        fut.cancel()
+        return Receipt(tx_id, "pending", reason=f"not committed yet; poll GET /v1/tx/{tx_id}")
+
+    # -- commit --------------------------------------------------------------------------
+    async def _commit_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        async for batch in self.orderer.deliver():
+            self.metrics.backlog.set(getattr(self.orderer, "backlog", 0))
+            try:
+                block = await loop.run_in_executor(self._committer, self._commit, batch)
+            except Exception as exc:  # storage failure: stop rather than diverge
+                log.exception("commit of block %d failed; node halted", batch.number)
+                self.halted = f"block {batch.number}: {type(exc).__name__}: {exc}"
+                self.metrics.halted.set(1)
+                self._fail_waiters("HALTED", self.halted)
+                return
+            self._committed(block)
+
+    def _commit(self, batch: Batch) -> CommittedBlock:
+        if batch.number != self.ledger.height + 1:
+            raise RuntimeError(f"orderer delivered batch {batch.number} at height {self.ledger.height}")
+        started = time.perf_counter()
+        # Transaction objects only come from this node's own ingress, which verified them.
+        trusted = [isinstance(item, Transaction) for item in batch.txs]
+        txs = [self._decode_or_raw(item) for item in batch.txs]
+        sig_ok = signatures_ok(txs, trusted)
+        block = self.ledger.commit(batch.time, txs, sig_ok)
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        return block
+
+    def _decode_or_raw(self, raw: Transaction | bytes) -> Transaction | bytes:
+        if isinstance(raw, Transaction):
+            return raw
+        try:
+            return self.ledger.executor.decode(raw)
+        except Rejected:
+            return raw  # the executor records it as MALFORMED / TOO_LARGE
+
+    def _committed(self, block: CommittedBlock) -> None:
+        now = time.monotonic_ns()
+        h = block.header
+        block_hash = block.block_hash.hex()
+        for offset, r in enumerate(block.results):
+            self.metrics.committed.labels(r.code).inc()
+            started = self._inflight.pop(r.id, None)
+            if started is not None:
+                self.metrics.latency_seconds.observe((now - started) / 1e9)
+            waiters = self._waiters.pop(r.id, None)
+            if waiters:
+                receipt = Receipt(r.id.hex(), "committed", r.code, r.reason, h.height,
+                                  block.first_seq + offset, block_hash, r.output, r.events)
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(receipt)
+        self.metrics.blocks.inc()
+        self._sync_metrics()
+        for queue in list(self._block_listeners):
+            queue.put_nowait(block)
+
+    def _sync_metrics(self) -> None:
+        self.metrics.height.set(self.ledger.height)
+        self.metrics.log_size.set(self.ledger.log_size)
+
+    def _fail_waiters(self, code: str, reason: str) -> None:
+        for tx_id, futures in self._waiters.items():
+            for fut in futures:
+                if not fut.done():
+                    fut.set_result(Receipt(tx_id.hex(), "pending", None, f"{code}: {reason}"))
+        self._waiters.clear()
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscribe_blocks(self) -> asyncio.Queue[CommittedBlock]:
+        queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=10_000)
+        self._block_listeners.add(queue)
+        return queue
+
+    def unsubscribe_blocks(self, queue: asyncio.Queue[CommittedBlock]) -> None:
+        self._block_listeners.discard(queue)

@@ -1,0 +1,32 @@
+"""What a client is told about its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from salus.ledger.codes import Code
+
+
+@dataclass(slots=True)
+class Receipt:
+    tx_id: str
+    status: str  # "committed", "refused" (never ordered) or "pending" (not committed yet)
+    code: str | None = None
+    reason: str = ""
+    height: int | None = None
+    leaf_index: int | None = None
+    block_hash: str | None = None
+    output: Any = None
+    events: list[dict[str, Any]] | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "committed" and self.code == Code.VALID
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Receipt:
+        return cls(**{k: doc.get(k) for k in cls.__dataclass_fields__ if k in doc})

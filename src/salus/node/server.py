@@ -1,0 +1,47 @@
+"""Run a node: ledger + solo orderer + API, served by uvicorn on one address."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from salus.api import create_app
+from salus.api.auth import TokenService
+from salus.identity import Identity
+from salus.node.datadir import DataDir
+from salus.node.node import Node
+from salus.ordering import SoloOrderer
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    data: Path
+    host: str = "127.0.0.1"
+    port: int = 8700
+    block_max_txs: int = 2000
+    block_max_wait_ms: int = 20
+    token_lifetime: int = 300
+    log_level: str = "warning"
+
+
+def build(config: NodeConfig) -> tuple[FastAPI, Node]:
+    datadir = DataDir(config.data)
+    ledger = datadir.open_ledger()
+    orderer = SoloOrderer(config.block_max_txs, config.block_max_wait_ms)
+    node = Node(ledger, orderer)
+    tokens = TokenService(Identity.load(datadir.key_file), ledger, config.token_lifetime)
+    return create_app(node, tokens), node
+
+
+def serve(config: NodeConfig) -> None:
+    app, node = build(config)
+    logging.basicConfig(level=config.log_level.upper())
+    try:
+        uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level,
+                    access_log=False)
+    finally:
+        node.ledger.close()

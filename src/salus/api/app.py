@@ -6,7 +6,6 @@ Members only (bearer token from ``POST /v1/auth/token``): state, members, and th
 write sets of transactions.
 """
 
-from __future__ import annotations
 
 import base64
 import binascii

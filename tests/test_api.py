@@ -1,0 +1,264 @@
+"""The node's REST API and the SDK against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from salus.cli.main import app as cli
+from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.identity import Identity
+from salus.identity.assertion import ASSERTION_TYPE, client_assertion, sign_jwt
+from salus.ledger import transaction
+from salus.ledger.codes import Code
+from salus.ledger.log import leaf_hash, verify_consistency, verify_inclusion
+from salus.ledger.log.offline import verify_bundle
+from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.datadir import DataDir
+from salus.node.server import NodeConfig, build
+from servers import ServerThread
+
+
+class Net:
+    def __init__(self, data: Path, server: ServerThread) -> None:
+        self.data = data
+        self.url = server.url
+        self.datadir = DataDir(data)
+        self.genesis = self.datadir.genesis()
+        self.admin = Identity.load(admin_key_path(self.datadir, "st-mary"))
+        self.regulator = Identity.load(admin_key_path(self.datadir, "health-dept"))
+
+    def client(self, who: Identity | None = None) -> SalusClient:
+        return SalusClient(self.url, who)
+
+    def state_rows(self) -> list[tuple]:
+        conn = sqlite3.connect(self.datadir.ledger_file)
+        rows = conn.execute("SELECT key, value FROM state ORDER BY key").fetchall()
+        conn.close()
+        return rows
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    data = tmp_path_factory.mktemp("node")
+    init_datadir(data, "salus-api-test", [OrgSpec("st-mary", "hospital", "St Mary's"),
+                                          OrgSpec("health-dept", "regulator", "Regulator")])
+    app, node = build(NodeConfig(data, block_max_wait_ms=5))
+    with ServerThread(app) as server:
+        yield Net(data, server)
+    node.ledger.close()
+
+
+@pytest.fixture(scope="module")
+def alice(net: Net) -> Identity:
+    alice = Identity.generate()
+    with net.client(net.admin) as c:
+        c.call("membership", "enrol", {"org": "st-mary", "member": alice.did, "roles": ["clinician"],
+                                       "encryption_key": alice.encryption_did})
+    return alice
+
+
+def test_commit_receipt_and_offline_proof(net: Net, alice: Identity) -> None:
+    with net.client(alice) as c:
+        raw = c.sign("notary", "anchor", {"hash": "aa" * 32, "label": "x-ray report"})
+        receipt = c.submit(raw)
+        assert receipt.valid and receipt.tx_id == leaf_hash(raw).hex()
+        assert receipt.output == {"hash": "aa" * 32, "height": receipt.height}
+        doc = c.tx(receipt.tx_id)
+        assert doc["envelope"]["method"] == "anchor"
+        assert doc["detail"]["rw"]["writes"][f"anchor/{'aa' * 32}"]
+        result = verify_bundle(doc, net.genesis.orderer, "salus-api-test")
+        assert result.kind == "inclusion"
+        sth = c.verify_included(raw, net.genesis.orderer)
+        assert sth.tree_size >= receipt.leaf_index + 1
+        # The bundle through the CLI, offline, and its failure when tampered with.
+        path = net.data / "bundle.json"
+        path.write_text(json.dumps(doc))
+        ok = CliRunner().invoke(cli, ["verify", "proof", str(path), "--orderer", net.genesis.orderer])
+        assert ok.exit_code == 0, ok.output
+        doc["inclusion"]["audit_path"][0] = "00" * 32
+        path.write_text(json.dumps(doc))
+        bad = CliRunner().invoke(cli, ["verify", "proof", str(path), "--orderer", net.genesis.orderer])
+        assert bad.exit_code == 2 and "does NOT verify" in bad.output
+        wrong_key = CliRunner().invoke(cli, ["verify", "proof", str(path), "--orderer", alice.did])
+        assert wrong_key.exit_code == 2
+
+
+def test_log_endpoints_are_certificate_transparency_shaped(net: Net, alice: Identity) -> None:
+    with net.client(alice) as c:
+        old = c.sth()
+        c.submit_many([c.sign("notary", "anchor", {"hash": f"{i:064x}"}) for i in range(1, 30)])
+        new = c.verify_extends(old, net.genesis.orderer)
+        assert new.tree_size == old.tree_size + 29
+    sth = httpx.get(f"{net.url}/v1/log/sth").json()
+    assert set(sth) >= {"tree_size", "root_hash", "timestamp", "signature"}
+    entries = httpx.get(f"{net.url}/v1/log/entries", params={"start": 0, "end": 10**9}).json()
+    leaves = [base64.b64decode(e) for e in entries["entries"]]
+    assert len(leaves) == sth["tree_size"]
+    root = bytes.fromhex(sth["root_hash"])
+    for i in (0, len(leaves) // 2, len(leaves) - 1):
+        proof = httpx.get(f"{net.url}/v1/log/proof", params={
+            "hash": leaf_hash(leaves[i]).hex(), "tree_size": sth["tree_size"]}).json()
+        assert proof["leaf_index"] == i
+        verify_inclusion(i, sth["tree_size"], leaf_hash(leaves[i]),
+                         [bytes.fromhex(p) for p in proof["audit_path"]], root)
+    cons = httpx.get(f"{net.url}/v1/log/consistency",
+                     params={"first": old.tree_size, "second": sth["tree_size"]}).json()
+    verify_consistency(old.tree_size, sth["tree_size"], old.root_hash, root,
+                       [bytes.fromhex(p) for p in cons["proof"]])
+    for path, params in [("/v1/log/entries", {"start": 5, "end": 1}),
+                         ("/v1/log/proof", {"hash": "zz", "tree_size": 1}),
+                         ("/v1/log/consistency", {"first": 0, "second": 10**9})]:
+        r = httpx.get(f"{net.url}{path}", params=params)
+        assert r.status_code == 400 and r.json()["error"]["code"] in {"BAD_RANGE", "BAD_REQUEST"}
+
+
+def test_every_refusal_code_from_api_and_sdk_changes_nothing(net: Net, alice: Identity) -> None:
+    stranger = Identity.generate()
+    chain = net.genesis.chain_id
+    now = int(time.time() * 1000)
+
+    def sign(who, contract="notary", method="anchor", args=None, *, nonce=None, at=None, ch=chain):
+        return transaction.encode(who, chain=ch, contract=contract, method=method,
+                                  args={"hash": "bb" * 32} if args is None else args,
+                                  nonce=time.time_ns() // 1000 if nonce is None else nonce,
+                                  time=now if at is None else at)
+
+    forged = bytearray(sign(alice))
+    forged[5] ^= 1  # inside the signature
+    committed = sign(alice, args={"hash": "cc" * 32})
+    with net.client(alice) as c:
+        c.submit(committed)
+    refused_at_ingress = {
+        Code.MALFORMED: b"\x00" * 64 + b"{not json",
+        Code.TOO_LARGE: sign(alice, args={"hash": "dd" * 32, "label": "x" * 70_000}),
+        Code.WRONG_CHAIN: sign(alice, ch="another-chain"),
+        Code.BAD_SIGNATURE: bytes(forged),
+        Code.UNKNOWN_CONTRACT: sign(alice, "nosuch"),
+        Code.DUPLICATE: committed,
+    }
+    invalid_in_block = {
+        Code.UNKNOWN_METHOD: sign(alice, method="nosuch"),
+        Code.BAD_ARGUMENTS: sign(alice, args={"hash": "BB"}),
+        Code.UNKNOWN_SIGNER: sign(stranger),
+        Code.FORBIDDEN: sign(alice, "membership", "enrol",
+                             {"org": "st-mary", "member": stranger.did, "roles": ["nurse"]}),
+        Code.REPLAYED_NONCE: sign(alice, args={"hash": "ee" * 32}, nonce=1),
+        Code.STALE: sign(alice, args={"hash": "ef" * 32}, at=now - 3_600_000),
+        Code.CONFLICT: sign(alice, args={"hash": "cc" * 32}),
+        Code.NOT_FOUND: sign(net.admin, "membership", "grant_roles",
+                             {"member": stranger.did, "roles": ["nurse"]}),
+    }
+    before_state = net.state_rows()
+    with net.client(alice) as c:
+        size_before = c.status()["log_size"]
+        receipts = c.submit_many(list(refused_at_ingress.values()))
+        assert [r.code for r in receipts] == list(refused_at_ingress)
+        assert all(r.status == "refused" and r.reason for r in receipts)
+        assert c.status()["log_size"] == size_before  # refused: never ordered
+        for code, raw in refused_at_ingress.items():
+            with pytest.raises(TransactionRejected) as exc:
+                c.submit(raw)
+            assert exc.value.code == code
+            r = httpx.post(f"{net.url}/v1/tx", json={"tx": base64.b64encode(raw).decode()})
+            assert r.status_code == 422 and r.json()["error"]["code"] == code
+        receipts = c.submit_many(list(invalid_in_block.values()))
+        assert [r.code for r in receipts] == list(invalid_in_block), [r.reason for r in receipts]
+        assert all(r.status == "committed" and r.reason for r in receipts)
+        for r in receipts:  # kept in the block with its code
+            assert c.tx(r.tx_id)["receipt"]["code"] == r.code
+        with pytest.raises(TransactionRejected) as exc:
+            c.call("notary", "anchor", {"hash": "cc" * 32})
+        assert exc.value.code == Code.CONFLICT
+    after = [row for row in net.state_rows() if not row[0].startswith("nonce/")]
+    assert after == [row for row in before_state if not row[0].startswith("nonce/")]
+    nonces_after = {k: v for k, v in net.state_rows() if k.startswith("nonce/")}
+    assert nonces_after == {k: v for k, v in before_state if k.startswith("nonce/")}
+
+
+def test_bad_requests_get_stable_codes(net: Net) -> None:
+    cases = [
+        ("post", "/v1/tx", {"json": {"tx": "not base64!"}}, 400, "BAD_REQUEST"),
+        ("post", "/v1/tx", {"json": {"nope": 1}}, 422, "BAD_REQUEST"),
+        ("post", "/v1/txs", {"content": b"{", "headers": {"content-type": "application/json"}},
+         422, "BAD_REQUEST"),
+        ("get", "/v1/tx/" + "00" * 32, {}, 404, "NOT_FOUND"),
+        ("get", "/v1/tx/xyz", {}, 400, "BAD_REQUEST"),
+        ("get", "/v1/blocks/999999", {}, 404, "NOT_FOUND"),
+        ("get", "/v1/nowhere", {}, 404, "NOT_FOUND"),
+        ("get", "/v1/state/member/x", {}, 401, "UNAUTHENTICATED"),
+        ("get", "/v1/members", {"headers": {"authorization": "Bearer nonsense"}}, 401,
+         "INVALID_TOKEN"),
+    ]
+    for method, path, kw, status, code in cases:
+        r = httpx.request(method, f"{net.url}{path}", **kw)
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), (path, r.text)
+        assert r.json()["error"]["reason"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=400))
+def test_random_bytes_are_refused_and_node_keeps_serving(net: Net, blob: bytes) -> None:
+    size = httpx.get(f"{net.url}/v1/status").json()["log_size"]
+    r = httpx.post(f"{net.url}/v1/txs", json={"txs": [base64.b64encode(blob).decode()]})
+    assert r.status_code == 200
+    (receipt,) = r.json()["receipts"]
+    assert receipt["status"] == "refused" and receipt["code"] in {"MALFORMED", "BAD_SIGNATURE"}
+    assert httpx.get(f"{net.url}/v1/status").json()["log_size"] == size
+
+
+def test_tokens(net: Net, alice: Identity) -> None:
+    with net.client(alice) as c:
+        me = c.members("st-mary")
+        assert alice.did in [m["id"] for m in me["members"]]
+        assert {o["id"] for o in me["organisations"]} == {"st-mary", "health-dept"}
+        assert c.state(f"member/{alice.did}")["org"] == "st-mary"
+        token = c.token()
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert payload["roles"] == ["clinician"] and payload["exp"] - payload["iat"] <= 300
+    token_url = f"{net.url}/v1/auth/token"
+
+    def ask(assertion: str) -> httpx.Response:
+        return httpx.post(token_url, data={"grant_type": "client_credentials",
+                                           "client_assertion_type": ASSERTION_TYPE,
+                                           "client_assertion": assertion})
+
+    now = int(time.time())
+    once = client_assertion(alice, token_url, now)
+    assert ask(once).status_code == 200
+    replay = ask(once)
+    assert replay.status_code == 400 and "replay" in replay.json()["error"]["reason"]
+    stranger = ask(client_assertion(Identity.generate(), token_url, now))
+    assert stranger.status_code == 400 and stranger.json()["error"]["code"] == "INVALID_CLIENT"
+    wrong_aud = ask(client_assertion(alice, "http://elsewhere/v1/auth/token", now))
+    assert wrong_aud.status_code == 400
+    long_lived = ask(client_assertion(alice, token_url, now, lifetime=3600))
+    assert long_lived.status_code == 400
+    # A token the node did not sign is refused, even with valid-looking claims.
+    fake = sign_jwt(alice, {**payload, "iss": net.genesis.orderer})
+    r = httpx.get(f"{net.url}/v1/members", headers={"authorization": f"Bearer {fake}"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_TOKEN"
+    assert httpx.get(f"{net.url}/.well-known/smart-configuration").json()["token_endpoint"] == token_url
+
+
+def test_sdk_errors_and_health(net: Net) -> None:
+    with SalusClient("http://127.0.0.1:9") as down:
+        with pytest.raises(SalusError) as exc:
+            down.status()
+        assert exc.value.code == "UNREACHABLE"
+    with net.client() as anon, pytest.raises(SalusError) as exc:
+        anon.call("notary", "anchor", {"hash": "00" * 32})
+    assert exc.value.code == "NO_KEY"
+    assert httpx.get(f"{net.url}/health").json()["status"] == "ok"
+    metrics = httpx.get(f"{net.url}/metrics").text
+    assert "salus_tx_committed_total" in metrics and "salus_height" in metrics
+    assert httpx.get(f"{net.url}/openapi.json").json()["paths"]["/v1/log/sth"]

@@ -216,3 +216,24 @@ def test_tampered_code_and_log_node_are_named(chain: Chain) -> None:
     _tamper(chain.ledger.store.path, "UPDATE log_nodes SET hash=zeroblob(32) WHERE level=1 AND idx=1")
     report = audit(chain.ledger.store, registry())
     assert not report.ok and report.height == chain.ledger.store.tx_by_seq(3).height, report
+
+
+def test_historical_tree_heads_exist_exactly_at_block_boundaries(chain: Chain) -> None:
+    alice = ident("dr-alice")
+    chain.commit(chain.tx(ADMIN, "membership", "enrol",
+                          {"org": "st-mary", "member": alice.did, "roles": ["clinician"]}))
+    sizes = []
+    for n in (3, 1, 4):
+        chain.commit(*[chain.tx(alice, "notary", "anchor", {"hash": f"{len(sizes)}{i:063x}"})
+                       for i in range(n)])
+        sizes.append(chain.ledger.log_size)
+        chain.commit(chain.tx(alice, "notary", "anchor", {"hash": f"f{len(sizes)}{0:062x}"}))
+        sizes.append(chain.ledger.log_size)
+    assert chain.ledger.sth_at(0) is not None
+    for size in range(1, chain.ledger.log_size + 1):
+        sth = chain.ledger.sth_at(size)
+        if size in sizes or size == 1:
+            assert sth is not None and sth.tree_size == size
+            sth.verify(chain.orderer.did)
+        else:
+            assert sth is None

@@ -213,10 +213,12 @@ class Ledger:
         """The signed head published when the log had exactly ``tree_size`` leaves."""
         if tree_size == self.head.log_size:
             return self.sth()
-        row = self.store.block_for_log_size(tree_size)
+        row = self.store.block_of_seq(tree_size - 1) if tree_size > 0 else self.store.block(0)
         if row is None:
             return None
         header = self._header_of(row)
+        if header.log_size != tree_size:
+            return None
         return SignedTreeHead(self.chain_id, header.log_size, header.log_root, header.time,
                               row.sth_signature)
 

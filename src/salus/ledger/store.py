@@ -120,12 +120,11 @@ class Store:
             "WHERE height BETWEEN ? AND ? ORDER BY height", (start, end)).fetchall()
         return [BlockRow(*r) for r in rows]
 
-    def block_for_log_size(self, size: int) -> BlockRow | None:
-        """The block after which the log had exactly ``size`` leaves (None if no block did)."""
+    def block_of_seq(self, seq: int) -> BlockRow | None:
+        """The block holding log leaf ``seq``."""
         row = self.reader.execute(
             "SELECT height, hash, header, signer, signature, sth_signature FROM blocks "
-            "WHERE height = (SELECT height FROM txs WHERE seq=?) "
-            "AND NOT EXISTS (SELECT 1 FROM txs WHERE seq=?)", (size - 1, size)).fetchone()
+            "WHERE height = (SELECT height FROM txs WHERE seq=?)", (seq,)).fetchone()
         return None if row is None else BlockRow(*row)
 
     _TX_COLUMNS = "seq, id, height, code, reason, raw, detail"

@@ -1,0 +1,1 @@
+"""Benchmarks a user can run (`salus bench ...`); each prints one JSON object."""

@@ -1,0 +1,198 @@
+"""`salus bench ledger`: signed transactions committed durably, through the REST API.
+
+1. Measures single-core Ed25519 verification on this machine (the physical limit).
+2. Starts a node in a child process; enrols ``signers`` members.
+3. Pre-signs ``txs`` notary transactions, then submits them in batches of ``batch``
+   through ``POST /v1/txs?wait=true`` from this (separate) process, several requests in
+   flight, and reports committed transactions per second. Every one must be VALID.
+4. Offers a fixed 5,000 tx/s (a batch of 50 every 10 ms, open loop) for
+   ``latency_seconds`` and reports p50 / p99 from send to durable-commit receipt.
+5. Serves inclusion and consistency proofs: in-process rate and over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from salus.bench.harness import ChildNode, ed25519_verify_per_s, machine, percentile
+from salus.identity import Identity
+from salus.ledger import transaction
+from salus.ledger.ledger import Ledger
+from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.contracts import registry
+from salus.node.datadir import DataDir
+
+CHAIN = "salus-bench"
+
+
+class Signers:
+    def __init__(self, n: int) -> None:
+        self.keys = [Identity.from_seed(hashlib.sha256(b"bench-%d" % i).digest()) for i in range(n)]
+        self.nonces = [0] * n
+        self.count = 0
+
+    def sign(self, i: int, now: int) -> bytes:
+        k = i % len(self.keys)
+        self.nonces[k] += 1
+        self.count += 1
+        digest = hashlib.sha256(b"doc-%d" % self.count).hexdigest()
+        return transaction.encode(self.keys[k], chain=CHAIN, contract="notary", method="anchor",
+                                  args={"hash": digest}, nonce=self.nonces[k], time=now)
+
+
+def _body(raws: list[bytes]) -> bytes:
+    return json.dumps({"txs": [base64.b64encode(r).decode() for r in raws]}).encode()
+
+
+async def _post(client: httpx.AsyncClient, body: bytes) -> list[dict[str, Any]]:
+    r = await client.post("/v1/txs", params={"wait": "true", "timeout": 120}, content=body,
+                          headers={"content-type": "application/json"})
+    r.raise_for_status()
+    return r.json()["receipts"]
+
+
+async def _throughput(url: str, bodies: list[bytes], in_flight: int) -> tuple[float, int]:
+    limits = httpx.Limits(max_connections=in_flight)
+    async with httpx.AsyncClient(base_url=url, timeout=180, limits=limits) as client:
+        queue = list(reversed(bodies))
+        invalid = 0
+
+        async def worker() -> None:
+            nonlocal invalid
+            while queue:
+                receipts = await _post(client, queue.pop())
+                invalid += sum(r["code"] != "VALID" for r in receipts)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        return time.perf_counter() - start, invalid
+
+
+async def _latency(url: str, bodies: list[bytes], per_batch: int, interval: float
+                   ) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    invalid = 0
+    async with httpx.AsyncClient(base_url=url, timeout=60,
+                                 limits=httpx.Limits(max_connections=400)) as client:
+
+        async def one(body: bytes) -> None:
+            nonlocal invalid
+            sent = time.perf_counter()
+            receipts = await _post(client, body)
+            done = time.perf_counter()
+            invalid += sum(r["code"] != "VALID" for r in receipts)
+            latencies.extend([(done - sent) * 1000] * per_batch)
+
+        tasks = []
+        start = time.perf_counter()
+        for i, body in enumerate(bodies):
+            delay = start + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body)))
+        await asyncio.gather(*tasks)
+        offered = len(bodies) * per_batch / (len(bodies) * interval)
+    return latencies, invalid, offered
+
+
+def _proofs(url: str, ledger_file: Path, samples: int = 2000) -> dict[str, float]:
+    ledger = Ledger.open(ledger_file, registry())
+    try:
+        size = ledger.log_size
+        start = time.perf_counter()
+        for i in range(samples):
+            ledger.inclusion_proof((i * 7919) % size, size)
+            ledger.consistency_proof(1 + (i * 104729) % size, size)
+        in_process = 2 * samples / (time.perf_counter() - start)
+        leaves = [ledger.store.tx_by_seq((i * 7919) % size).id.hex() for i in range(200)]
+    finally:
+        ledger.close()
+
+    async def http_rate() -> float:
+        async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=32)) as c:
+            async def worker(k: int) -> int:
+                n = 0
+                for j in range(k, len(leaves) * 5, 32):
+                    r = await c.get("/v1/log/proof",
+                                    params={"hash": leaves[j % len(leaves)], "tree_size": size})
+                    r.raise_for_status()
+                    n += 1
+                return n
+            start = time.perf_counter()
+            done = sum(await asyncio.gather(*(worker(k) for k in range(32))))
+            return done / (time.perf_counter() - start)
+
+    return {"proofs_per_s_in_process": round(in_process),
+            "proofs_per_s_http": round(asyncio.run(http_rate())), "proof_tree_size": size}
+
+
+def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_seconds: float = 10.0,
+        in_flight: int = 6, progress: Console | None = None, data: Path | None = None
+        ) -> dict[str, Any]:
+    def say(msg: str) -> None:
+        if progress:
+            progress.print(f"[dim]bench:[/] {msg}")
+
+    say("measuring Ed25519 verification on one core ...")
+    verify_rate = ed25519_verify_per_s()
+    with tempfile.TemporaryDirectory(prefix="salus-bench-") as tmp:
+        root = data or Path(tmp)
+        init_datadir(root, CHAIN, [OrgSpec("bench-hospital", "hospital", "Bench Hospital")])
+        # A signer's nonces must arrive in order: requests in flight may be reordered, so no
+        # signer appears twice within the window of requests that can overtake each other.
+        signers = max(signers, batch * (in_flight + 2), 50 * 200)
+        admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
+        keys = Signers(signers)
+        with ChildNode(root) as node:
+            now = time.time_ns() // 1_000_000
+            enrol = [transaction.encode(admin, chain=CHAIN, contract="membership", method="enrol",
+                                        args={"org": "bench-hospital", "member": k.did,
+                                              "roles": ["clinician"]}, nonce=i + 1, time=now)
+                     for i, k in enumerate(keys.keys)]
+            for i in range(0, len(enrol), batch):
+                receipts = asyncio.run(_throughput(node.url, [_body(enrol[i:i + batch])], 1))
+                assert receipts[1] == 0, "enrolment failed"
+            say(f"pre-signing {txs} transactions from {signers} signers ...")
+            now = time.time_ns() // 1_000_000
+            raws = [keys.sign(i, now) for i in range(txs)]
+            bodies = [_body(raws[i:i + batch]) for i in range(0, txs, batch)]
+            say(f"submitting in batches of {batch}, {in_flight} requests in flight ...")
+            elapsed, invalid = asyncio.run(_throughput(node.url, bodies, in_flight))
+            tx_per_s = txs / elapsed
+
+            rate, per_batch = 5000, 50
+            n_batches = int(latency_seconds * rate / per_batch)
+            say(f"offering {rate} tx/s for {latency_seconds:g} s ...")
+            now = time.time_ns() // 1_000_000
+            lat_raws = [keys.sign(i, now) for i in range(n_batches * per_batch)]
+            lat_bodies = [_body(lat_raws[i:i + per_batch]) for i in range(0, len(lat_raws), per_batch)]
+            latencies, lat_invalid, offered = asyncio.run(
+                _latency(node.url, lat_bodies, per_batch, per_batch / rate))
+            say("serving proofs ...")
+            proofs = _proofs(node.url, DataDir(root).ledger_file)
+    return {
+        "benchmark": "ledger",
+        "txs": txs,
+        "signers": signers,
+        "batch": batch,
+        "tx_per_s": round(tx_per_s),
+        "seconds": round(elapsed, 3),
+        "invalid": invalid + lat_invalid,
+        "ed25519_verify_per_s_per_core": round(verify_rate),
+        "physical_limit_tx_per_s": round(verify_rate * (machine()["cores"] or 1)),
+        "p50_ms_at_5000": round(percentile(latencies, 0.50), 2),
+        "p99_ms_at_5000": round(percentile(latencies, 0.99), 2),
+        "offered_tx_per_s": round(offered),
+        **proofs,
+        "machine": machine(),
+    }

@@ -107,9 +107,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) ->
     @app.post("/v1/txs", tags=["transactions"], summary="Submit a batch of signed transactions")
     async def submit_many(body: SubmitMany, wait: bool = False,
                           timeout: Annotated[float, Query(gt=0, le=120)] = 30.0
-                          ) -> dict[str, Any]:
+                          ) -> JSONResponse:
         receipts = await _submit([_b64(t) for t in body.txs], wait, timeout)
-        return {"receipts": [r.to_json() for r in receipts]}
+        return JSONResponse({"receipts": [r.to_json() for r in receipts]})
 
     @app.get("/v1/tx/{tx_id}", tags=["transactions"],
              summary="A transaction, its receipt and its inclusion proof in the current tree")

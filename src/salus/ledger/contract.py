@@ -36,7 +36,9 @@ class Context:
 
     state: TxState
     signer: str  # did:key of the signing key
-    member: dict[str, Any] | None  # the signer's membership record, None for a newcomer
+    #: The signer's membership record (None for a newcomer). Shared and read-only: a method
+    #: that changes a member loads its record from state.
+    member: dict[str, Any] | None
     height: int
     time: int  # block time, ms since epoch
     tx_id: str

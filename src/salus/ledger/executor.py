@@ -14,12 +14,13 @@ from typing import Any
 from salus.ledger import transaction
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Registry
-from salus.ledger.contracts.membership import key_entry, member_of_key
+from salus.ledger.contracts.membership import key_entry, key_index, member_of_key
 from salus.ledger.genesis import Genesis
 from salus.ledger.log import leaf_hash
 from salus.ledger.state import BlockState, Reader, TxState
 
 SELF_REGISTRATION = ("membership", "register_patient")
+_MEMBERSHIP_PREFIXES = ("member/", "key/")
 
 
 def nonce_key(did: str) -> str:
@@ -78,6 +79,8 @@ class Executor:
         block = BlockState(read)
         results = []
         seen: set[bytes] = set()
+        # Signer lookups, valid until a transaction in this block changes membership.
+        signers: dict[str, dict[str, Any] | None] = {}
         for tx, sig_ok in zip(txs, signature_ok, strict=True):
             if isinstance(tx, bytes):
                 try:
@@ -97,7 +100,7 @@ class Executor:
                 if abs(time - tx.time) > self.window:
                     raise Rejected(Code.STALE, f"transaction time {tx.time} is more than "
                                                f"{self.window} ms from block time {time}")
-                self._run(block, height, time, tx, result)
+                self._run(block, height, time, tx, result, signers)
             except Rejected as exc:
                 result.code, result.reason = exc.code, exc.reason
                 result.rw, result.output, result.events = None, None, []
@@ -105,9 +108,13 @@ class Executor:
         return BlockOutcome(results, block.writes)
 
     def _run(self, block: BlockState, height: int, time: int, tx: transaction.Transaction,
-             result: TxResult) -> None:
+             result: TxResult, signers: dict[str, dict[str, Any] | None]) -> None:
         state = TxState(block)
-        member = member_of_key(state.get, tx.signer)
+        if tx.signer in signers:
+            member = signers[tx.signer]
+            state.reads.append(key_index(tx.signer))
+        else:
+            member = signers[tx.signer] = member_of_key(state.get, tx.signer)
         if member is None:
             if (tx.contract, tx.method) != SELF_REGISTRATION:
                 raise Rejected(Code.UNKNOWN_SIGNER, f"{tx.signer} is not enrolled on this chain")
@@ -117,10 +124,11 @@ class Executor:
                 status = entry["status"] if entry else "unknown"
                 raise Rejected(Code.KEY_NOT_ACTIVE, f"signing key is {status}; sign with the "
                                                     "member's current key")
-        last = state.get(nonce_key(tx.signer))
-        if last is not None and tx.nonce <= last:
+        nonce_at = nonce_key(tx.signer)
+        last = state.get_bytes(nonce_at)
+        if last is not None and tx.nonce <= int(last):
             raise Rejected(Code.REPLAYED_NONCE,
-                           f"nonce {tx.nonce} is not above the last committed nonce {last}")
+                           f"nonce {tx.nonce} is not above the last committed nonce {int(last)}")
         ctx = Context(state=state, signer=tx.signer, member=member, height=height, time=time,
                       tx_id=tx.id.hex(), chain_id=self.chain_id)
         try:
@@ -129,7 +137,9 @@ class Executor:
             raise
         except Exception as exc:  # a contract bug must not stop the chain
             raise Rejected(Code.CONTRACT_ERROR, f"{type(exc).__name__}: {exc}") from None
-        state.put(nonce_key(tx.signer), tx.nonce)
+        if any(k.startswith(_MEMBERSHIP_PREFIXES) for k in state.writes):
+            signers.clear()
+        state.writes[nonce_at] = b"%d" % tx.nonce  # == state_bytes(tx.nonce)
         state.commit()
         result.rw = state.rw_set()
         result.output = output

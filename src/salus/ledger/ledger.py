@@ -20,7 +20,7 @@ from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger.block import BlockHeader, results_hash, tx_root
 from salus.ledger.contract import Registry
-from salus.ledger.executor import Executor, TxResult
+from salus.ledger.executor import BlockOutcome, Executor, TxResult
 from salus.ledger.log import (
     EMPTY_ROOT,
     CompactRange,
@@ -29,7 +29,7 @@ from salus.ledger.log import (
     inclusion_proof,
 )
 from salus.ledger.state import next_state_hash
-from salus.ledger.store import BlockRow, Store
+from salus.ledger.store import BlockRow, BlockWriter, Store
 from salus.ledger.transaction import Transaction
 
 #: Log node levels at or above this stay cached in memory once read or written.
@@ -43,6 +43,16 @@ class LedgerError(Exception):
 
 class LedgerCorrupt(LedgerError):
     """Stored data does not check out; run ``salus audit`` to locate it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    header: BlockHeader
+    row: BlockRow
+    sth: SignedTreeHead
+    log: CompactRange
+    first_seq: int
+    nodes: list[tuple[int, int, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +99,9 @@ class Ledger:
             log_size=0, log_root=EMPTY_ROOT)
         sth = SignedTreeHead.sign(signer, genesis.chain_id, 0, EMPTY_ROOT, genesis.time)
         encoded = header.encode()
-        store.write_block(
-            BlockRow(0, hashlib.sha256(encoded).digest(), encoded, signer.did,
-                     header.sign(signer), sth.signature), [], [], writes)
+        with store.block_transaction() as w:
+            w.write(BlockRow(0, hashlib.sha256(encoded).digest(), encoded, signer.did,
+                             header.sign(signer), sth.signature), [], [], writes)
         return cls(store, genesis, registry, signer)
 
     @classmethod
@@ -146,12 +156,6 @@ class Ledger:
         self.store.close()
 
     # -- the write path ------------------------------------------------------------------
-    def _read_state(self, key: str) -> bytes | None:
-        try:
-            return self._state_cache[key]
-        except KeyError:
-            value = self._state_cache[key] = self.store.state(key)
-            return value
 
     def commit(self, time: int, txs: Sequence[Transaction | bytes],
                signature_ok: Sequence[bool]) -> CommittedBlock:
@@ -162,8 +166,23 @@ class Ledger:
         height = prev.height + 1
         time = max(time, prev.time)
         decoded_ids = [tx.id for tx in txs if isinstance(tx, Transaction)]
-        outcome = self.executor.execute(self._read_state, height, time, list(txs),
-                                        list(signature_ok), self.store.known_ids(decoded_ids))
+        with self.store.block_transaction() as w:
+            cache = self._state_cache
+
+            def read(key: str) -> bytes | None:
+                try:
+                    return cache[key]
+                except KeyError:
+                    value = cache[key] = w.state(key)
+                    return value
+
+            outcome = self.executor.execute(read, height, time, list(txs), list(signature_ok),
+                                            w.known_ids(decoded_ids))
+            block = self._seal(prev, height, time, outcome, w)
+        return self._advance(block, outcome)
+
+    def _seal(self, prev: BlockHeader, height: int, time: int, outcome: BlockOutcome,
+              w: BlockWriter) -> _Sealed:
         results = outcome.results
         log = self._log.copy()
         first_seq = log.size
@@ -184,17 +203,21 @@ class Ledger:
         sth = SignedTreeHead.sign(self.signer, self.chain_id, log.size, header.log_root, time)
         row = BlockRow(height, hashlib.sha256(encoded).digest(), encoded, self.signer.did,
                        header.sign(self.signer), sth.signature)
-        self.store.write_block(row, tx_rows, nodes, outcome.writes)
+        w.write(row, tx_rows, nodes, outcome.writes)
+        return _Sealed(header, row, sth, log, first_seq, nodes)
+
+    def _advance(self, block: _Sealed, outcome: BlockOutcome) -> CommittedBlock:
         # Durable: now, and only now, the in-memory view moves forward.
-        self._log = log
-        self.head, self.head_row = header, row
+        self._log = block.log
+        self.head, self.head_row = block.header, block.row
         if len(self._state_cache) > _STATE_CACHE_LIMIT:
             self._state_cache.clear()
         self._state_cache.update(outcome.writes)
-        for level, idx, value in nodes:
+        for level, idx, value in block.nodes:
             if level >= _CACHED_LEVEL:
                 self._node_cache[(level, idx)] = value
-        return CommittedBlock(header, row.hash, row.signature, sth, first_seq, results)
+        return CommittedBlock(block.header, block.row.hash, block.row.signature, block.sth,
+                              block.first_seq, outcome.results)
 
     # -- reads ---------------------------------------------------------------------------
     @property

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +67,28 @@ class TxRow:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, checkpoint_interval: float = 0.5) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
+        # Checkpoints run beside the writer, not inside its commits: an automatic checkpoint
+        # would copy the whole WAL into the database while the committer waits.
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._write_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(checkpoint_interval,), daemon=True,
+            name="sqlite-checkpoint")
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        conn = self._connect()
+        try:
+            while not self._closing.wait(interval):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -89,6 +106,12 @@ class Store:
         return conn
 
     def close(self) -> None:
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        self._checkpointer.join()
+        with self._write_lock:
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._writer.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -160,7 +183,7 @@ class Store:
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._writer.execute(
+            found.update(r[0] for r in self.reader.execute(
                 f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
         return found
 
@@ -173,10 +196,6 @@ class Store:
             if row is not None:
                 out[(level, idx)] = row[0]
         return out
-
-    def state(self, key: str) -> bytes | None:
-        row = self._writer.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
-        return None if row is None else row[0]
 
     def state_row(self, key: str) -> tuple[bytes, int] | None:
         row = self.reader.execute("SELECT value, height FROM state WHERE key=?", (key,)).fetchone()
@@ -193,30 +212,58 @@ class Store:
         return self.reader.execute("SELECT key, value, height FROM state ORDER BY key")
 
     # -- the one write -------------------------------------------------------------------
-    def write_block(
+    @contextmanager
+    def block_transaction(self) -> Iterator[BlockWriter]:
+        """Hold the write lock and one SQLite transaction for a whole block: the block's
+        state reads and its writes share it, and it commits (durably) on exit."""
+        with self._write_lock:
+            c = self._writer
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield BlockWriter(c)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+
+class BlockWriter:
+    """Reads and writes inside one block's transaction (see :meth:`Store.block_transaction`)."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def state(self, key: str) -> bytes | None:
+        row = self._c.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._c.execute(
+                f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
+        return found
+
+    def write(
         self,
         block: BlockRow,
         txs: list[tuple[int, bytes, int, str, str, bytes, str | None]],
         nodes: list[tuple[int, int, bytes]],
         writes: dict[str, bytes | None],
     ) -> None:
-        """Write one block and everything it changes atomically and durably."""
-        with self._write_lock:
-            c = self._writer
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.execute("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", (
-                    block.height, block.hash, block.header, block.signer, block.signature,
-                    block.sth_signature))
-                c.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", txs)
-                c.executemany("INSERT INTO log_nodes VALUES (?, ?, ?)", nodes)
-                puts = [(k, v, block.height) for k, v in writes.items() if v is not None]
-                if puts:
-                    c.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", puts)
-                dels = [(k,) for k, v in writes.items() if v is None]
-                if dels:
-                    c.executemany("DELETE FROM state WHERE key=?", dels)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+        c = self._c
+        c.execute("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", (
+            block.height, block.hash, block.header, block.signer, block.signature,
+            block.sth_signature))
+        c.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", txs)
+        c.executemany("INSERT INTO log_nodes VALUES (?, ?, ?)", nodes)
+        puts = [(k, v, block.height) for k, v in writes.items() if v is not None]
+        if puts:
+            c.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", puts)
+        dels = [(k,) for k, v in writes.items() if v is None]
+        if dels:
+            c.executemany("DELETE FROM state WHERE key=?", dels)

@@ -199,3 +199,44 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
         **proofs,
         "machine": machine(),
     }
+
+
+def growth(checkpoints: tuple[int, ...] = (10_000, 100_000, 1_000_000), batch: int = 1000,
+           in_flight: int = 6, progress: Console | None = None) -> dict[str, Any]:
+    """Throughput and proof serving as the log grows through ``checkpoints`` leaves."""
+    signers = batch * (in_flight + 2)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="salus-growth-") as tmp:
+        root = Path(tmp)
+        init_datadir(root, CHAIN, [OrgSpec("bench-hospital", "hospital", "Bench Hospital")])
+        admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
+        keys = Signers(signers)
+        with ChildNode(root) as node:
+            now = time.time_ns() // 1_000_000
+            enrol = [transaction.encode(admin, chain=CHAIN, contract="membership", method="enrol",
+                                        args={"org": "bench-hospital", "member": k.did,
+                                              "roles": ["clinician"]}, nonce=i + 1, time=now)
+                     for i, k in enumerate(keys.keys)]
+            asyncio.run(_throughput(node.url, [_body(enrol[i:i + batch])
+                                               for i in range(0, len(enrol), batch)], 1))
+            size = len(enrol)
+            for target in checkpoints:
+                todo = max(0, target - size)
+                elapsed, invalid, done = 0.0, 0, 0
+                while done < todo:  # in slices, so a million pre-signed txs never sit in memory
+                    n = min(100_000, todo - done)
+                    now = time.time_ns() // 1_000_000
+                    raws = [keys.sign(i, now) for i in range(n)]
+                    bodies = [_body(raws[i:i + batch]) for i in range(0, n, batch)]
+                    seconds, bad = asyncio.run(_throughput(node.url, bodies, in_flight))
+                    elapsed, invalid, done = elapsed + seconds, invalid + bad, done + n
+                    if progress:
+                        progress.print(f"[dim]growth:[/] {size + done} leaves, "
+                                       f"{done / elapsed:,.0f} tx/s")
+                size += done
+                proofs = _proofs(node.url, DataDir(root).ledger_file)
+                rows.append({"log_size": proofs["proof_tree_size"],
+                             "segment_txs": done,
+                             "segment_tx_per_s": round(done / elapsed) if elapsed else None,
+                             "invalid": invalid, **proofs})
+    return {"benchmark": "ledger-growth", "batch": batch, "checkpoints": rows, "machine": machine()}

@@ -236,11 +236,16 @@ def bench_ledger(
     batch: Annotated[int, typer.Option(help="Transactions per HTTP request")] = 1000,
     latency_seconds: Annotated[float, typer.Option(help="Length of the 5,000 tx/s run")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+    growth: Annotated[bool, typer.Option(
+        "--growth", help="Instead: throughput and proofs as the log grows 10^4 -> 10^6")] = False,
 ) -> None:
     """Throughput and latency of signed transactions through the REST API."""
-    from salus.bench.ledger import run
+    from salus.bench import ledger as bench
 
-    result = run(txs=txs, signers=signers, batch=batch, latency_seconds=latency_seconds,
+    if growth:
+        print(json.dumps(bench.growth(batch=batch, progress=None if as_json else err)))
+        return
+    result = bench.run(txs=txs, signers=signers, batch=batch, latency_seconds=latency_seconds,
                  progress=None if as_json else err)
     print(json.dumps(result))
 

@@ -106,6 +106,18 @@ async def _latency(url: str, bodies: list[bytes], per_batch: int, interval: floa
     return latencies, invalid, offered
 
 
+def _enrol(url: str, admin: Identity, keys: Signers, batch: int) -> None:
+    now = time.time_ns() // 1_000_000
+    enrol = [transaction.encode(admin, chain=CHAIN, contract="membership", method="enrol",
+                                args={"org": "bench-hospital", "member": k.did, "roles": ["clinician"]},
+                                nonce=i + 1, time=now)
+             for i, k in enumerate(keys.keys)]
+    _, invalid = asyncio.run(_throughput(url, [_body(enrol[i:i + batch])
+                                               for i in range(0, len(enrol), batch)], 1))
+    if invalid:
+        raise RuntimeError(f"{invalid} enrolments failed")
+
+
 def _proofs(url: str, ledger_file: Path, samples: int = 2000) -> dict[str, float]:
     ledger = Ledger.open(ledger_file, registry())
     try:
@@ -157,14 +169,7 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
         admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
         keys = Signers(signers)
         with ChildNode(root) as node:
-            now = time.time_ns() // 1_000_000
-            enrol = [transaction.encode(admin, chain=CHAIN, contract="membership", method="enrol",
-                                        args={"org": "bench-hospital", "member": k.did,
-                                              "roles": ["clinician"]}, nonce=i + 1, time=now)
-                     for i, k in enumerate(keys.keys)]
-            for i in range(0, len(enrol), batch):
-                receipts = asyncio.run(_throughput(node.url, [_body(enrol[i:i + batch])], 1))
-                assert receipts[1] == 0, "enrolment failed"
+            _enrol(node.url, admin, keys, batch)
             say(f"pre-signing {txs} transactions from {signers} signers ...")
             now = time.time_ns() // 1_000_000
             raws = [keys.sign(i, now) for i in range(txs)]
@@ -212,14 +217,8 @@ def growth(checkpoints: tuple[int, ...] = (10_000, 100_000, 1_000_000), batch: i
         admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
         keys = Signers(signers)
         with ChildNode(root) as node:
-            now = time.time_ns() // 1_000_000
-            enrol = [transaction.encode(admin, chain=CHAIN, contract="membership", method="enrol",
-                                        args={"org": "bench-hospital", "member": k.did,
-                                              "roles": ["clinician"]}, nonce=i + 1, time=now)
-                     for i, k in enumerate(keys.keys)]
-            asyncio.run(_throughput(node.url, [_body(enrol[i:i + batch])
-                                               for i in range(0, len(enrol), batch)], 1))
-            size = len(enrol)
+            _enrol(node.url, admin, keys, batch)
+            size = len(keys.keys)
             for target in checkpoints:
                 todo = max(0, target - size)
                 elapsed, invalid, done = 0.0, 0, 0

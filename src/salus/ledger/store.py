@@ -45,6 +45,16 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
+def _known_ids(conn: sqlite3.Connection, ids: Sequence[bytes]) -> set[bytes]:
+    """Which of ``ids`` are already in the log (chunked under SQLite's parameter limit)."""
+    found: set[bytes] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in conn.execute(f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class BlockRow:
     height: int
@@ -179,13 +189,7 @@ class Store:
         return 0 if row[0] is None else row[0] + 1
 
     def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
-        found: set[bytes] = set()
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.reader.execute(
-                f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
-        return found
+        return _known_ids(self.reader, ids)
 
     def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         out: dict[tuple[int, int], bytes] = {}
@@ -240,13 +244,7 @@ class BlockWriter:
         return None if row is None else row[0]
 
     def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
-        found: set[bytes] = set()
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._c.execute(
-                f"SELECT id FROM txs WHERE id IN ({marks})", chunk))
-        return found
+        return _known_ids(self._c, ids)
 
     def write(
         self,

@@ -1,0 +1,15 @@
+"""The benchmark runs and reports every field the docs promise (no timing is asserted)."""
+
+from __future__ import annotations
+
+from salus.bench.ledger import run
+
+
+def test_ledger_benchmark_reports_its_fields() -> None:
+    result = run(txs=2000, signers=10, batch=500, latency_seconds=0.4, in_flight=2)
+    for field in ("tx_per_s", "txs", "ed25519_verify_per_s_per_core", "p50_ms_at_5000",
+                  "p99_ms_at_5000", "proofs_per_s_in_process", "proofs_per_s_http", "machine"):
+        assert field in result, field
+    assert result["txs"] == 2000 and result["invalid"] == 0
+    assert result["tx_per_s"] > 0 and result["p99_ms_at_5000"] >= result["p50_ms_at_5000"] > 0
+    assert result["proof_tree_size"] >= 2000 + 2000  # the two runs' transactions and the signers

@@ -32,8 +32,10 @@ from salus.ledger.state import next_state_hash
 from salus.ledger.store import BlockRow, BlockWriter, Store
 from salus.ledger.transaction import Transaction
 
-#: Log node levels at or above this stay cached in memory once read or written.
-_CACHED_LEVEL = 5
+#: Log node levels at or above this stay cached in memory once read or written: about one
+#: cached hash per two leaves, so an inclusion proof reads at most two nodes from SQLite.
+_CACHED_LEVEL = 2
+_NODE_CACHE_LIMIT = 4_000_000
 _STATE_CACHE_LIMIT = 2_000_000
 
 
@@ -213,6 +215,8 @@ class Ledger:
         if len(self._state_cache) > _STATE_CACHE_LIMIT:
             self._state_cache.clear()
         self._state_cache.update(outcome.writes)
+        if len(self._node_cache) > _NODE_CACHE_LIMIT:
+            self._node_cache.clear()
         for level, idx, value in block.nodes:
             if level >= _CACHED_LEVEL:
                 self._node_cache[(level, idx)] = value

@@ -192,6 +192,8 @@ class Store:
         return _known_ids(self.reader, ids)
 
     def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # Point lookups on the primary key: SQLite does not use the key for a row-value
+        # IN (VALUES ...) list and would scan the table.
         out: dict[tuple[int, int], bytes] = {}
         cur = self.reader
         for level, idx in ids:

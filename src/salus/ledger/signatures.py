@@ -52,6 +52,13 @@ def _get_pool() -> ProcessPoolExecutor:
         return _pool
 
 
+def warm_up() -> None:
+    """Start the worker processes now, so the first large batch does not wait for them."""
+    pool = _get_pool()
+    for future in [pool.submit(_verify_chunk, [], []) for _ in range(WORKERS)]:
+        future.result()
+
+
 def shutdown() -> None:
     global _pool
     with _pool_lock:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import CommittedBlock, Ledger
 from salus.ledger.log import leaf_hash
@@ -47,6 +48,7 @@ class Node:
         self.orderer = orderer
         self.metrics = NodeMetrics()
         self.halted: str | None = None
+        self._stopping = False
         self._waiters: dict[bytes, list[asyncio.Future[Receipt]]] = {}
         self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
@@ -56,10 +58,12 @@ class Node:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
         await self.orderer.start(self.ledger.height + 1)
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
 
     async def stop(self) -> None:
+        self._stopping = True
         await self.orderer.stop()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -97,6 +101,8 @@ class Node:
         """Submit signed transactions; with ``wait``, return once each is committed."""
         if self.halted:
             raise NodeUnavailable("HALTED", f"the node stopped committing: {self.halted}")
+        if self._stopping:
+            raise NodeUnavailable("STOPPED", "the node is shutting down")
         if len(raws) > MAX_BATCH:
             raise NodeUnavailable("TOO_LARGE", f"at most {MAX_BATCH} transactions per request")
         self.metrics.received.inc(len(raws))

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -191,8 +192,9 @@ class Node:
         now = time.monotonic_ns()
         h = block.header
         block_hash = block.block_hash.hex()
+        for code, count in Counter(r.code for r in block.results).items():
+            self.metrics.committed.labels(code).inc(count)
         for offset, r in enumerate(block.results):
-            self.metrics.committed.labels(r.code).inc()
             started = self._inflight.pop(r.id, None)
             if started is not None:
                 self.metrics.latency_seconds.observe((now - started) / 1e9)

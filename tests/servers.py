@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,11 +13,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from salus.bench.harness import free_port
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:

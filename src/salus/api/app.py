@@ -118,7 +118,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) ->
         row = ledger.store.tx_by_id(_hex32(tx_id, "tx id"))
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no committed transaction {tx_id}")
-        block = ledger.block(row.height)
+        block = ledger.store.block(row.height)
         assert block is not None
         sth = ledger.sth()
         try:
@@ -127,7 +127,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) ->
             envelope = None
         doc: dict[str, Any] = {
             "receipt": Receipt(row.id.hex(), "committed", row.code, row.reason, row.height,
-                               row.seq, block[0].hash.hex()).to_json(),
+                               row.seq, block.hash.hex()).to_json(),
             "tx": base64.b64encode(row.raw).decode(),
             "envelope": envelope,
             "sth": sth.to_json(),

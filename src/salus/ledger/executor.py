@@ -92,7 +92,7 @@ class Executor:
                               contract=tx.contract, method=tx.method)
             try:
                 if not sig_ok:
-                    raise Rejected(Code.BAD_SIGNATURE, "signature does not verify under the signer's key")
+                    raise Rejected(Code.BAD_SIGNATURE, transaction.BAD_SIGNATURE_REASON)
                 if tx.id in seen or tx.id in already_ordered:
                     raise Rejected(Code.DUPLICATE, "this exact transaction was already ordered")
                 seen.add(tx.id)

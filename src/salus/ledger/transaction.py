@@ -34,6 +34,7 @@ ENVELOPE_VERSION = 1
 SIGNATURE_BYTES = 64
 DEFAULT_MAX_TX_BYTES = 64 * 1024
 _FIELDS = frozenset(("v", "chain", "contract", "method", "args", "signer", "nonce", "time"))
+BAD_SIGNATURE_REASON = "signature does not verify under the signer's key"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 
@@ -133,7 +134,7 @@ def check_signature(tx: Transaction) -> None:
     try:
         nacl.bindings.crypto_sign_open(tx.raw, public_key)
     except nacl.exceptions.BadSignatureError:
-        raise Rejected(Code.BAD_SIGNATURE, "signature does not verify under the signer's key") from None
+        raise Rejected(Code.BAD_SIGNATURE, BAD_SIGNATURE_REASON) from None
 
 
 def signature_ok(tx: Transaction) -> bool:

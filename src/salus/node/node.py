@@ -24,7 +24,7 @@ from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import CommittedBlock, Ledger
 from salus.ledger.log import leaf_hash
 from salus.ledger.signatures import signatures_ok, verify_all
-from salus.ledger.transaction import Transaction
+from salus.ledger.transaction import BAD_SIGNATURE_REASON, Transaction
 from salus.node.metrics import NodeMetrics
 from salus.node.receipt import Receipt
 from salus.ordering import Batch, Orderer, OrdererUnavailable
@@ -91,7 +91,7 @@ class Node:
             if isinstance(item, Transaction):
                 if not sig_ok[item.id]:
                     out[i] = Receipt(item.id_hex, "refused", Code.BAD_SIGNATURE,
-                                     "signature does not verify under the signer's key")
+                                     BAD_SIGNATURE_REASON)
                 elif item.id in known:
                     out[i] = Receipt(item.id_hex, "refused", Code.DUPLICATE,
                                      "this exact transaction is already on the ledger")

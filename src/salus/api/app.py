@@ -10,6 +10,7 @@ write sets of transactions.
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import salus
-from salus.api import errors
+from salus.api import errors, fhir, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import loads_strict
@@ -27,6 +28,7 @@ from salus.ledger.ledger import LedgerError
 from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
+from salus.records.gateway import Gateway
 
 MAX_ENTRIES = 1000
 MAX_SCAN = 1000
@@ -57,16 +59,24 @@ def _hex32(text: str, what: str) -> bytes:
     return value
 
 
-def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) -> FastAPI:
+def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
+               open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None) -> FastAPI:
+    """The node's API. ``open_gateway`` (called once the node runs) enables the records
+    application: its REST routes and the FHIR facade."""
     ledger = node.ledger
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(app: FastAPI):
         if manage_node:
             await node.start()
+        gateway = None
         try:
+            if open_gateway is not None:
+                gateway = app.state.gateway = await open_gateway(node)
             yield
         finally:
+            if gateway is not None:
+                await gateway.stop()
             if manage_node:
                 await node.stop()
 
@@ -76,6 +86,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) ->
                     "Transparency (RFC 9162); authentication follows SMART Backend Services.")
     errors.install(app)
     app.state.node = node
+    app.state.gateway = None
     app.state.tokens = tokens
 
     def member(request: Request) -> Principal:
@@ -85,6 +96,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True) ->
 
     def optional_member(request: Request) -> Principal | None:
         return tokens.from_request(request) if request.headers.get("authorization") else None
+
+    app.include_router(records.build_router(member))
+    app.include_router(fhir.build_router(member))
 
     # -- transactions --------------------------------------------------------------------
     async def _submit(raws: list[bytes], wait: bool, timeout: float) -> list[Receipt]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from salus.client.records import RecordsClient
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion
 from salus.ledger import transaction
@@ -41,7 +42,7 @@ class TransactionRejected(SalusError):
         self.receipt = receipt
 
 
-class SalusClient:
+class SalusClient(RecordsClient):
     def __init__(self, base_url: str, identity: Identity | None = None, *,
                  chain_id: str | None = None, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from salus.ledger.contract import Registry
 from salus.ledger.contracts import MembershipContract, NotaryContract
+from salus.records.contracts import AccessContract, ConsentContract, RecordsContract
 
 
 def registry() -> Registry:
-    return Registry([MembershipContract(), NotaryContract()])
+    return Registry([MembershipContract(), NotaryContract(), RecordsContract(), ConsentContract(),
+                     AccessContract()])

@@ -100,6 +100,18 @@ class Node:
     async def submit(self, raws: Sequence[bytes], *, wait: bool = False,
                      timeout: float = 30.0) -> list[Receipt]:
         """Submit signed transactions; with ``wait``, return once each is committed."""
+        results = await self.enqueue(raws, want_commit=wait)
+        futures = [r[1] for r in results if isinstance(r, tuple)]
+        if futures:
+            await asyncio.wait(futures, timeout=timeout)
+        return [self.resolve(r) for r in results]
+
+    async def enqueue(self, raws: Sequence[bytes], *, want_commit: bool = True
+                      ) -> list[Receipt | tuple[str, asyncio.Future[Receipt]]]:
+        """Check and hand transactions to the orderer. For each: a refusal, or (with
+        ``want_commit``) its id and a future that resolves to the commit receipt, or a
+        pending receipt. When this returns, every accepted transaction is with the
+        orderer, in the order given."""
         if self.halted:
             raise NodeUnavailable("HALTED", f"the node stopped committing: {self.halted}")
         if self._stopping:
@@ -120,7 +132,7 @@ class Node:
                 else:
                     self._inflight[item.id] = now
                     accepted.append(item)
-                    if wait:
+                    if want_commit:
                         fut = loop.create_future()
                         self._waiters.setdefault(item.id, []).append(fut)
                         results.append((item.id_hex, fut))
@@ -138,13 +150,11 @@ class Node:
                     for fut in self._waiters.pop(tx.id, []):
                         fut.cancel()
                 raise NodeUnavailable("BUSY", str(exc)) from None
-        futures = [r[1] for r in results if isinstance(r, tuple)]
-        if futures:
-            await asyncio.wait(futures, timeout=timeout)
-        return [self._resolve(r) for r in results]
+        return results
 
     @staticmethod
-    def _resolve(item: Receipt | tuple[str, asyncio.Future[Receipt]]) -> Receipt:
+    def resolve(item: Receipt | tuple[str, asyncio.Future[Receipt]]) -> Receipt:
+        """The receipt of one :meth:`enqueue` result (pending if its future is not done)."""
         if isinstance(item, Receipt):
             return item
         tx_id, fut = item

@@ -15,6 +15,8 @@ from salus.identity import Identity
 from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.ordering import SoloOrderer
+from salus.records.gateway import Gateway
+from salus.records.service import open_gateway
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class NodeConfig:
     block_max_wait_ms: int = 20
     token_lifetime: int = 300
     log_level: str = "warning"
+    #: Custodian organisations whose vaults this node holds; None = every hospital, lab
+    #: and pharmacy whose admin or gateway key is in the data directory; [] = none.
+    custodians: tuple[str, ...] | None = None
 
 
 def build(config: NodeConfig) -> tuple[FastAPI, Node]:
@@ -34,7 +39,12 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     orderer = SoloOrderer(config.block_max_txs, config.block_max_wait_ms)
     node = Node(ledger, orderer)
     tokens = TokenService(Identity.load(datadir.key_file), ledger, config.token_lifetime)
-    return create_app(node, tokens), node
+
+    async def gateway(running: Node) -> Gateway:
+        orgs = None if config.custodians is None else list(config.custodians)
+        return await open_gateway(running, datadir.path, datadir.keys_dir, orgs)
+
+    return create_app(node, tokens, open_gateway=gateway), node
 
 
 def serve(config: NodeConfig) -> None:

@@ -33,7 +33,7 @@ ROLES = frozenset(
     {
         "admin", "clinician", "emergency_clinician", "nurse", "registrar", "pharmacist",
         "lab_technician", "claims_officer", "auditor", "researcher", "privacy_officer",
-        "issuer", "assessor", "educator", "learner", "supply_operator",
+        "issuer", "assessor", "educator", "learner", "supply_operator", "gateway",
     }
 )
 PATIENT_ROLE = "patient"

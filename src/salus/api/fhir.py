@@ -1,0 +1,190 @@
+"""The FHIR R4 REST facade: reads and searches over the records this node's custodians
+hold, each one consent-checked by the gateway and written to the access log.
+
+Authentication is the node's bearer token; the purpose of use comes from the
+``X-Purpose-Of-Use`` header (an HL7 v3 ActReason code, default TREAT). Errors are FHIR
+OperationOutcomes. FastAPI needs real annotations here (no ``from __future__``).
+"""
+
+import hashlib
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from salus.api.auth import Principal
+from salus.api.records import gateway_of
+from salus.records import fhir_export
+from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
+from salus.records.fhir_ingest import Issue
+from salus.records.gateway import Gateway, GatewayError, Requester
+
+FHIR_JSON = "application/fhir+json"
+ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
+              500: "exception", 503: "transient"}
+
+
+def outcome(status: int, code: str, reason: str) -> JSONResponse:
+    return JSONResponse(fhir_export.operation_outcome(
+        [Issue(code, reason, ISSUE_CODE.get(status, "processing"))]), status, media_type=FHIR_JSON)
+
+
+def fhir(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+def _request_hash(principal: Principal, request: Request) -> str:
+    return hashlib.sha256(f"{principal.did}|{request.method} {request.url}|{time.time_ns()}"
+                          .encode()).hexdigest()
+
+
+class Reader:
+    """One FHIR request's view: who asks, why, and the resources they may see."""
+
+    def __init__(self, gateway: Gateway, principal: Principal, purpose: str, request: Request):
+        self.gateway = gateway
+        self.who: Requester = gateway.requester(principal.did)
+        self.purpose = purpose
+        self.request_hash = _request_hash(principal, request)
+
+    async def resource(self, record: dict[str, Any]) -> dict[str, Any]:
+        release = await self.gateway.read(self.who, record["custodian"], record["id"], self.purpose,
+                                          self.request_hash)
+        resource = self.gateway.plaintext(release)
+        resource.setdefault("meta", {})["source"] = f"urn:salus:{record['custodian']}"
+        return resource
+
+    def records_of(self, patient: str, resource_type: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for key, _v, _h in self.gateway.ledger.store.state_scan(patient_records_prefix(patient), "",
+                                                                100_000):
+            record = self.gateway.get(record_key(key.rsplit("/", 1)[1]))
+            if record["status"] == "active" and (resource_type is None
+                                                 or record["type"] == resource_type):
+                out.append(record)
+        return out
+
+    async def readable(self, records: list[dict[str, Any]]
+                       ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Issue]]:
+        """Read each record the requester may; note the others as issues."""
+        found, issues = [], []
+        for record in records:
+            if record["custodian"] not in self.gateway.custodians:
+                issues.append(Issue(f"{record['type']}/{record['id']}",
+                                    f"held by {record['custodian']}, whose gateway is not on this "
+                                    "node", "not-found"))
+                continue
+            try:
+                found.append((record, await self.resource(record)))
+            except GatewayError as exc:
+                if exc.status >= 500:
+                    raise
+                issues.append(Issue(f"{record['type']}/{record['id']}", f"{exc.code}: {exc.reason}",
+                                    "forbidden"))
+        return found, issues
+
+
+def _codes(resource: dict[str, Any]) -> set[str]:
+    out = set()
+    for field in ("code", "vaccineCode", "medicationCodeableConcept"):
+        concept = resource.get(field)
+        for coding in (concept or {}).get("coding", []) if isinstance(concept, dict) else []:
+            out.add(coding.get("code"))
+            out.add(f"{coding.get('system')}|{coding.get('code')}")
+    return out
+
+
+def build_router(member: Any) -> APIRouter:
+    router = APIRouter(prefix="/fhir", tags=["fhir"])
+    Member = Annotated[Principal, Depends(member)]
+    Purpose = Annotated[str, Header(alias="X-Purpose-Of-Use")]
+
+    def reader(request: Request, principal: Principal, purpose: str) -> Reader:
+        return Reader(gateway_of(request), principal, purpose, request)
+
+    @router.get("/metadata", summary="CapabilityStatement")
+    async def metadata(request: Request) -> JSONResponse:
+        return fhir(fhir_export.capability_statement(str(request.base_url) + "fhir",
+                                                     time.time_ns() // 1_000_000))
+
+    @router.get("/Patient/{patient_id}", summary="The patient's demographics (consent-checked)")
+    async def read_patient(patient_id: str, request: Request, principal: Member,
+                           purpose: Purpose = "TREAT") -> JSONResponse:
+        r = reader(request, principal, purpose)
+        patient = fhir_export.patient_did(patient_id)
+        records = r.records_of(patient, "Patient")
+        if not records:
+            return outcome(404, "not-found", f"no Patient resource is registered for {patient_id}")
+        found, issues = await r.readable(sorted(records, key=lambda x: -x["time"]))
+        if not found:
+            return outcome(403, "forbidden", "; ".join(i.diagnostics for i in issues))
+        resource = found[0][1]
+        resource["id"] = patient_id
+        return fhir(resource)
+
+    @router.get("/Patient/{patient_id}/$everything",
+                summary="Everything readable about a patient, merged across custodians")
+    async def everything(patient_id: str, request: Request, principal: Member,
+                         purpose: Purpose = "TREAT") -> JSONResponse:
+        r = reader(request, principal, purpose)
+        records = r.records_of(fhir_export.patient_did(patient_id))
+        if not records:
+            return outcome(404, "not-found", f"no records are registered for {patient_id}")
+        found, issues = await r.readable(records)
+        if not found:
+            return outcome(403, "forbidden", "; ".join(i.diagnostics for i in issues) or "no access")
+        resources = []
+        for record, resource in found:
+            if resource["resourceType"] == "Patient":
+                resource["id"] = patient_id
+            resources.append(resource)
+            resources.append(fhir_export.provenance(resource, record))
+        base = str(request.base_url) + "fhir"
+        out = fhir_export.bundle("searchset", resources, base)
+        if issues:
+            out["entry"].append({"resource": {**fhir_export.operation_outcome(issues, "warning"),
+                                              "id": "withheld"},
+                                 "search": {"mode": "outcome"}})
+        return fhir(out)
+
+    @router.get("/Consent", summary="A patient's consents (the patient only)")
+    async def consents(request: Request, principal: Member, patient: str) -> JSONResponse:
+        did = fhir_export.patient_did(patient.removeprefix("Patient/"))
+        if did != principal.member_id:
+            return outcome(403, "forbidden", "only the patient may list their consents")
+        gateway = gateway_of(request)
+        doc = gateway.get(consent_key(did)) or {"grants": {}}
+        return fhir(fhir_export.bundle("searchset", [
+            fhir_export.consent(did, g, gateway.clock()) for g in doc["grants"].values()],
+            str(request.base_url) + "fhir"))
+
+    @router.get("/{resource_type}/{record_id}", summary="Read one record (consent-checked)")
+    async def read_one(resource_type: str, record_id: str, request: Request, principal: Member,
+                       purpose: Purpose = "TREAT") -> JSONResponse:
+        r = reader(request, principal, purpose)
+        record = r.gateway.get(record_key(record_id))
+        if record is None or record["type"] != resource_type:
+            return outcome(404, "not-found", f"no {resource_type}/{record_id}")
+        if record["custodian"] not in r.gateway.custodians:
+            return outcome(404, "not-found", f"held by {record['custodian']}, not on this node")
+        try:
+            return fhir(await r.resource(record))
+        except GatewayError as exc:
+            return outcome(exc.status, exc.code, exc.reason)
+
+    @router.get("/{resource_type}", summary="Search by patient (and code)")
+    async def search(resource_type: str, request: Request, principal: Member, patient: str,
+                     code: str | None = None, purpose: Purpose = "TREAT") -> JSONResponse:
+        if resource_type not in fhir_export.SEARCH_TYPES:
+            return outcome(400, "not-supported", f"search on {resource_type} is not supported; "
+                                                 f"see /fhir/metadata")
+        r = reader(request, principal, purpose)
+        did = fhir_export.patient_did(patient.removeprefix("Patient/"))
+        found, _issues = await r.readable(r.records_of(did, resource_type))
+        wanted = set(code.split(",")) if code else None
+        resources = [res for _rec, res in found if wanted is None or _codes(res) & wanted]
+        return fhir(fhir_export.bundle("searchset", resources, str(request.base_url) + "fhir"))
+
+    return router
+

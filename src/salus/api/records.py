@@ -1,0 +1,258 @@
+"""REST routes of the records application: ingest, the gateway, consent, the access log.
+
+FastAPI needs real annotations here, so no ``from __future__ import annotations``.
+"""
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from salus.api.auth import Principal
+from salus.api.errors import ApiError
+from salus.records import fhir_export
+from salus.records.contracts.layout import (
+    AUTHOR_ROLES,
+    GATEWAY_ROLE,
+    PRIVACY_OFFICER_ROLE,
+    access_log_prefix,
+    audit_prefix,
+    consent_key,
+    record_key,
+    review_prefix,
+)
+from salus.records.fhir_ingest import InvalidFHIR
+from salus.records.gateway import Gateway, GatewayError, Requester
+from salus.records.policy import covers, grant_in_force, grantee_matches
+
+MAX_LOG = 1000
+MAX_BINARY = 64 * 1024 * 1024
+
+
+class ReadRequest(BaseModel):
+    request: str = Field(description="base64 of a signed access.read request envelope")
+
+
+class WrappedKey(BaseModel):
+    version: int = Field(ge=1)
+    recipient: str = Field(description="member id the key is wrapped to")
+    wrapped_key: str = Field(description="base64 sealed box of the document key")
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        raise ApiError(404, "RECORDS_DISABLED", "this node does not run a records gateway")
+    return gateway
+
+
+def as_api_error(exc: GatewayError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.reason)
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ApiError(400, "BAD_REQUEST", f"{what} must be standard base64") from None
+
+
+def _entries(gateway: Gateway, prefix: str, after: str, limit: int) -> dict[str, Any]:
+    rows = gateway.ledger.store.state_scan(prefix, after, limit)
+    return {"entries": [{"key": k[len(prefix):], **json.loads(v)} for k, v, _ in rows],
+            "next": rows[-1][0] if len(rows) == limit else None}
+
+
+def _officer_of(principal: Principal, custodian: str, gateway: Gateway) -> None:
+    who = gateway.requester(principal.did).member
+    roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
+    if who is None or who["org"] != custodian or not roles & {PRIVACY_OFFICER_ROLE, "auditor"}:
+        raise ApiError(403, "FORBIDDEN",
+                       f"only a privacy officer or auditor of {custodian} may see its access log")
+
+
+def build_router(member: Any) -> APIRouter:
+    router = APIRouter()
+    Member = Annotated[Principal, Depends(member)]
+    GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+
+    @router.post("/v1/records/{custodian}/ingest", tags=["records"],
+                 summary="Ingest a FHIR R4 resource or Bundle for a patient",
+                 openapi_extra={"requestBody": {"content": {"application/fhir+json": {
+                     "schema": {"type": "object"}}}}})
+    async def ingest(custodian: str, patient: str, request: Request, principal: Member,
+                     gateway: GatewayDep) -> JSONResponse:
+        who = gateway.requester(principal.did).member
+        roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
+        if who is None or who["org"] != custodian or not roles & {*AUTHOR_ROLES, GATEWAY_ROLE}:
+            raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
+        try:
+            stored = await gateway.ingest(custodian, who["id"] if roles & set(AUTHOR_ROLES) else None,
+                                          patient, await request.body())
+        except InvalidFHIR as exc:
+            return JSONResponse(fhir_export.operation_outcome(exc.issues), 422,
+                                media_type="application/fhir+json")
+        except GatewayError as exc:
+            raise as_api_error(exc) from None
+        return JSONResponse({"records": stored}, 201)
+
+    @router.post("/v1/records/{custodian}/binary", tags=["records"],
+                 summary="Store a large binary (image, PDF) for a patient; returns its record")
+    async def binary(custodian: str, patient: str, request: Request, principal: Member,
+                     gateway: GatewayDep) -> JSONResponse:
+        who = gateway.requester(principal.did).member
+        roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
+        if who is None or who["org"] != custodian or not roles & set(AUTHOR_ROLES):
+            raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
+        data = await request.body()
+        if not data or len(data) > MAX_BINARY:
+            raise ApiError(413 if data else 400, "BAD_REQUEST",
+                           f"a binary must be 1 byte to {MAX_BINARY} bytes")
+        try:
+            stored = await gateway.store_binary(
+                custodian, who["id"], patient, data,
+                request.headers.get("content-type", "application/octet-stream"))
+        except GatewayError as exc:
+            raise as_api_error(exc) from None
+        return JSONResponse(stored, 201)
+
+    @router.get("/v1/records", tags=["records"],
+                summary="A patient's record index across every custodian")
+    async def index(patient: str, principal: Member, gateway: GatewayDep) -> dict[str, Any]:
+        try:
+            return {"patient": patient,
+                    "records": gateway.index(gateway.requester(principal.did), patient)}
+        except GatewayError as exc:
+            raise as_api_error(exc) from None
+
+    @router.post("/v1/records/read", tags=["records"],
+                 summary="Read a record through the gateway (signed request; consent checked, "
+                         "access audited); returns ciphertext and your wrapped key")
+    async def read(body: ReadRequest, gateway: GatewayDep) -> dict[str, Any]:
+        try:
+            who, custodian, record, purpose, request_hash = gateway.signed_request(
+                _b64(body.request, "request"))
+            release = await gateway.read(who, custodian, record, purpose, request_hash)
+            out = gateway.sealed(release, who)
+        except GatewayError as exc:
+            raise as_api_error(exc) from None
+        out["ciphertext"] = base64.b64encode(out["ciphertext"]).decode()
+        out["wrapped_key"] = base64.b64encode(out["wrapped_key"]).decode()
+        return out
+
+    @router.post("/v1/records/{record}/keys", tags=["records"],
+                 summary="The patient hands a grantee the document key, re-wrapped")
+    async def add_key(record: str, body: WrappedKey, principal: Member,
+                      gateway: GatewayDep) -> dict[str, Any]:
+        found = gateway.get(record_key(record))
+        if found is None or found["status"] != "active":
+            raise ApiError(404, "UNKNOWN_RECORD", f"no record {record}")
+        if principal.member_id != found["patient"]:
+            raise ApiError(403, "FORBIDDEN", "only the record's patient may hand out its keys")
+        custodian = gateway.custodian(found["custodian"]) if found["custodian"] in gateway.custodians \
+            else None
+        if custodian is None:
+            raise ApiError(404, "UNKNOWN_CUSTODIAN", f"{found['custodian']} is not hosted here")
+        grantee = gateway.get(f"member/{body.recipient}")
+        consent = gateway.get(consent_key(found["patient"])) or {"grants": {}}
+        now, height = gateway.clock(), gateway.ledger.height
+        if grantee is None or not any(
+                grant_in_force(g, now) and covers(g, found)
+                and grantee_matches(gateway.get, g["grantee"], grantee, height)
+                for g in consent["grants"].values()):
+            raise ApiError(403, "NO_CONSENT", "no active grant covers that recipient and record")
+        if custodian.vault.document(record, body.version) is None:
+            raise ApiError(404, "UNKNOWN_VERSION", f"{record} has no version {body.version} here")
+        wrapped = _b64(body.wrapped_key, "wrapped_key")
+        if len(wrapped) != 80:
+            raise ApiError(400, "BAD_REQUEST", "a wrapped key is an 80-byte sealed box")
+        custodian.vault.add_wrapped_key(record, body.version, body.recipient, wrapped)
+        return {"record": record, "version": body.version, "recipient": body.recipient}
+
+    @router.get("/v1/consent", tags=["consent"], summary="A patient's consent grants")
+    async def consent(principal: Member, gateway: GatewayDep, patient: str | None = None,
+                      format: Annotated[str, Query(pattern="^(json|fhir)$")] = "json"
+                      ) -> dict[str, Any]:
+        patient = patient or principal.member_id
+        if patient != principal.member_id:
+            raise ApiError(403, "FORBIDDEN", "only the patient may list their consent")
+        doc = gateway.get(consent_key(patient)) or {"patient": patient, "grants": {},
+                                                   "break_glass_opt_out": False}
+        if format == "fhir":
+            return fhir_export.bundle("searchset", [
+                fhir_export.consent(patient, g, gateway.clock()) for g in doc["grants"].values()],
+                "urn:salus")
+        return doc
+
+    @router.get("/v1/access/log", tags=["access"],
+                summary="Every access to a patient's records (the patient's own view)")
+    async def access_log(principal: Member, gateway: GatewayDep, patient: str | None = None,
+                         after: str = "", limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100,
+                         format: Annotated[str, Query(pattern="^(json|fhir)$")] = "json"
+                         ) -> dict[str, Any]:
+        patient = patient or principal.member_id
+        if patient != principal.member_id:
+            raise ApiError(403, "FORBIDDEN", "only the patient may read their access log")
+        prefix = access_log_prefix(patient)
+        page = _entries(gateway, prefix, prefix + after if after else "", limit)
+        if format == "fhir":
+            return fhir_export.bundle("searchset", [fhir_export.audit_event(e["key"], e)
+                                                    for e in page["entries"]], "urn:salus")
+        return page
+
+    @router.get("/v1/access/audit", tags=["access"],
+                summary="A custodian's full access log (privacy officers and auditors)")
+    async def custodian_log(custodian: str, principal: Member, gateway: GatewayDep,
+                            after: str = "", limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100
+                            ) -> dict[str, Any]:
+        _officer_of(principal, custodian, gateway)
+        prefix = audit_prefix(custodian)
+        return _entries(gateway, prefix, prefix + after if after else "", limit)
+
+    @router.get("/v1/access/review", tags=["access"],
+                summary="Emergency (break-glass) accesses awaiting the privacy officer")
+    async def review(custodian: str, principal: Member, gateway: GatewayDep,
+                     pending: bool = True, after: str = "",
+                     limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100) -> dict[str, Any]:
+        _officer_of(principal, custodian, gateway)
+        prefix = review_prefix(custodian)
+        page = _entries(gateway, prefix, prefix + after if after else "", limit)
+        if pending:
+            page["entries"] = [e for e in page["entries"] if e["finding"] is None]
+        return page
+
+    @router.get("/v1/access/events", tags=["access"], response_class=EventSourceResponse,
+                summary="Server-sent events: each new access to your records as it commits")
+    async def access_events(request: Request, principal: Member,
+                            gateway: GatewayDep) -> AsyncIterator[ServerSentEvent]:
+        patient = principal.member_id
+        queue = gateway.node.subscribe_blocks()
+        try:
+            yield ServerSentEvent(event="ready", data={"patient": patient,
+                                                       "height": gateway.ledger.height})
+            while not await request.is_disconnected():
+                try:
+                    block = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield ServerSentEvent(comment="keep-alive")
+                    continue
+                for result in block.results:
+                    for event in result.events or []:
+                        if event.get("patient") == patient and event["kind"] in (
+                                "access", "break_glass", "records_erased"):
+                            yield ServerSentEvent(event=event["kind"], id=result.id.hex(),
+                                                  data={**event, "height": block.header.height})
+        finally:
+            gateway.node.unsubscribe_blocks(queue)
+
+    return router
+
+
+def requester_of(gateway: Gateway, principal: Principal) -> Requester:
+    return gateway.requester(principal.did)

@@ -1,0 +1,435 @@
+"""The record gateway (MedRec's "database gatekeeper").
+
+A request to read a record names a requester, a record and a purpose of use. The
+gateway decides with :func:`salus.records.policy.decide` against the ledger's committed
+state at the current height, writes the decision (granted or refused) to the ledger as
+an access-log entry, and only once that entry is with the orderer does it release
+anything: the ciphertext with the requester's wrapped key, or (for the FHIR facade) the
+decrypted resource. No audit, no data.
+
+Entries are batched: while one access-log transaction is being handed to the orderer,
+the next accesses queue and go out together in the following one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from salus.ledger import transaction
+from salus.ledger.codes import Rejected
+from salus.ledger.contracts.membership import key_valid_at, member_of_key
+from salus.node.node import Node, NodeUnavailable
+from salus.node.receipt import Receipt
+from salus.records import fhir_ingest, sealing
+from salus.records.contracts.access import MAX_ENTRIES
+from salus.records.contracts.layout import (
+    RECORD_ID,
+    patient_records_prefix,
+    record_key,
+)
+from salus.records.custodian import Custodian
+from salus.records.policy import AccessCode, Decision, covers, decide, grant_in_force, may_see_index
+from salus.records.vault import Document, TamperedContent
+
+log = logging.getLogger("salus.records")
+
+READ_REQUEST = ("access", "read")  # (contract, method) a signed read request names
+
+
+class GatewayError(Exception):
+    """A request the gateway will not serve: HTTP status, stable code, reason."""
+
+    def __init__(self, status: int, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+class AccessRefused(GatewayError):
+    def __init__(self, decision: Decision) -> None:
+        status = 404 if decision.code in (AccessCode.UNKNOWN_RECORD, AccessCode.RECORD_ERASED) else 403
+        super().__init__(status, decision.code, decision.reason)
+        self.decision = decision
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    did: str | None  # None when the request's signature did not verify
+    member: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A granted access: what may now be handed to the requester."""
+
+    custodian: Custodian
+    record: dict[str, Any]
+    document: Document
+    decision: Decision
+
+
+class AuditTrail:
+    """Batches a custodian's access entries into ``access.log`` transactions."""
+
+    def __init__(self, custodian: Custodian, clock: Callable[[], int]) -> None:
+        self.custodian = custodian
+        self.clock = clock
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"audit-{self.custodian.org}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        """Return once the entry is with the orderer; raise if it cannot be."""
+        fut = asyncio.get_running_loop().create_future()
+        await self._queue.put((entry, fut))
+        await fut
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_ENTRIES and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                result = await self.custodian.writer.send(
+                    "access", "log", {"entries": [e for e, _ in batch]}, self.clock(),
+                    want_commit=False)
+                error = None
+                if isinstance(result, Receipt) and result.status == "refused":
+                    error = GatewayError(503, "AUDIT_UNAVAILABLE",
+                                         f"the access could not be audited ({result.code}: "
+                                         f"{result.reason}); nothing was released")
+            except NodeUnavailable as exc:
+                error = GatewayError(503, "AUDIT_UNAVAILABLE",
+                                     f"the access could not be audited ({exc.code}); "
+                                     "nothing was released")
+            for _, fut in batch:
+                if not fut.done():
+                    if error is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(error)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Gateway:
+    def __init__(self, node: Node, custodians: dict[str, Custodian],
+                 clock: Callable[[], int] = _now_ms) -> None:
+        self.node = node
+        self.ledger = node.ledger
+        self.custodians = custodians
+        self.clock = clock
+        self.trails = {org: AuditTrail(c, clock) for org, c in custodians.items()}
+        self._seen_requests: dict[str, int] = {}
+        self._follower: asyncio.Task[None] | None = None
+
+    def get(self, key: str) -> Any:
+        return self.ledger.state_value(key)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        for trail in self.trails.values():
+            trail.start()
+        self._follower = asyncio.create_task(self._follow(), name="records-follower")
+
+    async def stop(self) -> None:
+        for trail in self.trails.values():
+            await trail.stop()
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        for custodian in self.custodians.values():
+            custodian.close()
+
+    def custodian(self, org: str) -> Custodian:
+        found = self.custodians.get(org)
+        if found is None:
+            raise GatewayError(404, "UNKNOWN_CUSTODIAN",
+                               f"this node does not hold a vault for {org!r} "
+                               f"(it holds: {', '.join(sorted(self.custodians)) or 'none'})")
+        return found
+
+    # -- who is asking -------------------------------------------------------------------
+    def requester(self, did: str) -> Requester:
+        """The member behind a key, if the key is active now."""
+        member = member_of_key(self.get, did)
+        if member is None or not key_valid_at(member, did, self.ledger.height):
+            return Requester(did, None)
+        return Requester(did, member)
+
+    def signed_request(self, raw: bytes) -> tuple[Requester, str, str, str, str]:
+        """Check a signed read request (a transaction envelope for ``access.read`` that
+        is never submitted). Returns (requester, custodian, record, purpose, request hash).
+        A bad signature still yields a request to audit, with no requester."""
+        try:
+            tx = self.ledger.executor.decode(raw)
+        except Rejected as exc:
+            raise GatewayError(400, "BAD_REQUEST", f"not a signed request: {exc.reason}") from None
+        if (tx.contract, tx.method) != READ_REQUEST:
+            raise GatewayError(400, "BAD_REQUEST", "a read request must be signed for access.read")
+        if tx.chain != self.ledger.chain_id:
+            raise GatewayError(400, "WRONG_CHAIN", f"the request was signed for chain {tx.chain!r}")
+        args = tx.args
+        if set(args) != {"custodian", "record", "purpose"} or not all(
+                isinstance(v, str) for v in args.values()):
+            raise GatewayError(400, "BAD_REQUEST", "a read request's args are custodian, record, purpose")
+        window = self.ledger.executor.window
+        now = self.clock()
+        if abs(now - tx.time) > window:
+            raise GatewayError(400, "STALE", f"the request's time is more than {window} ms from now")
+        request = tx.id_hex
+        self._forget_old(now - window)
+        if request in self._seen_requests:
+            raise GatewayError(409, "REPLAYED_REQUEST", "this exact request was already served")
+        self._seen_requests[request] = tx.time
+        who = self.requester(tx.signer) if transaction.signature_ok(tx) else Requester(None, None)
+        return who, args["custodian"], args["record"], args["purpose"], request
+
+    def _forget_old(self, before: int) -> None:
+        if len(self._seen_requests) > 10_000:
+            self._seen_requests = {k: t for k, t in self._seen_requests.items() if t >= before}
+
+    # -- reading -------------------------------------------------------------------------
+    async def read(self, who: Requester, custodian_org: str, record_id: str, purpose: str,
+                   request: str) -> Release:
+        """Decide, audit, then release (or raise :class:`AccessRefused`)."""
+        custodian = self.custodian(custodian_org)
+        height, now = self.ledger.height, self.clock()
+        record = self.get(record_key(record_id)) if RECORD_ID.match(record_id) else None
+        if who.did is None:
+            decision = Decision(AccessCode.BAD_REQUEST_SIGNATURE,
+                                "the request's signature does not verify")
+        elif record is not None and record["custodian"] != custodian.org:
+            decision = Decision(AccessCode.WRONG_CUSTODIAN,
+                                f"record {record_id} is held by {record['custodian']}")
+        else:
+            decision = decide(self.get, who.member, record, purpose, height, now)
+        await self.trails[custodian.org].record({
+            "record": record_id if RECORD_ID.match(record_id) else "-",
+            "patient": record["patient"] if record else None,
+            "requester": who.did if who.member is not None else None,
+            "requester_org": who.member["org"] if who.member else None,
+            "purpose": purpose if len(purpose) <= 16 else "unknown",
+            "code": decision.code.value, "basis": decision.basis,
+            "request": request, "at": now, "height": height,
+        })
+        if not decision.allowed:
+            raise AccessRefused(decision)
+        assert record is not None
+        document = custodian.vault.document(record_id, record["version"])
+        if document is None or document.hash != record["hash"]:
+            raise GatewayError(500, "VAULT_INCONSISTENT",
+                               f"the vault of {custodian.org} does not hold version "
+                               f"{record['version']} of {record_id} as registered")
+        return Release(custodian, record, document, decision)
+
+    def sealed(self, release: Release, who: Requester) -> dict[str, Any]:
+        """Ciphertext plus the document key wrapped to the requester (made now from the
+        custodian's copy if the requester has none yet)."""
+        vault, doc = release.custodian.vault, release.document
+        assert who.member is not None
+        try:
+            body = vault.ciphertext(doc)
+        except TamperedContent as exc:
+            raise GatewayError(500, "TAMPERED", str(exc)) from None
+        wrapped = vault.wrapped_key(doc, who.member["id"])
+        if wrapped is None:
+            encryption_key = who.member.get("encryption_key")
+            if encryption_key is None:
+                raise GatewayError(409, "NO_ENCRYPTION_KEY",
+                                   "you have no encryption key on the ledger to wrap the document "
+                                   "key to; set one with membership.set_encryption_key")
+            key = self._custodian_key(release)
+            wrapped = sealing.wrap(key, encryption_key)
+            vault.add_wrapped_key(doc.record, doc.version, who.member["id"], wrapped)
+        return {"record": doc.record, "version": doc.version, "type": doc.type,
+                "custodian": release.custodian.org, "content_hash": doc.hash,
+                "ciphertext": body, "wrapped_key": wrapped,
+                "access": {"code": release.decision.code.value, "basis": release.decision.basis}}
+
+    def _custodian_key(self, release: Release) -> bytes:
+        vault, doc = release.custodian.vault, release.document
+        own = vault.wrapped_key(doc, release.custodian.member_id)
+        if own is None:
+            raise GatewayError(500, "VAULT_INCONSISTENT", f"no custodian key for {doc.record}")
+        return sealing.unwrap(own, release.custodian.key.encryption_key)
+
+    def plaintext(self, release: Release) -> dict[str, Any]:
+        """The decrypted resource (for the FHIR facade), after the hash check."""
+        try:
+            body = release.custodian.vault.ciphertext(release.document)
+        except TamperedContent as exc:
+            raise GatewayError(500, "TAMPERED", str(exc)) from None
+        doc = release.document
+        return json.loads(sealing.decrypt(self._custodian_key(release), body, doc.record,
+                                          doc.version))
+
+    # -- the record index ----------------------------------------------------------------
+    def index(self, who: Requester, patient: str) -> list[dict[str, Any]]:
+        if not may_see_index(self.get, who.member, patient, self.ledger.height, self.clock()):
+            raise GatewayError(403, "NO_CONSENT", "you may not list this patient's records")
+        rows = self.ledger.store.state_scan(patient_records_prefix(patient), "", 100_000)
+        out = []
+        for key, _value, _height in rows:
+            record = self.get(record_key(key.rsplit("/", 1)[1]))
+            out.append({k: record[k] for k in ("id", "custodian", "type", "version", "hash",
+                                               "amends", "status", "height", "time")})
+        return out
+
+    # -- ingest ----------------------------------------------------------------------------
+    async def ingest(self, custodian_org: str, author: str | None, patient: str,
+                     body: bytes) -> list[dict[str, Any]]:
+        """Validate FHIR, seal each resource in the vault, register it on the ledger."""
+        custodian = self.custodian(custodian_org)
+        items = fhir_ingest.parse(body)
+        patient_member = self._patient(patient)
+        source = fhir_ingest.patient_reference(items)
+        if source is not None:
+            linked = custodian.vault.link_patient(custodian.keyed(source), patient)
+            if linked != patient:
+                raise GatewayError(422, "WRONG_PATIENT",
+                                   f"{source} is linked to another patient at {custodian.org}")
+        sealed = []
+        for item in items:
+            for path, blob, content_type in item.attachments:
+                binary = fhir_ingest.Incoming("Binary", None, {"resourceType": "Binary",
+                                                               "contentType": content_type})
+                sealed.append(await self._seal(custodian, patient_member, binary, blob))
+                index = int(path.split("[")[1].rstrip("]"))
+                item.resource["content"][index]["attachment"]["url"] = \
+                    f"Binary/{sealed[-1]['record']}"
+            sealed.append(await self._seal(custodian, patient_member, item))
+        return await self._register(custodian, author, sealed)
+
+    async def store_binary(self, custodian_org: str, author: str | None, patient: str,
+                           data: bytes, content_type: str) -> dict[str, Any]:
+        custodian = self.custodian(custodian_org)
+        item = fhir_ingest.Incoming("Binary", None, {"resourceType": "Binary",
+                                                     "contentType": content_type})
+        sealed = await self._seal(custodian, self._patient(patient), item, data)
+        (stored,) = await self._register(custodian, author, [sealed])
+        return stored
+
+    def _patient(self, patient: str) -> dict[str, Any]:
+        member = self.get(f"member/{patient}")
+        if member is None or member["kind"] != "patient":
+            raise GatewayError(422, "UNKNOWN_PATIENT", f"{patient} is not a registered patient")
+        return member
+
+    def _recipients(self, custodian: Custodian, patient: dict[str, Any], record: dict[str, Any]
+                    ) -> dict[str, str]:
+        """Everyone a new document key is wrapped to: the custodian, the patient, and
+        every practitioner whose grant covers the record now."""
+        out = {custodian.member_id: custodian.key.encryption_did}
+        if patient.get("encryption_key"):
+            out[patient["id"]] = patient["encryption_key"]
+        consent = self.get(f"consent/{patient['id']}") or {"grants": {}}
+        now = self.clock()
+        for grant in consent["grants"].values():
+            member_id = grant["grantee"].get("member")
+            if member_id and grant_in_force(grant, now) and covers(grant, record):
+                grantee = self.get(f"member/{member_id}")
+                if grantee and grantee.get("encryption_key"):
+                    out[member_id] = grantee["encryption_key"]
+        return out
+
+    async def _seal(self, custodian: Custodian, patient: dict[str, Any],
+                    item: fhir_ingest.Incoming, data: bytes | None = None) -> dict[str, Any]:
+        """Encrypt one resource into the vault; returns its registration arguments."""
+        source_id = item.source_id or hashlib.sha256(
+            json.dumps(item.resource, sort_keys=True).encode() + (data or b"")).hexdigest()
+        record_id = custodian.record_id(item.resource_type, source_id)
+        current = self.get(record_key(record_id))
+        version = 1 if current is None else current["version"] + 1
+        resource = dict(item.resource, id=record_id,
+                        meta={**item.resource.get("meta", {}), "versionId": str(version)})
+        if data is not None:  # a Binary: the bytes travel base64 inside the sealed resource
+            resource["data"] = base64.b64encode(data).decode()
+        doc = await asyncio.get_running_loop().run_in_executor(
+            None, custodian.vault.seal, record_id, version, patient["id"], item.resource_type,
+            json.dumps(resource, separators=(",", ":")).encode(),
+            self._recipients(custodian, patient, {"id": record_id, "type": item.resource_type}))
+        args: dict[str, Any] = {"record": record_id, "patient": patient["id"],
+                                "resource_type": item.resource_type, "content_hash": doc.hash,
+                                "version": version}
+        if current is not None:
+            args["amends"] = current["hash"]
+        return args
+
+    async def _register(self, custodian: Custodian, author: str | None,
+                        sealed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Register sealed documents on the ledger (all sent, then all awaited); a
+        document whose registration fails is removed from the vault again."""
+        pending = []
+        for args in sealed:
+            if author is not None:
+                args["author"] = author
+            pending.append(await custodian.writer.send("records", "register", args, self.clock(),
+                                                       want_commit=True))
+        out, failures = [], []
+        for args, result in zip(sealed, pending, strict=True):
+            try:
+                receipt = result if isinstance(result, Receipt) else await asyncio.wait_for(result, 30)
+            except TimeoutError:
+                receipt = Receipt("", "pending", reason="not committed within 30 s")
+            if receipt.valid:
+                out.append({"record": args["record"], "version": args["version"],
+                            "type": args["resource_type"], "content_hash": args["content_hash"],
+                            "tx_id": receipt.tx_id, "height": receipt.height})
+            else:
+                custodian.vault.forget(args["record"], args["version"])
+                failures.append(f"{args['record']}: {receipt.code or 'NOT_COMMITTED'} {receipt.reason}")
+        if failures:
+            raise GatewayError(422, "NOT_REGISTERED",
+                               f"{len(failures)} of {len(sealed)} records were not registered "
+                               f"(stored: {len(out)}): {'; '.join(failures[:5])}")
+        return out
+
+    # -- following the ledger ------------------------------------------------------------
+    async def _follow(self) -> None:
+        """Apply committed revocations and erasures to the vaults this node holds."""
+        queue = self.node.subscribe_blocks()
+        try:
+            while True:
+                block = await queue.get()
+                for result in block.results:
+                    for event in result.events or []:
+                        self._apply(event)
+        finally:
+            self.node.unsubscribe_blocks(queue)
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        if event["kind"] == "consent_revoked" and "member" in event["grantee"]:
+            grantee = event["grantee"]["member"]
+            for custodian in self.custodians.values():
+                records = [d.record for d in custodian.vault.documents_of(event["patient"])]
+                custodian.vault.drop_recipient(grantee, records)
+        elif event["kind"] == "records_erased":
+            for custodian in self.custodians.values():
+                mine = [r["record"] for r in event["records"] if r["custodian"] == custodian.org]
+                if mine:
+                    shredded = custodian.vault.erase(mine)
+                    custodian.vault.unlink_patient(event["patient"])
+                    log.info("erased %d documents of %d records at %s", shredded, len(mine),
+                             custodian.org)

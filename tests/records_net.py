@@ -1,0 +1,93 @@
+"""A running node with three custodians, staff and patients, for the records tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import ident
+from salus.client import SalusClient
+from salus.identity import Identity
+from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.datadir import DataDir
+from salus.node.server import NodeConfig, build
+from salus.records.gateway import Gateway
+from servers import ServerThread
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ORGS = [OrgSpec("st-mary", "hospital", "St Mary's"), OrgSpec("north", "hospital", "North General"),
+        OrgSpec("city-lab", "lab", "City Lab"), OrgSpec("health-dept", "regulator", "Regulator"),
+        OrgSpec("acme-ins", "insurer", "Acme Insurance")]
+#: (name, org, roles) of the staff every records test can use.
+STAFF = [
+    ("dr-adams", "st-mary", ["clinician"]),
+    ("dr-baker", "north", ["clinician"]),
+    ("er-chen", "north", ["clinician", "emergency_clinician"]),
+    ("nurse-diaz", "st-mary", ["nurse"]),
+    ("res-evans", "north", ["researcher"]),
+    ("claims-fox", "acme-ins", ["claims_officer"]),
+    ("po-green", "st-mary", ["privacy_officer"]),
+    ("tech-hall", "city-lab", ["lab_technician"]),
+]
+
+
+def bundle_for(source_patient: str) -> dict:
+    """The fixture Bundle, re-keyed to another source patient id (a different person)."""
+    doc = json.loads((FIXTURES / "patient_bundle.json").read_text())
+    text = json.dumps(doc).replace("MRN-77341920", source_patient)
+    return json.loads(text)
+
+
+@dataclass
+class RecordsNet:
+    data: Path
+    url: str
+    app: object
+    people: dict[str, Identity] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.app.state.gateway
+
+    def client(self, name: str) -> SalusClient:
+        return SalusClient(self.url, self.people[name])
+
+    def did(self, name: str) -> str:
+        return self.people[name].did
+
+    def patient(self, name: str) -> Identity:
+        """A newly registered patient with an encryption key."""
+        who = ident(name)
+        self.people[name] = who
+        with self.client(name) as c:
+            c.call("membership", "register_patient", {"encryption_key": who.encryption_did})
+        return who
+
+
+def start(data: Path):
+    init_datadir(data, "salus-records-test", ORGS)
+    datadir = DataDir(data)
+    app, node = build(NodeConfig(data, block_max_wait_ms=5))
+    server = ServerThread(app)
+    server.__enter__()
+    net = RecordsNet(data, server.url, app)
+    for org in {o for _, o, _ in STAFF}:
+        net.people[f"{org}-admin"] = Identity.load(admin_key_path(datadir, org))
+    for name, org, roles in STAFF:
+        who = ident(name)
+        net.people[name] = who
+        with net.client(f"{org}-admin") as admin:
+            admin.call("membership", "enrol", {"org": org, "member": who.did, "roles": roles,
+                                               "encryption_key": who.encryption_did})
+    return net, server, node
+
+
+def stop(server: ServerThread, node) -> None:
+    server.__exit__(None, None, None)
+    node.ledger.close()
+
+
+def fixture_bundle() -> dict:
+    return copy.deepcopy(json.loads((FIXTURES / "patient_bundle.json").read_text()))

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from records_net import RecordsNet, fixture_bundle, start, stop
+from records_net import RecordsNet, bundle_for, fixture_bundle, start, stop
 from salus.client import SalusError
 
 
@@ -22,7 +22,7 @@ def net(tmp_path_factory):
 def test_ingest_then_patient_reads_own_record(net: RecordsNet) -> None:
     pat = net.patient("pat-ingest")
     with net.client("dr-adams") as doc:
-        stored = doc.ingest("st-mary", pat.did, fixture_bundle())
+        stored = doc.ingest("st-mary", pat.did, bundle_for("MRN-INGEST"))
     types = sorted(s["type"] for s in stored)
     assert types.count("Binary") == 1 and "Patient" in types and len(stored) == 13
     with net.client("pat-ingest") as me:
@@ -31,3 +31,227 @@ def test_ingest_then_patient_reads_own_record(net: RecordsNet) -> None:
         obs = next(s for s in stored if s["type"] == "Observation")
         resource = me.read_record("st-mary", obs["record"])
     assert resource["valueQuantity"]["unit"] == "ng/mL" and resource["id"] == obs["record"]
+
+
+PHI = ["Quackenbush", "Theodora", "Winifred", "1958-03-14", "987-65-4329", "MRN-77341920",
+       "+1-555-301-7788", "Juniper Hollow", "Marblehead", "01945", "89579-7", "401314000",
+       "7980", "83367", "41976001", "11524-6", "Troponin", "substernal", "Pettigrew",
+       "Hives over torso", "Chew 324", "Sinus tachycardia", "angiogram", "obs-troponin-1",
+       "enc-5521", "cond-nstemi", "Discharge summary", "2.37"]
+
+
+def _every_ledger_byte(net: RecordsNet) -> list[bytes]:
+    conn = sqlite3.connect(net.data / "ledger.db")
+    conn.text_factory = bytes
+    try:
+        out = [bytes(r[0]) for r in conn.execute("SELECT raw FROM txs")]
+        out += [bytes(r[0]) for r in conn.execute("SELECT header FROM blocks")]
+        out += [bytes(k) + bytes(v) for k, v in conn.execute("SELECT key, value FROM state")]
+        out += [bytes(r[0]) for r in conn.execute("SELECT detail FROM txs WHERE detail IS NOT NULL")]
+    finally:
+        conn.close()
+    return out
+
+
+def test_no_phi_reaches_the_ledger(net: RecordsNet) -> None:
+    pat = net.patient("pat-phi")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, fixture_bundle())
+    with net.client("pat-phi") as me:
+        me.grant({"member": net.did("dr-adams")}, ["TREAT"])
+    with net.client("dr-adams") as doc:
+        for s in stored:
+            doc.read_record("st-mary", s["record"])  # reads write audit entries too
+    blobs = _every_ledger_byte(net)
+    assert any(pat.did.encode() in b for b in blobs)  # the scan does see the ledger
+    for needle in PHI:
+        hits = [b[:80] for b in blobs if needle.encode() in b]
+        assert not hits, f"{needle!r} reached the ledger: {hits[:2]}"
+    # ... while the vault holds it only encrypted
+    vault = (net.data / "vaults" / "st-mary.db").read_bytes()
+    for needle in PHI:
+        assert needle.encode() not in vault, f"{needle!r} is in the vault in plaintext"
+
+
+def test_invalid_fhir_gets_operation_outcome_and_stores_nothing(net: RecordsNet) -> None:
+    pat = net.patient("pat-invalid")
+    bad = bundle_for("MRN-INVALID")
+    bad["entry"][2]["resource"]["valueQuantity"]["value"] = "lots"
+    del bad["entry"][3]["resource"]["subject"]
+    with net.client("dr-adams") as doc:
+        resp = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
+                              content=json.dumps(bad).encode(),
+                              headers={"Authorization": f"Bearer {doc.token()}"})
+        assert resp.status_code == 422
+        outcome = resp.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        where = [i["expression"][0] for i in outcome["issue"]]
+        assert "Bundle.entry[2].resource.valueQuantity.value" in where
+        assert "Bundle.entry[3].resource.subject" in where
+        for body in (b"{not json", b'{"resourceType": "Spaceship"}', b"[]"):
+            r = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
+                               content=body, headers={"Authorization": f"Bearer {doc.token()}"})
+            assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
+    with net.client("pat-invalid") as me:
+        assert me.record_index() == []
+    assert net.gateway.custodians["st-mary"].vault.documents_of(pat.did) == []
+
+
+def test_wrong_patient_is_refused(net: RecordsNet) -> None:
+    first, second = net.patient("pat-wrong-1"), net.patient("pat-wrong-2")
+    mixed = bundle_for("MRN-MIXED")
+    mixed["entry"][4]["resource"]["patient"]["reference"] = "Patient/SOMEONE-ELSE"
+    with net.client("dr-adams") as doc:
+        with pytest.raises(SalusError) as err:
+            doc.ingest("st-mary", first.did, json.dumps(mixed).encode())
+        assert err.value.status == 422
+        doc.ingest("st-mary", first.did, records_bundle("MRN-WRONG"))
+        # the same person at this hospital cannot later be filed under another patient
+        with pytest.raises(SalusError) as err:
+            doc.ingest("st-mary", second.did, records_bundle("MRN-WRONG"))
+        assert err.value.code == "WRONG_PATIENT"
+        with pytest.raises(SalusError) as err:  # not a registered patient
+            doc.ingest("st-mary", net.did("dr-baker"), records_bundle("MRN-X"))
+        assert err.value.code == "UNKNOWN_PATIENT"
+    with net.client("pat-wrong-2") as me:
+        assert me.record_index() == []
+
+
+def test_writers_must_be_clinical_staff_of_the_custodian(net: RecordsNet) -> None:
+    pat = net.patient("pat-writer")
+    for who, custodian in (("dr-baker", "st-mary"), ("claims-fox", "st-mary"),
+                           ("pat-writer", "st-mary")):
+        with net.client(who) as c, pytest.raises(SalusError) as err:
+            c.ingest(custodian, pat.did, records_bundle("MRN-W"))
+        assert err.value.code == "FORBIDDEN"
+    with net.client("dr-adams") as c, pytest.raises(SalusError) as err:
+        c.ingest("nowhere", pat.did, records_bundle("MRN-W"))
+    assert err.value.status in (403, 404)
+
+
+def records_bundle(source: str) -> bytes:
+    doc = bundle_for(source)
+    doc["entry"] = doc["entry"][:3]
+    return json.dumps(doc).encode()
+
+
+def _log(net: RecordsNet, patient: str) -> list[dict]:
+    with net.client(patient) as me:
+        return me.access_log(limit=1000)["entries"]
+
+
+def test_consent_grant_read_revoke(net: RecordsNet) -> None:
+    pat = net.patient("pat-consent")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-C1"))
+    obs = next(s for s in stored if s["type"] == "Observation")
+    vault = net.gateway.custodians["st-mary"].vault
+    with net.client("dr-baker") as baker:
+        with pytest.raises(SalusError) as err:
+            baker.read_record("st-mary", obs["record"])
+        assert err.value.code == "NO_CONSENT" and err.value.status == 403
+        with net.client("pat-consent") as me:
+            grant = me.grant({"member": net.did("dr-baker")}, ["TREAT"],
+                             resource_types=["Observation", "Condition"])
+        # the patient's client re-wrapped the existing record's key for the grantee
+        assert net.did("dr-baker") in vault.recipients(vault.document(obs["record"]))
+        assert baker.read_record("st-mary", obs["record"])["resourceType"] == "Observation"
+        with pytest.raises(SalusError) as err:  # not covered: wrong resource type
+            baker.read_record("st-mary", next(s["record"] for s in stored
+                                              if s["type"] == "Encounter"))
+        assert err.value.code == "NO_CONSENT"
+        with pytest.raises(SalusError) as err:  # not covered: wrong purpose
+            baker.read_record("st-mary", obs["record"], purpose="HRESCH")
+        assert err.value.code == "PURPOSE_NOT_GRANTED"
+        with net.client("pat-consent") as me:
+            me.revoke(grant)
+        with pytest.raises(SalusError) as err:
+            baker.read_record("st-mary", obs["record"])
+        assert err.value.code == "CONSENT_REVOKED"
+    # new records after the revocation are not wrapped to the old grantee
+    with net.client("dr-adams") as doc:
+        later = doc.ingest("st-mary", pat.did, records_bundle("MRN-C1"))
+    for s in later:
+        assert net.did("dr-baker") not in vault.recipients(vault.document(s["record"], s["version"]))
+    assert net.did("dr-baker") not in vault.recipients(vault.document(obs["record"], 1))
+    entries = [e for e in _log(net, "pat-consent") if e["requester"] == net.did("dr-baker")]
+    codes = [e["code"] for e in entries]
+    assert codes == ["NO_CONSENT", "CONSENT", "NO_CONSENT", "PURPOSE_NOT_GRANTED",
+                     "CONSENT_REVOKED"]
+    assert all(e["requester_org"] == "north" and e["custodian"] == "st-mary" for e in entries)
+
+
+def test_new_records_are_wrapped_to_current_grantees(net: RecordsNet) -> None:
+    pat = net.patient("pat-wrap")
+    with net.client("pat-wrap") as me:
+        me.grant({"member": net.did("dr-baker")}, ["TREAT"], resource_types=["Observation"])
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-WRAP"))
+    vault = net.gateway.custodians["st-mary"].vault
+    for s in stored:
+        recipients = vault.recipients(vault.document(s["record"]))
+        assert pat.did in recipients
+        assert (net.did("dr-baker") in recipients) == (s["type"] == "Observation")
+
+
+def test_bad_requests_are_refused_and_audited(net: RecordsNet) -> None:
+    pat = net.patient("pat-bad")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-BAD"))
+    rec = stored[0]["record"]
+    with net.client("dr-baker") as baker:
+        raw = baker.sign("access", "read", {"custodian": "st-mary", "record": rec,
+                                            "purpose": "TREAT"})
+        forged = bytes([raw[0] ^ 1]) + raw[1:]
+        resp = baker._http.post("/v1/records/read",
+                                json={"request": base64.b64encode(forged).decode()})
+        assert resp.status_code == 403
+        assert resp.json()["error"]["code"] == "BAD_REQUEST_SIGNATURE"
+        with pytest.raises(SalusError) as err:
+            baker.read_record("st-mary", "r-doesnotexist")
+        assert err.value.code == "UNKNOWN_RECORD" and err.value.status == 404
+        with pytest.raises(SalusError) as err:
+            baker.read_record("north", rec)
+        assert err.value.code == "WRONG_CUSTODIAN"
+        with pytest.raises(SalusError) as err:
+            baker.read_record("st-mary", rec, purpose="SNOOPING")
+        assert err.value.code == "BAD_PURPOSE"
+        # replaying a served request
+        raw = baker.sign("access", "read", {"custodian": "st-mary", "record": rec, "purpose": "TREAT"})
+        body = {"request": base64.b64encode(raw).decode()}
+        assert baker._http.post("/v1/records/read", json=body).status_code == 403
+        replay = baker._http.post("/v1/records/read", json=body)
+        assert replay.status_code == 409 and replay.json()["error"]["code"] == "REPLAYED_REQUEST"
+        for junk in ({"request": "!!!"}, {"request": base64.b64encode(b"x" * 70).decode()}, {}):
+            assert baker._http.post("/v1/records/read", json=junk).status_code in (400, 422)
+    log = _log(net, "pat-bad")
+    assert [e["code"] for e in log] == ["BAD_REQUEST_SIGNATURE", "WRONG_CUSTODIAN", "BAD_PURPOSE",
+                                        "NO_CONSENT"]
+    assert log[0]["requester"] is None and log[3]["requester"] == net.did("dr-baker")
+    assert log[1]["custodian"] == "north"
+    with net.client("po-green") as officer:
+        audit = officer._request("GET", "/v1/access/audit", auth=True,
+                                 params={"custodian": "st-mary", "limit": 1000})["entries"]
+    codes = {e["code"] for e in audit}
+    assert {"UNKNOWN_RECORD", "BAD_PURPOSE", "BAD_REQUEST_SIGNATURE"} <= codes
+    assert "WRONG_CUSTODIAN" not in codes  # that one is in north's log
+    assert next(e for e in audit if e["code"] == "BAD_PURPOSE")["purpose"] == "unknown"
+
+
+def test_tampered_ciphertext_is_never_served(net: RecordsNet) -> None:
+    pat = net.patient("pat-tamper")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-T"))
+    target = stored[1]
+    conn = sqlite3.connect(net.data / "vaults" / "st-mary.db")
+    body = bytearray(conn.execute("SELECT body FROM blobs WHERE hash = ?",
+                                  (target["content_hash"],)).fetchone()[0])
+    body[20] ^= 0xFF
+    conn.execute("UPDATE blobs SET body = ? WHERE hash = ?", (bytes(body), target["content_hash"]))
+    conn.commit()
+    conn.close()
+    with net.client("pat-tamper") as me:
+        with pytest.raises(SalusError) as err:
+            me.read_record("st-mary", target["record"])
+        assert err.value.code == "TAMPERED" and err.value.status == 500
+        assert me.read_record("st-mary", stored[0]["record"])["resourceType"] == "Patient"

@@ -43,6 +43,7 @@ class Context:
     time: int  # block time, ms since epoch
     tx_id: str
     chain_id: str
+    index: int = 0  # position of the transaction in its block
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, key: str) -> Any:

@@ -81,7 +81,7 @@ class Executor:
         seen: set[bytes] = set()
         # Signer lookups, valid until a transaction in this block changes membership.
         signers: dict[str, dict[str, Any] | None] = {}
-        for tx, sig_ok in zip(txs, signature_ok, strict=True):
+        for index, (tx, sig_ok) in enumerate(zip(txs, signature_ok, strict=True)):
             if isinstance(tx, bytes):
                 try:
                     tx = self.decode(tx)
@@ -100,14 +100,15 @@ class Executor:
                 if abs(time - tx.time) > self.window:
                     raise Rejected(Code.STALE, f"transaction time {tx.time} is more than "
                                                f"{self.window} ms from block time {time}")
-                self._run(block, height, time, tx, result, signers)
+                self._run(block, height, time, index, tx, result, signers)
             except Rejected as exc:
                 result.code, result.reason = exc.code, exc.reason
                 result.rw, result.output, result.events = None, None, []
             results.append(result)
         return BlockOutcome(results, block.writes)
 
-    def _run(self, block: BlockState, height: int, time: int, tx: transaction.Transaction,
+    def _run(self, block: BlockState, height: int, time: int, index: int,
+             tx: transaction.Transaction,
              result: TxResult, signers: dict[str, dict[str, Any] | None]) -> None:
         state = TxState(block)
         if tx.signer in signers:
@@ -130,7 +131,7 @@ class Executor:
             raise Rejected(Code.REPLAYED_NONCE,
                            f"nonce {tx.nonce} is not above the last committed nonce {int(last)}")
         ctx = Context(state=state, signer=tx.signer, member=member, height=height, time=time,
-                      tx_id=tx.id.hex(), chain_id=self.chain_id)
+                      tx_id=tx.id.hex(), chain_id=self.chain_id, index=index)
         try:
             output = self.registry.call(ctx, tx.contract, tx.method, tx.args)
         except Rejected:

@@ -77,8 +77,9 @@ class Custodian:
     def keyed(self, text: str) -> str:
         return hmac.new(self._id_key, text.encode(), hashlib.sha256).hexdigest()
 
-    def record_id(self, resource_type: str, source_id: str) -> str:
-        return "r-" + self.keyed(f"{resource_type}/{source_id}")[:32]
+    def record_id(self, patient: str, resource_type: str, source_id: str) -> str:
+        """Stable per (patient, type, sender's id): re-sending a resource amends it."""
+        return "r-" + self.keyed(f"{patient}|{resource_type}/{source_id}")[:32]
 
     def close(self) -> None:
         self.vault.close()

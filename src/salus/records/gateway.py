@@ -359,7 +359,7 @@ class Gateway:
         """Encrypt one resource into the vault; returns its registration arguments."""
         source_id = item.source_id or hashlib.sha256(
             json.dumps(item.resource, sort_keys=True).encode() + (data or b"")).hexdigest()
-        record_id = custodian.record_id(item.resource_type, source_id)
+        record_id = custodian.record_id(patient["id"], item.resource_type, source_id)
         current = self.get(record_key(record_id))
         version = 1 if current is None else current["version"] + 1
         resource = dict(item.resource, id=record_id,

@@ -84,7 +84,7 @@ class AccessContract(Contract):
                       "outcome": "granted" if granted else "refused",
                       "emergency": entry["code"] == AccessCode.BREAK_GLASS,
                       "logged_height": ctx.height, "tx": ctx.tx_id}
-            suffix = entry_suffix(ctx.height, ctx.tx_id, n)
+            suffix = entry_suffix(ctx.height, ctx.index, n)
             ctx.put(audit_prefix(custodian) + suffix, stored)
             if entry["patient"] is not None:
                 ctx.put(access_log_prefix(entry["patient"]) + suffix, stored)
@@ -118,7 +118,7 @@ class AccessContract(Contract):
                  "basis": session["id"], "reason": reason, "at": ctx.time,
                  "height": ctx.height, "custodian": None, "outcome": "override_started",
                  "emergency": True, "logged_height": ctx.height, "tx": ctx.tx_id}
-        ctx.put(access_log_prefix(patient) + entry_suffix(ctx.height, ctx.tx_id, 0), entry)
+        ctx.put(access_log_prefix(patient) + entry_suffix(ctx.height, ctx.index, 0), entry)
         ctx.emit("break_glass", patient=patient, clinician=clinician, org=ctx.member["org"],
                  reason=reason, until=session["end"])
         return session

@@ -6,10 +6,10 @@
   index across every custodian
 * ``consent/<patient>`` -> ``{patient, break_glass_opt_out, grants: {grant id: grant}}``
 * ``emergency/<patient>/<clinician>`` -> the clinician's break-glass override
-* ``audit/<custodian>/<height>/<tx>/<n>`` -> one access entry (granted or refused)
-* ``access-log/<patient>/<height>/<tx>/<n>`` -> the same entry, indexed for the patient
-* ``review/<custodian>/<height>/<tx>/<n>`` -> emergency accesses awaiting the privacy officer
-* ``erasure/<patient>/<height>/<tx>`` -> an erasure event (the ledger keeps the hashes)
+* ``audit/<custodian>/<height>/<index>/<n>`` -> one access entry (granted or refused)
+* ``access-log/<patient>/<height>/<index>/<n>`` -> the same entry, indexed for the patient
+* ``review/<custodian>/<height>/<index>/<n>`` -> emergency accesses awaiting the privacy officer
+* ``erasure/<patient>/<height>/<index>/0`` -> an erasure event (the ledger keeps the hashes)
 
 Nothing here is personal health information: ids, pseudonymous dids, hashes, codes.
 """
@@ -62,9 +62,9 @@ def emergency_key(patient: str, clinician: str) -> str:
     return f"emergency/{patient}/{clinician}"
 
 
-def entry_suffix(height: int, tx_id: str, n: int) -> str:
-    # Zero-padded so that a prefix scan returns entries in ledger order.
-    return f"{height:012d}/{tx_id[:16]}/{n:04d}"
+def entry_suffix(height: int, index: int, n: int) -> str:
+    """``<height>/<tx index in block>/<n>``, zero-padded: a prefix scan is ledger order."""
+    return f"{height:012d}/{index:05d}/{n:04d}"
 
 
 def audit_prefix(custodian: str) -> str:

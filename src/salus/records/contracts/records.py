@@ -121,7 +121,7 @@ class RecordsContract(Contract):
             doc.update(status="erased", erased_height=ctx.height, erased_time=ctx.time)
             ctx.put(record_key(record), doc)
             erased.append({"record": record, "custodian": doc["custodian"]})
-        ctx.put(erasure_prefix(patient) + entry_suffix(ctx.height, ctx.tx_id, 0),
+        ctx.put(erasure_prefix(patient) + entry_suffix(ctx.height, ctx.index, 0),
                 {"patient": patient, "records": erased, "approved_by": approved_by,
                  "height": ctx.height, "time": ctx.time, "tx": ctx.tx_id})
         ctx.emit("records_erased", patient=patient, records=erased)

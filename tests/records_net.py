@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,13 @@ class RecordsNet:
 
     def client(self, name: str) -> SalusClient:
         return SalusClient(self.url, self.people[name])
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every access so far is committed to the ledger."""
+        deadline = time.monotonic() + timeout
+        while not self.gateway.settled:
+            assert time.monotonic() < deadline, "access entries did not commit"
+            time.sleep(0.005)
 
     def did(self, name: str) -> str:
         return self.people[name].did

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
+import time
 
 import pytest
 
@@ -65,7 +67,9 @@ def test_no_phi_reaches_the_ledger(net: RecordsNet) -> None:
     blobs = _every_ledger_byte(net)
     assert any(pat.did.encode() in b for b in blobs)  # the scan does see the ledger
     for needle in PHI:
-        hits = [b[:80] for b in blobs if needle.encode() in b]
+        # Delimited, so that a code like 7980 is not "found" inside a timestamp or a hash.
+        pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(needle.encode()) + rb"(?![0-9A-Za-z])")
+        hits = [b[:80] for b in blobs if pattern.search(b)]
         assert not hits, f"{needle!r} reached the ledger: {hits[:2]}"
     # ... while the vault holds it only encrypted
     vault = (net.data / "vaults" / "st-mary.db").read_bytes()
@@ -136,6 +140,7 @@ def records_bundle(source: str) -> bytes:
 
 
 def _log(net: RecordsNet, patient: str) -> list[dict]:
+    net.settle()
     with net.client(patient) as me:
         return me.access_log(limit=1000)["entries"]
 
@@ -229,6 +234,7 @@ def test_bad_requests_are_refused_and_audited(net: RecordsNet) -> None:
                                         "NO_CONSENT"]
     assert log[0]["requester"] is None and log[3]["requester"] == net.did("dr-baker")
     assert log[1]["custodian"] == "north"
+    net.settle()
     with net.client("po-green") as officer:
         audit = officer._request("GET", "/v1/access/audit", auth=True,
                                  params={"custodian": "st-mary", "limit": 1000})["entries"]
@@ -255,3 +261,153 @@ def test_tampered_ciphertext_is_never_served(net: RecordsNet) -> None:
             me.read_record("st-mary", target["record"])
         assert err.value.code == "TAMPERED" and err.value.status == 500
         assert me.read_record("st-mary", stored[0]["record"])["resourceType"] == "Patient"
+
+
+def test_break_glass_notifies_patient_and_lands_on_review_list(net: RecordsNet) -> None:
+    import threading
+
+    import httpx
+    pat = net.patient("pat-er")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-ER"))
+    rec = stored[1]["record"]
+    events: list[str] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with net.client("pat-er") as me, httpx.stream(
+                "GET", f"{net.url}/v1/access/events", timeout=30,
+                headers={"Authorization": f"Bearer {me.token()}"}) as resp:
+            for line in resp.iter_lines():
+                if line.startswith("event:"):
+                    events.append(line.split(":", 1)[1].strip())
+                    ready.set()
+                if "access" in events and "break_glass" in events:
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10)  # subscribed
+    with net.client("er-chen") as er:
+        with pytest.raises(SalusError) as err:
+            er.read_record("st-mary", rec, purpose="ETREAT")
+        assert err.value.code == "BREAK_GLASS_NOT_OPEN"
+        with pytest.raises(SalusError):
+            er.break_glass(pat.did, "felt like it")  # reasons are coded
+        override = er.break_glass(pat.did, "unconscious")
+        assert override["end"] - override["start"] == 60 * 60 * 1000
+        assert er.read_record("st-mary", rec, purpose="ETREAT")["resourceType"]
+        with pytest.raises(SalusError) as err:  # the override is for emergency treatment only
+            er.read_record("st-mary", rec, purpose="TREAT")
+        assert err.value.code == "NO_CONSENT"
+    with net.client("dr-baker") as baker, pytest.raises(SalusError) as err:
+        baker.break_glass(pat.did, "unconscious")
+    assert err.value.code == "FORBIDDEN"
+    listener.join(15)
+    assert "break_glass" in events and "access" in events
+    log = _log(net, "pat-er")
+    started = [e for e in log if e["kind"] == "break_glass"]
+    assert len(started) == 1 and started[0]["requester"] == net.did("er-chen")
+    emergency = [e for e in log if e["kind"] == "read" and e["emergency"]]
+    assert len(emergency) == 1 and emergency[0]["basis"] == override["id"]
+    with net.client("pat-er") as me:
+        bundle = me.access_log(fhir=True)
+    net.settle()
+    kinds = [(e["resource"]["type"]["code"], [s["code"] for s in e["resource"]["subtype"]])
+             for e in bundle["entry"]]
+    assert ("110113", ["110127"]) in kinds
+    net.settle()
+    with net.client("po-green") as officer:
+        pending = officer.review_list("st-mary")["entries"]
+        mine = [e for e in pending if e["patient"] == pat.did]
+        assert len(mine) == 1 and mine[0]["emergency"]
+        officer.review(mine[0]["key"], "justified")
+        assert all(e["patient"] != pat.did for e in officer.review_list("st-mary")["entries"])
+    with net.client("dr-adams") as doc, pytest.raises(SalusError) as err:
+        doc.review_list("st-mary")
+    assert err.value.code == "FORBIDDEN"
+
+
+def test_opted_out_patient_cannot_be_broken_into(net: RecordsNet) -> None:
+    pat = net.patient("pat-optout")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-OPT"))
+    with net.client("pat-optout") as me:
+        me.set_break_glass(False)
+    with net.client("er-chen") as er:
+        with pytest.raises(SalusError) as err:
+            er.break_glass(pat.did, "unconscious")
+        assert err.value.code == "FORBIDDEN"
+        with pytest.raises(SalusError) as err:
+            er.read_record("st-mary", stored[0]["record"], purpose="ETREAT")
+        assert err.value.code == "BREAK_GLASS_OPTED_OUT"
+
+
+def test_consent_and_audit_export_as_valid_fhir(net: RecordsNet) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+    pat = net.patient("pat-export")
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, records_bundle("MRN-EXP"))
+    with net.client("pat-export") as me:
+        me.grant({"role": "clinician", "org": "north"}, ["TREAT", "HPAYMT"],
+                 records=[stored[1]["record"]], end=2_000_000_000_000)
+        g2 = me.grant({"org": "city-lab"}, ["TREAT"], resource_types=["Observation"])
+        me.revoke(g2)
+        consents = me.consents(fhir=True)
+        me.read_record("st-mary", stored[0]["record"])
+        net.settle()
+        audit = me.access_log(fhir=True)
+    model = get_fhir_model_class("Bundle")
+    model.model_validate(consents)
+    model.model_validate(audit)
+    statuses = sorted(e["resource"]["status"] for e in consents["entry"])
+    assert statuses == ["active", "inactive"]
+    active = next(e["resource"] for e in consents["entry"] if e["resource"]["status"] == "active")
+    assert [p["code"] for p in active["provision"]["purpose"]] == ["HPAYMT", "TREAT"]
+    assert audit["entry"][0]["resource"]["outcome"] == "0"
+
+
+def test_erasure_shreds_every_copy_and_the_audit_still_passes(net: RecordsNet) -> None:
+    from salus.ledger.audit import audit
+    from salus.node.contracts import registry
+    pat = net.patient("pat-erase")
+    with net.client("dr-adams") as doc:
+        at_mary = doc.ingest("st-mary", pat.did, records_bundle("MRN-ERASE"))
+    with net.client("tech-hall") as tech:
+        at_lab = tech.ingest("city-lab", pat.did, records_bundle("LAB-ERASE"))
+    with net.client("pat-erase") as me:
+        me.grant({"member": net.did("dr-baker")}, ["TREAT"])  # keys now wrapped to a grantee too
+    secrets = []
+    for org, stored in (("st-mary", at_mary), ("city-lab", at_lab)):
+        conn = sqlite3.connect(net.data / "vaults" / f"{org}.db")
+        for s in stored:
+            secrets.append(bytes(conn.execute("SELECT body FROM blobs WHERE hash = ?",
+                                              (s["content_hash"],)).fetchone()[0]))
+            secrets += [bytes(w) for (w,) in conn.execute(
+                "SELECT wrapped FROM wrapped_keys WHERE record = ?", (s["record"],))]
+        conn.close()
+    assert len(secrets) > 2 * len(at_mary + at_lab)
+    with net.client("dr-baker") as other, pytest.raises(SalusError) as err:
+        other.erase(patient=pat.did)  # only the patient or a regulator
+    assert err.value.code == "FORBIDDEN"
+    with net.client("pat-erase") as me:
+        receipt = me.erase()
+        assert receipt.output == {"erased": len(at_mary) + len(at_lab)}
+    net.settle()
+    time.sleep(0.2)  # the vaults follow the committed erasure event
+    for org in ("st-mary", "city-lab"):
+        files = [p for p in (net.data / "vaults").glob(f"{org}.db*")]
+        content = b"".join(p.read_bytes() for p in files)
+        for secret in secrets:
+            assert secret not in content, f"ciphertext or key survives in {org}'s vault"
+    with net.client("pat-erase") as me:
+        index = me.record_index()
+        assert {r["status"] for r in index} == {"erased"}
+        assert all(r["hash"] for r in index)  # the ledger keeps the hashes
+        with pytest.raises(SalusError) as err:
+            me.read_record("st-mary", at_mary[0]["record"])
+        assert err.value.code == "RECORD_ERASED"
+    net.settle()
+    report = audit(net.gateway.ledger.store, registry())
+    assert report.ok, report.problem
+    assert report.blocks == net.gateway.ledger.height + 1

@@ -231,6 +231,11 @@ class Node:
                     fut.set_result(Receipt(tx_id.hex(), "pending", None, f"{code}: {reason}"))
         self._waiters.clear()
 
+    @property
+    def pending(self) -> int:
+        """Transactions accepted and not yet committed."""
+        return len(self._inflight)
+
     # -- subscriptions -------------------------------------------------------------------
     def subscribe_blocks(self) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=10_000)

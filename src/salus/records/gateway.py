@@ -86,6 +86,7 @@ class AuditTrail:
         self.clock = clock
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._sending = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"audit-{self.custodian.org}")
@@ -95,6 +96,11 @@ class AuditTrail:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting to be handed to the orderer."""
+        return self._queue.qsize() + self._sending
 
     async def record(self, entry: dict[str, Any]) -> None:
         """Return once the entry is with the orderer; raise if it cannot be."""
@@ -107,6 +113,7 @@ class AuditTrail:
             batch = [await self._queue.get()]
             while len(batch) < MAX_ENTRIES and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._sending = len(batch)
             try:
                 result = await self.custodian.writer.send(
                     "access", "log", {"entries": [e for e, _ in batch]}, self.clock(),
@@ -120,6 +127,7 @@ class AuditTrail:
                 error = GatewayError(503, "AUDIT_UNAVAILABLE",
                                      f"the access could not be audited ({exc.code}); "
                                      "nothing was released")
+            self._sending = 0
             for _, fut in batch:
                 if not fut.done():
                     if error is None:
@@ -145,6 +153,11 @@ class Gateway:
 
     def get(self, key: str) -> Any:
         return self.ledger.state_value(key)
+
+    @property
+    def settled(self) -> bool:
+        """No access entry is waiting or uncommitted (every access so far is on the ledger)."""
+        return self.node.pending == 0 and all(t.pending == 0 for t in self.trails.values())
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:

@@ -26,6 +26,7 @@ STAFF = [
     ("dr-adams", "st-mary", ["clinician"]),
     ("dr-baker", "north", ["clinician"]),
     ("er-chen", "north", ["clinician", "emergency_clinician"]),
+    ("er-only", "north", ["emergency_clinician"]),
     ("nurse-diaz", "st-mary", ["nurse"]),
     ("res-evans", "north", ["researcher"]),
     ("claims-fox", "acme-ins", ["claims_officer"]),

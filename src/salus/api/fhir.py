@@ -26,8 +26,11 @@ ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 
 
 
 def outcome(status: int, code: str, reason: str) -> JSONResponse:
-    return JSONResponse(fhir_export.operation_outcome(
-        [Issue(code, reason, ISSUE_CODE.get(status, "processing"))]), status, media_type=FHIR_JSON)
+    """An OperationOutcome; ``code`` is Salus's stable code (or a FHIR issue type)."""
+    issue_type = ISSUE_CODE.get(status, "processing")
+    text = reason if code == issue_type else f"{code}: {reason}"
+    return JSONResponse(fhir_export.operation_outcome([Issue("", text, issue_type)]), status,
+                        media_type=FHIR_JSON)
 
 
 def fhir(body: dict[str, Any]) -> JSONResponse:
@@ -118,7 +121,7 @@ def build_router(member: Any) -> APIRouter:
             return outcome(404, "not-found", f"no Patient resource is registered for {patient_id}")
         found, issues = await r.readable(sorted(records, key=lambda x: -x["time"]))
         if not found:
-            return outcome(403, "forbidden", "; ".join(i.diagnostics for i in issues))
+            return outcome(403, "forbidden", "; ".join(sorted({i.diagnostics for i in issues})))
         resource = found[0][1]
         resource["id"] = patient_id
         return fhir(resource)

@@ -39,8 +39,8 @@ def instant(ms: int) -> str:
 
 def operation_outcome(issues: list[Issue], severity: str = "error") -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": [
-        {"severity": severity, "code": i.code, "diagnostics": i.diagnostics,
-         "expression": [i.expression]} for i in issues]}
+        {"severity": severity, "code": i.code, "diagnostics": i.diagnostics}
+        | ({"expression": [i.expression]} if i.expression else {}) for i in issues]}
 
 
 def bundle(kind: str, resources: list[dict[str, Any]], base: str) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def net(tmp_path_factory):
     data = tmp_path_factory.mktemp("node")
     init_datadir(data, "salus-api-test", [OrgSpec("st-mary", "hospital", "St Mary's"),
                                           OrgSpec("health-dept", "regulator", "Regulator")])
-    app, node = build(NodeConfig(data, block_max_wait_ms=5))
+    app, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
     with ServerThread(app) as server:
         yield Net(data, server)
     node.ledger.close()

@@ -38,7 +38,7 @@ def test_keys_init_node_tx_status_audit_proofs(tmp_path) -> None:
                                "--org", "a:castle", code=1)
     admin_key = init["admin_keys"]["st-mary"]
 
-    app_, node = build(NodeConfig(data, block_max_wait_ms=5))
+    app_, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
     with ServerThread(app_) as server:
         url = server.url
         status = json.loads(run("status", "--node", url))

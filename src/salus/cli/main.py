@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from salus.canonical import JSONError, loads_strict
+from salus.cli.records import access_app, consent_app, records_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 from salus.ledger.audit import audit as run_audit
@@ -33,6 +34,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(verify_app, name="verify")
 app.add_typer(proof_app, name="proof")
 app.add_typer(bench_app, name="bench")
+app.add_typer(records_app, name="records")
+app.add_typer(consent_app, name="consent")
+app.add_typer(access_app, name="access")
 
 out = Console(emoji=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
@@ -104,13 +108,19 @@ def node(
     block_txs: Annotated[int, typer.Option(help="Cut a block at this many transactions")] = 2000,
     block_wait_ms: Annotated[int, typer.Option(help="...or this long after the first")] = 20,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    custodian: Annotated[list[str] | None, typer.Option(
+        help="Hold this organisation's record vault (repeat); default: every hospital, lab "
+             "and pharmacy whose key is in DATA/keys")] = None,
+    records: Annotated[bool, typer.Option(help="Run the records gateway and FHIR facade")] = True,
 ) -> None:
     """Start a node serving the ledger in DATA."""
     from salus.node.server import NodeConfig, serve
 
+    custodians = () if not records else (tuple(custodian) if custodian else None)
     try:
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
-        serve(NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level))
+        serve(NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
+                         custodians=custodians))
     except (LedgerError, KeyFileError) as exc:
         fail(str(exc))
 

@@ -44,7 +44,7 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
         orgs = None if config.custodians is None else list(config.custodians)
         return await open_gateway(running, datadir.path, datadir.keys_dir, orgs)
 
-    return create_app(node, tokens, open_gateway=gateway), node
+    return create_app(node, tokens, open_gateway=None if config.custodians == () else gateway), node
 
 
 def serve(config: NodeConfig) -> None:

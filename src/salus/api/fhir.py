@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 
 from salus.api.auth import Principal
 from salus.api.records import gateway_of
+from salus.clock import wall_clock_ms
 from salus.records import fhir_export
-from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
+from salus.records.contracts.layout import consent_key, record_key
 from salus.records.fhir_ingest import Issue
 from salus.records.gateway import Gateway, GatewayError, Requester
 
@@ -59,14 +60,8 @@ class Reader:
         return resource
 
     def records_of(self, patient: str, resource_type: str | None = None) -> list[dict[str, Any]]:
-        out = []
-        for key, _v, _h in self.gateway.ledger.store.state_scan(patient_records_prefix(patient), "",
-                                                                100_000):
-            record = self.gateway.get(record_key(key.rsplit("/", 1)[1]))
-            if record["status"] == "active" and (resource_type is None
-                                                 or record["type"] == resource_type):
-                out.append(record)
-        return out
+        return [r for r in self.gateway.patient_records(patient) if r["status"] == "active"
+                and (resource_type is None or r["type"] == resource_type)]
 
     async def readable(self, records: list[dict[str, Any]]
                        ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Issue]]:
@@ -109,7 +104,7 @@ def build_router(member: Any) -> APIRouter:
     @router.get("/metadata", summary="CapabilityStatement")
     async def metadata(request: Request) -> JSONResponse:
         return fhir(fhir_export.capability_statement(str(request.base_url) + "fhir",
-                                                     time.time_ns() // 1_000_000))
+                                                     wall_clock_ms()))
 
     @router.get("/Patient/{patient_id}", summary="The patient's demographics (consent-checked)")
     async def read_patient(patient_id: str, request: Request, principal: Member,

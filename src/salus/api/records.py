@@ -6,7 +6,7 @@ FastAPI needs real annotations here, so no ``from __future__ import annotations`
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from salus.api.auth import Principal
 from salus.api.errors import ApiError
+from salus.ledger.contracts.membership import has_role, member_key
 from salus.records import fhir_export
 from salus.records.contracts.layout import (
     AUTHOR_ROLES,
@@ -28,8 +29,8 @@ from salus.records.contracts.layout import (
     review_prefix,
 )
 from salus.records.fhir_ingest import InvalidFHIR
-from salus.records.gateway import Gateway, GatewayError, Requester
-from salus.records.policy import covers, grant_in_force, grantee_matches
+from salus.records.gateway import Gateway, GatewayError
+from salus.records.policy import covering_grants, grantee_matches
 
 MAX_LOG = 1000
 MAX_BINARY = 64 * 1024 * 1024
@@ -69,12 +70,26 @@ def _entries(gateway: Gateway, prefix: str, after: str, limit: int) -> dict[str,
             "next": rows[-1][0] if len(rows) == limit else None}
 
 
-def _officer_of(principal: Principal, custodian: str, gateway: Gateway) -> None:
+def _holder(gateway: Gateway, principal: Principal, org: str, roles: Iterable[str]
+            ) -> dict[str, Any] | None:
+    """The principal's member record if they hold one of ``roles`` in ``org`` now."""
     who = gateway.requester(principal.did).member
-    roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
-    if who is None or who["org"] != custodian or not roles & {PRIVACY_OFFICER_ROLE, "auditor"}:
+    height = gateway.ledger.height
+    return who if any(has_role(gateway.get, who, r, org, height) for r in roles) else None
+
+
+def _officer_of(principal: Principal, custodian: str, gateway: Gateway) -> None:
+    if _holder(gateway, principal, custodian, (PRIVACY_OFFICER_ROLE, "auditor")) is None:
         raise ApiError(403, "FORBIDDEN",
                        f"only a privacy officer or auditor of {custodian} may see its access log")
+
+
+def _writer_of(principal: Principal, custodian: str, gateway: Gateway,
+               roles: Iterable[str] = AUTHOR_ROLES) -> dict[str, Any]:
+    who = _holder(gateway, principal, custodian, roles)
+    if who is None:
+        raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
+    return who
 
 
 def build_router(member: Any) -> APIRouter:
@@ -88,13 +103,14 @@ def build_router(member: Any) -> APIRouter:
                      "schema": {"type": "object"}}}}})
     async def ingest(custodian: str, patient: str, request: Request, principal: Member,
                      gateway: GatewayDep) -> JSONResponse:
-        who = gateway.requester(principal.did).member
-        roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
-        if who is None or who["org"] != custodian or not roles & {*AUTHOR_ROLES, GATEWAY_ROLE}:
-            raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
+        # Clinical staff author what they send; the custodian's own gateway key may also
+        # ingest (an EHR feed), as no one's authorship.
+        author = _holder(gateway, principal, custodian, AUTHOR_ROLES)
+        if author is None:
+            _writer_of(principal, custodian, gateway, (GATEWAY_ROLE,))
         try:
-            stored = await gateway.ingest(custodian, who["id"] if roles & set(AUTHOR_ROLES) else None,
-                                          patient, await request.body())
+            stored = await gateway.ingest(custodian, author["id"] if author else None, patient,
+                                          await request.body())
         except InvalidFHIR as exc:
             return JSONResponse(fhir_export.operation_outcome(exc.issues), 422,
                                 media_type="application/fhir+json")
@@ -106,10 +122,7 @@ def build_router(member: Any) -> APIRouter:
                  summary="Store a large binary (image, PDF) for a patient; returns its record")
     async def binary(custodian: str, patient: str, request: Request, principal: Member,
                      gateway: GatewayDep) -> JSONResponse:
-        who = gateway.requester(principal.did).member
-        roles = {r["role"] for r in (who or {}).get("roles", []) if r["to"] is None}
-        if who is None or who["org"] != custodian or not roles & set(AUTHOR_ROLES):
-            raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
+        who = _writer_of(principal, custodian, gateway)
         data = await request.body()
         if not data or len(data) > MAX_BINARY:
             raise ApiError(413 if data else 400, "BAD_REQUEST",
@@ -155,17 +168,14 @@ def build_router(member: Any) -> APIRouter:
             raise ApiError(404, "UNKNOWN_RECORD", f"no record {record}")
         if principal.member_id != found["patient"]:
             raise ApiError(403, "FORBIDDEN", "only the record's patient may hand out its keys")
-        custodian = gateway.custodian(found["custodian"]) if found["custodian"] in gateway.custodians \
-            else None
-        if custodian is None:
-            raise ApiError(404, "UNKNOWN_CUSTODIAN", f"{found['custodian']} is not hosted here")
-        grantee = gateway.get(f"member/{body.recipient}")
-        consent = gateway.get(consent_key(found["patient"])) or {"grants": {}}
-        now, height = gateway.clock(), gateway.ledger.height
+        try:
+            custodian = gateway.custodian(found["custodian"])
+        except GatewayError as exc:
+            raise as_api_error(exc) from None
+        grantee = gateway.get(member_key(body.recipient))
         if grantee is None or not any(
-                grant_in_force(g, now) and covers(g, found)
-                and grantee_matches(gateway.get, g["grantee"], grantee, height)
-                for g in consent["grants"].values()):
+                grantee_matches(gateway.get, g["grantee"], grantee, gateway.ledger.height)
+                for g in covering_grants(gateway.get, found, gateway.clock())):
             raise ApiError(403, "NO_CONSENT", "no active grant covers that recipient and record")
         if custodian.vault.document(record, body.version) is None:
             raise ApiError(404, "UNKNOWN_VERSION", f"{record} has no version {body.version} here")
@@ -253,6 +263,3 @@ def build_router(member: Any) -> APIRouter:
 
     return router
 
-
-def requester_of(gateway: Gateway, principal: Principal) -> Requester:
-    return gateway.requester(principal.did)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from salus.canonical import JSONError, loads_strict
+from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.records import access_app, consent_app, records_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
@@ -37,30 +37,6 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(records_app, name="records")
 app.add_typer(consent_app, name="consent")
 app.add_typer(access_app, name="access")
-
-out = Console(emoji=False, soft_wrap=True)
-err = Console(stderr=True, emoji=False, soft_wrap=True)
-
-NodeUrl = Annotated[str, typer.Option("--node", envvar="SALUS_NODE", help="Node API base URL")]
-DataOpt = Annotated[Path, typer.Option("--data", help="Node data directory")]
-DEFAULT_NODE = "http://127.0.0.1:8700"
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def emit(doc: Any) -> None:
-    out.print_json(json.dumps(doc))
-
-
-def load_key(path: Path) -> Identity:
-    try:
-        return Identity.load(path)
-    except KeyFileError as exc:
-        fail(str(exc))
-
 
 # -- keys ------------------------------------------------------------------------------
 @keys_app.command("new")

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from salus.cli.common import DEFAULT_NODE, NodeUrl, emit, fail, load_key
 from salus.client import SalusClient, SalusError
-from salus.identity import Identity, KeyFileError
+from salus.clock import wall_clock_ms
 
 records_app = typer.Typer(help="Patient records: ingest FHIR, list, read.", no_args_is_help=True)
 consent_app = typer.Typer(help="A patient's consent: grant, revoke, list.", no_args_is_help=True)
 access_app = typer.Typer(help="Who accessed a patient's records.", no_args_is_help=True)
 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your key file")]
-NodeUrl = Annotated[str, typer.Option("--node", envvar="SALUS_NODE", help="Node API base URL")]
-DEFAULT_NODE = "http://127.0.0.1:8700"
 T = TypeVar("T")
 
 
 def _run(node_url: str, key: Path, action: Callable[[SalusClient], T]) -> T:
-    from salus.cli.main import emit, fail
-    try:
-        identity = Identity.load(key)
-    except KeyFileError as exc:
-        fail(str(exc))
-    with SalusClient(node_url, identity) as client:
+    with SalusClient(node_url, load_key(key)) as client:
         try:
             result = action(client)
         except SalusError as exc:
@@ -43,7 +36,6 @@ def ingest(file: Annotated[Path, typer.Argument(help="FHIR R4 resource or Bundle
            patient: Annotated[str, typer.Option(help="The patient's did")],
            key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:
     """Validate FHIR, encrypt it into the custodian's vault and register it on the ledger."""
-    from salus.cli.main import fail
     try:
         body = file.read_bytes()
     except OSError as exc:
@@ -85,12 +77,11 @@ def grant(key: KeyOpt,
           days: Annotated[int | None, typer.Option(help="Valid for this many days")] = None,
           node_url: NodeUrl = DEFAULT_NODE) -> None:
     """Grant access to your records."""
-    from salus.cli.main import fail
     grantee: dict[str, str] = {k: v for k, v in (("member", member), ("org", org), ("role", role))
                                if v is not None}
     if not grantee:
         fail("name a grantee: --member DID, --org ID, --role ROLE or --role ROLE --org ID")
-    end = None if days is None else time.time_ns() // 1_000_000 + days * 86_400_000
+    end = None if days is None else wall_clock_ms() + days * 86_400_000
 
     def act(c: SalusClient) -> dict[str, Any]:
         return {"grant": c.grant(grantee, purpose, resource_types=resource_type, records=record,

@@ -42,7 +42,7 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
 
     async def gateway(running: Node) -> Gateway:
         orgs = None if config.custodians is None else list(config.custodians)
-        return await open_gateway(running, datadir.path, datadir.keys_dir, orgs)
+        return await open_gateway(running, datadir, orgs)
 
     return create_app(node, tokens, open_gateway=None if config.custodians == () else gateway), node
 

@@ -10,15 +10,11 @@ one was told was committed.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from salus.clock import wall_clock_ms
 from salus.ledger.transaction import Transaction
 from salus.ordering.orderer import Batch, OrdererUnavailable
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class SoloOrderer:

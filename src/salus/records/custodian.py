@@ -18,7 +18,9 @@ from typing import Any
 
 from salus.identity import Identity
 from salus.ledger import transaction
-from salus.ledger.contracts.membership import has_role, member_of_key
+from salus.ledger.contracts.membership import has_role, member_of_key, org_key
+from salus.ledger.executor import nonce_key
+from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.node.receipt import Receipt
 from salus.records.contracts.layout import GATEWAY_ROLE
@@ -42,7 +44,7 @@ class LedgerWriter:
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
-            self._nonce = int(self.node.ledger.state_value(f"nonce/{self.key.did}") or 0)
+            self._nonce = int(self.node.ledger.state_value(nonce_key(self.key.did)) or 0)
         self._nonce += 1
         return self._nonce
 
@@ -85,22 +87,22 @@ class Custodian:
         self.vault.close()
 
 
-def gateway_key_path(keys_dir: Path, org: str) -> Path:
-    return keys_dir / f"{org}-gateway.key"
+def gateway_key_path(datadir: DataDir, org: str) -> Path:
+    return datadir.keys_dir / f"{org}-gateway.key"
 
 
-def vault_path(data: Path, org: str) -> Path:
-    return data / "vaults" / f"{org}.db"
+def vault_path(datadir: DataDir, org: str) -> Path:
+    return datadir.path / "vaults" / f"{org}.db"
 
 
-async def open_custodian(node: Node, data: Path, keys_dir: Path, org: str,
-                         admin: Identity | None, now_ms: int) -> Custodian:
+async def open_custodian(node: Node, datadir: DataDir, org: str, admin: Identity | None,
+                         now_ms: int) -> Custodian:
     """Load (or create) an organisation's gateway key and vault, enrolling the key with
     the ``gateway`` role if it is not yet, using the organisation admin's key."""
     ledger = node.ledger
-    if ledger.state_value(f"org/{org}") is None:
+    if ledger.state_value(org_key(org)) is None:
         raise CustodianError(f"no organisation {org!r} on this chain")
-    path = gateway_key_path(keys_dir, org)
+    path = gateway_key_path(datadir, org)
     key = Identity.load(path) if path.exists() else Identity.generate()
     if not path.exists():
         key.save(path)
@@ -110,15 +112,15 @@ async def open_custodian(node: Node, data: Path, keys_dir: Path, org: str,
             raise CustodianError(
                 f"the gateway key of {org} ({key.did}) is not enrolled; an admin of {org} must "
                 f"run: salus tx membership enrol org={org} member={key.did} roles=gateway")
-        raw = transaction.encode(admin, chain=ledger.chain_id, contract="membership",
-                                 method="enrol" if member is None else "grant_roles",
-                                 args={"org": org, "member": key.did, "roles": [GATEWAY_ROLE],
-                                       "encryption_key": key.encryption_did}
-                                 if member is None else {"member": key.did, "roles": [GATEWAY_ROLE]},
-                                 nonce=int(ledger.state_value(f"nonce/{admin.did}") or 0) + 1,
-                                 time=now_ms)
-        (receipt,) = await node.submit([raw], wait=True)
+        if member is None:
+            method, args = "enrol", {"org": org, "member": key.did, "roles": [GATEWAY_ROLE],
+                                     "encryption_key": key.encryption_did}
+        else:
+            method, args = "grant_roles", {"member": key.did, "roles": [GATEWAY_ROLE]}
+        result = await LedgerWriter(node, admin).send("membership", method, args, now_ms,
+                                                      want_commit=True)
+        receipt = result if isinstance(result, Receipt) else await result
         if not receipt.valid:
             raise CustodianError(f"could not enrol the gateway of {org}: {receipt.code} {receipt.reason}")
         log.info("enrolled gateway key %s for %s", key.did, org)
-    return Custodian(org, key, Vault(vault_path(data, org)), node)
+    return Custodian(org, key, Vault(vault_path(datadir, org)), node)

@@ -19,14 +19,14 @@ import contextlib
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from salus.clock import wall_clock_ms
 from salus.ledger import transaction
 from salus.ledger.codes import Rejected
-from salus.ledger.contracts.membership import key_valid_at, member_of_key
+from salus.ledger.contracts.membership import key_valid_at, member_key, member_of_key
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
@@ -37,7 +37,7 @@ from salus.records.contracts.layout import (
     record_key,
 )
 from salus.records.custodian import Custodian
-from salus.records.policy import AccessCode, Decision, covers, decide, grant_in_force, may_see_index
+from salus.records.policy import AccessCode, Decision, covering_grants, decide, may_see_index
 from salus.records.vault import Document, TamperedContent
 
 log = logging.getLogger("salus.records")
@@ -136,13 +136,9 @@ class AuditTrail:
                         fut.set_exception(error)
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Gateway:
     def __init__(self, node: Node, custodians: dict[str, Custodian],
-                 clock: Callable[[], int] = _now_ms) -> None:
+                 clock: Callable[[], int] = wall_clock_ms) -> None:
         self.node = node
         self.ledger = node.ledger
         self.custodians = custodians
@@ -229,7 +225,8 @@ class Gateway:
         """Decide, audit, then release (or raise :class:`AccessRefused`)."""
         custodian = self.custodian(custodian_org)
         height, now = self.ledger.height, self.clock()
-        record = self.get(record_key(record_id)) if RECORD_ID.match(record_id) else None
+        well_formed = RECORD_ID.match(record_id) is not None
+        record = self.get(record_key(record_id)) if well_formed else None
         if who.did is None:
             decision = Decision(AccessCode.BAD_REQUEST_SIGNATURE,
                                 "the request's signature does not verify")
@@ -239,7 +236,7 @@ class Gateway:
         else:
             decision = decide(self.get, who.member, record, purpose, height, now)
         await self.trails[custodian.org].record({
-            "record": record_id if RECORD_ID.match(record_id) else "-",
+            "record": record_id if well_formed else "-",
             "patient": record["patient"] if record else None,
             "requester": who.did if who.member is not None else None,
             "requester_org": who.member["org"] if who.member else None,
@@ -262,10 +259,7 @@ class Gateway:
         custodian's copy if the requester has none yet)."""
         vault, doc = release.custodian.vault, release.document
         assert who.member is not None
-        try:
-            body = vault.ciphertext(doc)
-        except TamperedContent as exc:
-            raise GatewayError(500, "TAMPERED", str(exc)) from None
+        body = self._ciphertext(release)
         wrapped = vault.wrapped_key(doc, who.member["id"])
         if wrapped is None:
             encryption_key = who.member.get("encryption_key")
@@ -281,6 +275,13 @@ class Gateway:
                 "ciphertext": body, "wrapped_key": wrapped,
                 "access": {"code": release.decision.code.value, "basis": release.decision.basis}}
 
+    @staticmethod
+    def _ciphertext(release: Release) -> bytes:
+        try:
+            return release.custodian.vault.ciphertext(release.document)
+        except TamperedContent as exc:
+            raise GatewayError(500, "TAMPERED", str(exc)) from None
+
     def _custodian_key(self, release: Release) -> bytes:
         vault, doc = release.custodian.vault, release.document
         own = vault.wrapped_key(doc, release.custodian.member_id)
@@ -290,25 +291,23 @@ class Gateway:
 
     def plaintext(self, release: Release) -> dict[str, Any]:
         """The decrypted resource (for the FHIR facade), after the hash check."""
-        try:
-            body = release.custodian.vault.ciphertext(release.document)
-        except TamperedContent as exc:
-            raise GatewayError(500, "TAMPERED", str(exc)) from None
+        body = self._ciphertext(release)
         doc = release.document
         return json.loads(sealing.decrypt(self._custodian_key(release), body, doc.record,
                                           doc.version))
 
     # -- the record index ----------------------------------------------------------------
+    def patient_records(self, patient: str) -> list[dict[str, Any]]:
+        """Every record of a patient on the ledger, at every custodian (erased ones too)."""
+        rows = self.ledger.store.state_scan(patient_records_prefix(patient), "", 100_000)
+        return [self.get(record_key(key.rsplit("/", 1)[1])) for key, _value, _height in rows]
+
     def index(self, who: Requester, patient: str) -> list[dict[str, Any]]:
         if not may_see_index(self.get, who.member, patient, self.ledger.height, self.clock()):
             raise GatewayError(403, "NO_CONSENT", "you may not list this patient's records")
-        rows = self.ledger.store.state_scan(patient_records_prefix(patient), "", 100_000)
-        out = []
-        for key, _value, _height in rows:
-            record = self.get(record_key(key.rsplit("/", 1)[1]))
-            out.append({k: record[k] for k in ("id", "custodian", "type", "version", "hash",
-                                               "amends", "status", "height", "time")})
-        return out
+        return [{k: record[k] for k in ("id", "custodian", "type", "version", "hash", "amends",
+                                        "status", "height", "time")}
+                for record in self.patient_records(patient)]
 
     # -- ingest ----------------------------------------------------------------------------
     async def ingest(self, custodian_org: str, author: str | None, patient: str,
@@ -345,7 +344,7 @@ class Gateway:
         return stored
 
     def _patient(self, patient: str) -> dict[str, Any]:
-        member = self.get(f"member/{patient}")
+        member = self.get(member_key(patient))
         if member is None or member["kind"] != "patient":
             raise GatewayError(422, "UNKNOWN_PATIENT", f"{patient} is not a registered patient")
         return member
@@ -357,14 +356,11 @@ class Gateway:
         out = {custodian.member_id: custodian.key.encryption_did}
         if patient.get("encryption_key"):
             out[patient["id"]] = patient["encryption_key"]
-        consent = self.get(f"consent/{patient['id']}") or {"grants": {}}
-        now = self.clock()
-        for grant in consent["grants"].values():
+        for grant in covering_grants(self.get, record, self.clock()):
             member_id = grant["grantee"].get("member")
-            if member_id and grant_in_force(grant, now) and covers(grant, record):
-                grantee = self.get(f"member/{member_id}")
-                if grantee and grantee.get("encryption_key"):
-                    out[member_id] = grantee["encryption_key"]
+            grantee = self.get(member_key(member_id)) if member_id else None
+            if grantee and grantee.get("encryption_key"):
+                out[member_id] = grantee["encryption_key"]
         return out
 
     async def _seal(self, custodian: Custodian, patient: dict[str, Any],
@@ -382,7 +378,8 @@ class Gateway:
         doc = await asyncio.get_running_loop().run_in_executor(
             None, custodian.vault.seal, record_id, version, patient["id"], item.resource_type,
             json.dumps(resource, separators=(",", ":")).encode(),
-            self._recipients(custodian, patient, {"id": record_id, "type": item.resource_type}))
+            self._recipients(custodian, patient, {"id": record_id, "type": item.resource_type,
+                                                  "patient": patient["id"]}))
         args: dict[str, Any] = {"record": record_id, "patient": patient["id"],
                                 "resource_type": item.resource_type, "content_hash": doc.hash,
                                 "version": version}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from salus.ledger.contracts.membership import Getter, has_role, org_active_at
+from salus.ledger.contracts.membership import Getter, has_role
 from salus.records.contracts.layout import (
     EMERGENCY_PURPOSE,
     EMERGENCY_ROLE,
@@ -69,9 +69,8 @@ def grantee_matches(get: Getter, grantee: dict[str, Any], member: dict[str, Any]
         return member["id"] == grantee["member"]
     if "role" in grantee:
         return has_role(get, member, grantee["role"], grantee.get("org"), height)
-    if "org" in grantee:
-        return member["org"] == grantee["org"] and org_active_at(get, member["org"], height) and any(
-            r["from"] <= height and (r["to"] is None or height < r["to"]) for r in member["roles"])
+    if "org" in grantee:  # anyone holding any role in the organisation
+        return any(has_role(get, member, r["role"], grantee["org"], height) for r in member["roles"])
     return False
 
 
@@ -83,6 +82,12 @@ def covers(grant: dict[str, Any], record: dict[str, Any]) -> bool:
 def grant_in_force(grant: dict[str, Any], time: int) -> bool:
     return (grant["status"] == "active" and (grant["start"] is None or grant["start"] <= time)
             and (grant["end"] is None or time < grant["end"]))
+
+
+def covering_grants(get: Getter, record: dict[str, Any], time: int) -> list[dict[str, Any]]:
+    """The patient's grants in force now that cover ``record`` (for any purpose)."""
+    consent = get(consent_key(record["patient"])) or {"grants": {}}
+    return [g for g in consent["grants"].values() if grant_in_force(g, time) and covers(g, record)]
 
 
 def _why_not(grants: list[dict[str, Any]], purpose: str, time: int) -> Decision:

@@ -7,25 +7,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
 import uvicorn
 
 from salus.bench.harness import free_port
+from salus.client import SalusClient, SalusError
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not become healthy")
+    with SalusClient(url) as probe:
+        probe.wait_ready(timeout)
 
 
 class ServerThread:
@@ -64,7 +56,7 @@ class NodeProcess:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         try:
             wait_healthy(self.url)
-        except TimeoutError:
+        except SalusError:
             self.kill()
             raise
         return self

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nacl.bindings
 import nacl.signing
+
+from salus.client import SalusClient, SalusError
 
 
 def free_port() -> int:
@@ -33,15 +34,12 @@ class ChildNode:
         self.proc = subprocess.Popen(
             [str(exe), "node", "--data", str(data), "--port", str(self.port), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("benchmark node did not start")
+        try:
+            with SalusClient(self.url) as probe:
+                probe.wait_ready(60)
+        except SalusError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -42,6 +42,22 @@ class TransactionRejected(SalusError):
         self.receipt = receipt
 
 
+def _error_of(resp: httpx.Response) -> SalusError:
+    """The node's error body as a SalusError: ``{"error": {code, reason}}``, or a FHIR
+    OperationOutcome (the records and FHIR routes), whose issues become the reason."""
+    try:
+        doc = resp.json()
+        if doc.get("resourceType") == "OperationOutcome":
+            issues = "; ".join(f"{','.join(i.get('expression') or ['-'])}: "
+                               f"{i.get('diagnostics', i.get('code'))}" for i in doc["issue"])
+            code = "INVALID_FHIR" if resp.status_code == 422 else "FHIR_ERROR"
+            return SalusError(code, issues, resp.status_code)
+        err = doc["error"]
+        return SalusError(err["code"], err["reason"], resp.status_code)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return SalusError("HTTP_ERROR", resp.text[:200], resp.status_code)
+
+
 class SalusClient(RecordsClient):
     def __init__(self, base_url: str, identity: Identity | None = None, *,
                  chain_id: str | None = None, timeout: float = 60.0) -> None:
@@ -72,11 +88,7 @@ class SalusClient(RecordsClient):
         except httpx.HTTPError as exc:
             raise SalusError("UNREACHABLE", f"cannot reach {self.base_url}: {exc}") from None
         if resp.status_code >= 400:
-            try:
-                err = resp.json()["error"]
-                raise SalusError(err["code"], err["reason"], resp.status_code)
-            except (ValueError, KeyError, TypeError):
-                raise SalusError("HTTP_ERROR", resp.text[:200], resp.status_code) from None
+            raise _error_of(resp)
         return resp.json()
 
     @property
@@ -125,6 +137,19 @@ class SalusClient(RecordsClient):
         return receipt
 
     # -- reading (public) ----------------------------------------------------------------
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until the node answers ``/health`` (it has opened its ledger and vaults)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._http.get("/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SalusError("UNREACHABLE", f"{self.base_url} was not ready in {timeout:g} s")
+            time.sleep(0.05)
+
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/v1/status")
 

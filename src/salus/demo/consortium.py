@@ -1,8 +1,8 @@
-"""``salus demo``: a small consortium with real, signed activity, served on 127.0.0.1.
+"""The demo consortium: organisations, members, patients and some signed activity.
 
-The first run founds a chain in the data directory and commits the demo's transactions
-through the ledger exactly as a node would (signed, verified, executed, logged); later
-runs reuse it. Every demo member's key is in ``DATA/keys`` so you can act as them.
+The chain is founded in the data directory and its transactions are committed through
+the ledger exactly as a node would (signed, verified, executed, logged), before any node
+runs. Every demo member's key is in ``DATA/keys`` so you can act as them.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import hashlib
 import time
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
 
 from salus.identity import Identity
 from salus.ledger import transaction
@@ -36,6 +34,7 @@ DEMO_MEMBERS = [
     ("dr-alice", "st-mary", ["clinician"]),
     ("dr-bob", "city-general", ["clinician", "emergency_clinician"]),
     ("nurse-carol", "st-mary", ["nurse"]),
+    ("officer-olga", "st-mary", ["privacy_officer"]),
     ("tech-dan", "northlab", ["lab_technician"]),
     ("pharm-erin", "corner-pharmacy", ["pharmacist"]),
     ("officer-frank", "acme-health", ["claims_officer"]),
@@ -99,33 +98,10 @@ def seed(data: Path) -> None:
         rotated = Identity.generate()
         s.tx(people["dr-alice"], "membership", "rotate_key", {"new_key": rotated.did})
         s.commit()
+        # The new key file carries a new X25519 key too: records are wrapped to that one.
+        s.tx(rotated, "membership", "set_encryption_key",
+             {"encryption_key": rotated.encryption_did})
+        s.commit()
         rotated.save(datadir.keys_dir / "dr-alice.key", overwrite=True)
     finally:
         ledger.close()
-
-
-def run_demo(data: Path, port: int, console: Console) -> None:
-    from salus.node.server import NodeConfig, serve
-
-    fresh = not DataDir(data).initialised()
-    if fresh:
-        if data.exists() and any(data.iterdir()):
-            raise SystemExit(f"{data} is not empty and holds no Salus chain; choose another --data")
-        console.print(f"[bold]Creating the demo consortium in {data}[/] ...")
-        seed(data)
-    base = f"http://127.0.0.1:{port}"
-    genesis = DataDir(data).genesis()
-    console.print(
-        f"\n[bold green]Salus demo node[/] chain [bold]{genesis.chain_id}[/]"
-        f"{' (new)' if fresh else ' (reused)'}\n"
-        f"  API docs        {base}/docs\n"
-        f"  status          {base}/v1/status\n"
-        f"  signed tree head {base}/v1/log/sth\n"
-        f"  metrics         {base}/metrics\n"
-        f"  keys            {data}/keys/ (organisation admins, clinicians, patients)\n"
-        f"  orderer did     {genesis.orderer}\n\n"
-        f"Try:  .venv/bin/salus tx notary anchor -k {data}/keys/dr-alice.key "
-        f"-a '{{\"hash\": \"{'0' * 64}\"}}' --node {base}\n"
-        f"      .venv/bin/salus audit --data {data}\n"
-        "Stop with Ctrl-C.\n")
-    serve(NodeConfig(data, "127.0.0.1", port))

@@ -1,0 +1,70 @@
+"""``salus demo``: a small consortium with real, signed activity, served on 127.0.0.1.
+
+The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
+the node, and then writes patients' records, consents and accesses through the API
+(:mod:`salus.demo.records`); later runs reuse all of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rich.console import Console
+
+from salus.client import SalusClient, SalusError
+from salus.demo.consortium import seed
+from salus.demo.records import seed_once
+from salus.node.datadir import DataDir
+
+__all__ = ["run_demo", "seed", "seed_once"]
+
+
+def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
+    def say(msg: str) -> None:
+        console.print(f"[dim]demo:[/] {msg}")
+
+    try:
+        with SalusClient(url) as probe:
+            probe.wait_ready()
+        made = seed_once(url, data, say)
+    except (SalusError, OSError, RuntimeError) as exc:
+        console.print(f"[bold red]demo records were not seeded:[/] {exc}")
+        return
+    if made is not None:
+        console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json)")
+
+
+def run_demo(data: Path, port: int, console: Console) -> None:
+    from salus.node.server import NodeConfig, serve
+
+    fresh = not DataDir(data).initialised()
+    if fresh:
+        if data.exists() and any(data.iterdir()):
+            raise SystemExit(f"{data} is not empty and holds no Salus chain; choose another --data")
+        console.print(f"[bold]Creating the demo consortium in {data}[/] ...")
+        seed(data)
+    base = f"http://127.0.0.1:{port}"
+    genesis = DataDir(data).genesis()
+    keys = f"{data}/keys"
+    console.print(
+        f"\n[bold green]Salus demo node[/] chain [bold]{genesis.chain_id}[/]"
+        f"{' (new)' if fresh else ' (reused)'}\n"
+        f"  API docs         {base}/docs\n"
+        f"  status           {base}/v1/status\n"
+        f"  signed tree head {base}/v1/log/sth\n"
+        f"  FHIR facade      {base}/fhir/metadata\n"
+        f"  metrics          {base}/metrics\n"
+        f"  keys             {keys}/ (organisation admins, clinicians, patients)\n"
+        f"  orderer did      {genesis.orderer}\n\n"
+        "Try:\n"
+        f"  .venv/bin/salus records list -k {keys}/patient-ivy.key --node {base}\n"
+        f"  .venv/bin/salus consent list -k {keys}/patient-ivy.key --node {base}\n"
+        f"  .venv/bin/salus access log -k {keys}/patient-jack.key --node {base}\n"
+        f"  .venv/bin/salus tx notary anchor -k {keys}/dr-alice.key "
+        f"-a '{{\"hash\": \"{'0' * 64}\"}}' --node {base}\n"
+        f"  .venv/bin/salus audit --data {data}\n"
+        "Stop with Ctrl-C.\n")
+    threading.Thread(target=_seed_records_when_ready, args=(base, data, console),
+                     daemon=True, name="demo-records").start()
+    serve(NodeConfig(data, "127.0.0.1", port))

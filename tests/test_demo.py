@@ -107,6 +107,15 @@ def test_records_cli_on_the_demo(demo) -> None:
     # the demo's read after revocation, this test's uncovered read, then the new grant's
     assert frank_reads == [("refused", "CONSENT_REVOKED"), ("refused", "NO_CONSENT"),
                            ("granted", "CONSENT")]
+    with SalusClient(url, key(data, "patient-ivy")) as patient:  # page by page, same entries
+        paged, after = [], ""
+        while True:
+            page = patient.access_log(limit=2, after=after)
+            paged += page["entries"]
+            if page["next"] is None:
+                break
+            after = page["next"]
+    assert [e["key"] for e in paged] == [e["key"] for e in log]
     fhir = json.loads(cli("access", "log", "--fhir", "-k", ivy, "--node", url))
     assert fhir["resourceType"] == "Bundle" and fhir["entry"][0]["resource"]["resourceType"] \
         == "AuditEvent"

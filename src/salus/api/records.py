@@ -67,7 +67,7 @@ def _b64(text: str, what: str) -> bytes:
 def _entries(gateway: Gateway, prefix: str, after: str, limit: int) -> dict[str, Any]:
     rows = gateway.ledger.store.state_scan(prefix, after, limit)
     return {"entries": [{"key": k[len(prefix):], **json.loads(v)} for k, v, _ in rows],
-            "next": rows[-1][0] if len(rows) == limit else None}
+            "next": rows[-1][0][len(prefix):] if len(rows) == limit else None}
 
 
 def _holder(gateway: Gateway, principal: Principal, org: str, roles: Iterable[str]

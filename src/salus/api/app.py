@@ -89,12 +89,12 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.state.gateway = None
     app.state.tokens = tokens
 
-    def member(request: Request) -> Principal:
+    async def member(request: Request) -> Principal:
         return tokens.from_request(request)
 
     Member = Annotated[Principal, Depends(member)]
 
-    def optional_member(request: Request) -> Principal | None:
+    async def optional_member(request: Request) -> Principal | None:
         return tokens.from_request(request) if request.headers.get("authorization") else None
 
     app.include_router(records.build_router(member))

@@ -53,6 +53,11 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
+async def _gateway_dependency(request: Request) -> Gateway:
+    # async: FastAPI runs a plain-def dependency in a worker thread, a hop per request
+    return gateway_of(request)
+
+
 def as_api_error(exc: GatewayError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.reason)
 
@@ -95,7 +100,7 @@ def _writer_of(principal: Principal, custodian: str, gateway: Gateway,
 def build_router(member: Any) -> APIRouter:
     router = APIRouter()
     Member = Annotated[Principal, Depends(member)]
-    GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+    GatewayDep = Annotated[Gateway, Depends(_gateway_dependency)]
 
     @router.post("/v1/records/{custodian}/ingest", tags=["records"],
                  summary="Ingest a FHIR R4 resource or Bundle for a patient",

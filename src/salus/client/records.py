@@ -132,6 +132,13 @@ class RecordsClient:
                              headers={"X-Purpose-Of-Use": purpose})
 
     # -- privacy officers ----------------------------------------------------------------
+    def custodian_log(self: SalusClient, custodian: str, *, limit: int = 100, after: str = ""
+                      ) -> dict[str, Any]:
+        """Every access to ``custodian``'s records (privacy officers and auditors); page
+        on with ``after=page["next"]``."""
+        return self._request("GET", "/v1/access/audit", auth=True, params={
+            "custodian": custodian, "limit": limit, "after": after})
+
     def review_list(self: SalusClient, custodian: str, *, pending: bool = True) -> dict[str, Any]:
         return self._request("GET", "/v1/access/review", auth=True,
                              params={"custodian": custodian, "pending": pending})

@@ -32,11 +32,11 @@ SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
-def _code(system: str, code: str, display: str) -> dict[str, Any]:
+def codeable(system: str, code: str, display: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, "display": display}]}
 
 
-def _bundle(mrn: str, person: dict[str, Any], *resources: dict[str, Any]) -> dict[str, Any]:
+def fhir_bundle(mrn: str, person: dict[str, Any], *resources: dict[str, Any]) -> dict[str, Any]:
     """A FHIR transaction Bundle of one patient (``mrn`` in the sending EHR)."""
     patient = {"resourceType": "Patient", "id": mrn, **person}
     subject = {"reference": f"Patient/{mrn}"}
@@ -57,55 +57,55 @@ KIM = {"name": [{"family": "Lindqvist", "given": ["Kim"]}], "gender": "female",
 
 
 def _ivy_st_mary() -> dict[str, Any]:
-    return _bundle("SM-100231", IVY,
+    return fhir_bundle("SM-100231", IVY,
                    {"resourceType": "Encounter", "status": "finished",
                     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                               "code": "AMB"}},
                    {"resourceType": "Condition",
-                    "code": _code(SNOMED, "38341003", "Hypertensive disorder")},
+                    "code": codeable(SNOMED, "38341003", "Hypertensive disorder")},
                    {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-                    "medicationCodeableConcept": _code(RXNORM, "314076",
+                    "medicationCodeableConcept": codeable(RXNORM, "314076",
                                                        "lisinopril 10 MG Oral Tablet")},
                    {"resourceType": "AllergyIntolerance",
-                    "code": _code(SNOMED, "91936005", "Allergy to penicillin")},
+                    "code": codeable(SNOMED, "91936005", "Allergy to penicillin")},
                    {"resourceType": "Immunization", "status": "completed",
-                    "vaccineCode": _code("http://hl7.org/fhir/sid/cvx", "140", "Influenza"),
+                    "vaccineCode": codeable("http://hl7.org/fhir/sid/cvx", "140", "Influenza"),
                     "occurrenceDateTime": "2026-10-02"})
 
 
 def _ivy_city_general() -> dict[str, Any]:
-    return _bundle("CG-55810", IVY,
+    return fhir_bundle("CG-55810", IVY,
                    {"resourceType": "Encounter", "status": "finished",
                     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                               "code": "EMER"}},
                    {"resourceType": "Observation", "status": "final",
-                    "code": _code(LOINC, "8480-6", "Systolic blood pressure"),
+                    "code": codeable(LOINC, "8480-6", "Systolic blood pressure"),
                     "valueQuantity": {"value": 168, "unit": "mm[Hg]"}},
                    {"resourceType": "Procedure", "status": "completed",
-                    "code": _code(SNOMED, "29303009", "Electrocardiographic procedure")})
+                    "code": codeable(SNOMED, "29303009", "Electrocardiographic procedure")})
 
 
 def _ivy_northlab() -> dict[str, Any]:
-    return _bundle("NL-9024", IVY,
+    return fhir_bundle("NL-9024", IVY,
                    {"resourceType": "Observation", "status": "final",
-                    "code": _code(LOINC, "13457-7", "LDL cholesterol"),
+                    "code": codeable(LOINC, "13457-7", "LDL cholesterol"),
                     "valueQuantity": {"value": 162, "unit": "mg/dL"}},
                    {"resourceType": "DiagnosticReport", "status": "final",
-                    "code": _code(LOINC, "57698-3", "Lipid panel")})
+                    "code": codeable(LOINC, "57698-3", "Lipid panel")})
 
 
 def _jack_st_mary() -> dict[str, Any]:
-    return _bundle("SM-100877", JACK,
+    return fhir_bundle("SM-100877", JACK,
                    {"resourceType": "Condition",
-                    "code": _code(SNOMED, "46635009", "Diabetes mellitus type 1")},
+                    "code": codeable(SNOMED, "46635009", "Diabetes mellitus type 1")},
                    {"resourceType": "MedicationStatement", "status": "active",
-                    "medicationCodeableConcept": _code(RXNORM, "311041", "insulin glargine")})
+                    "medicationCodeableConcept": codeable(RXNORM, "311041", "insulin glargine")})
 
 
 def _kim_northlab() -> dict[str, Any]:
-    return _bundle("NL-9311", KIM,
+    return fhir_bundle("NL-9311", KIM,
                    {"resourceType": "Observation", "status": "final",
-                    "code": _code(LOINC, "4548-4", "Hemoglobin A1c"),
+                    "code": codeable(LOINC, "4548-4", "Hemoglobin A1c"),
                     "valueQuantity": {"value": 5, "unit": "%"}})
 
 

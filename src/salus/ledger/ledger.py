@@ -211,10 +211,10 @@ class Ledger:
     def _advance(self, block: _Sealed, outcome: BlockOutcome) -> CommittedBlock:
         # Durable: now, and only now, the in-memory view moves forward.
         self._log = block.log
-        self.head, self.head_row = block.header, block.row
         if len(self._state_cache) > _STATE_CACHE_LIMIT:
             self._state_cache.clear()
         self._state_cache.update(outcome.writes)
+        self.head, self.head_row = block.header, block.row
         if len(self._node_cache) > _NODE_CACHE_LIMIT:
             self._node_cache.clear()
         for level, idx, value in block.nodes:
@@ -283,5 +283,11 @@ class Ledger:
         return consistency_proof(first, second, self._read_nodes)
 
     def state_value(self, key: str) -> Any:
-        row = self.store.state_row(key)
-        return None if row is None else json.loads(row[0])
+        """The committed value of ``key``. Served from the commit path's cache when the
+        key is in it (the cache only ever holds committed values; only commits fill it)."""
+        try:
+            raw = self._state_cache[key]
+        except KeyError:
+            row = self.store.state_row(key)
+            raw = None if row is None else row[0]
+        return None if raw is None else json.loads(raw)

@@ -38,11 +38,15 @@ from salus.records.contracts.layout import (
 )
 from salus.records.custodian import Custodian
 from salus.records.policy import AccessCode, Decision, covering_grants, decide, may_see_index
+from salus.records.replay import ReplayGuard
 from salus.records.vault import Document, TamperedContent
 
 log = logging.getLogger("salus.records")
 
 READ_REQUEST = ("access", "read")  # (contract, method) a signed read request names
+#: How far a read request's signing time may be from the gateway's clock. Short, since a
+#: request is made to be sent at once, and every id seen within it is remembered.
+READ_REQUEST_WINDOW_MS = 2 * 60 * 1000
 
 
 class GatewayError(Exception):
@@ -144,7 +148,7 @@ class Gateway:
         self.custodians = custodians
         self.clock = clock
         self.trails = {org: AuditTrail(c, clock) for org, c in custodians.items()}
-        self._seen_requests: dict[str, int] = {}
+        self._requests = ReplayGuard(READ_REQUEST_WINDOW_MS)
         self._follower: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> Any:
@@ -203,21 +207,15 @@ class Gateway:
         if set(args) != {"custodian", "record", "purpose"} or not all(
                 isinstance(v, str) for v in args.values()):
             raise GatewayError(400, "BAD_REQUEST", "a read request's args are custodian, record, purpose")
-        window = self.ledger.executor.window
         now = self.clock()
-        if abs(now - tx.time) > window:
-            raise GatewayError(400, "STALE", f"the request's time is more than {window} ms from now")
+        if abs(now - tx.time) > READ_REQUEST_WINDOW_MS:
+            raise GatewayError(400, "STALE", f"the request's time is more than "
+                                             f"{READ_REQUEST_WINDOW_MS} ms from now")
         request = tx.id_hex
-        self._forget_old(now - window)
-        if request in self._seen_requests:
+        if not self._requests.fresh(request, tx.time, now):
             raise GatewayError(409, "REPLAYED_REQUEST", "this exact request was already served")
-        self._seen_requests[request] = tx.time
         who = self.requester(tx.signer) if transaction.signature_ok(tx) else Requester(None, None)
         return who, args["custodian"], args["record"], args["purpose"], request
-
-    def _forget_old(self, before: int) -> None:
-        if len(self._seen_requests) > 10_000:
-            self._seen_requests = {k: t for k, t in self._seen_requests.items() if t >= before}
 
     # -- reading -------------------------------------------------------------------------
     async def read(self, who: Requester, custodian_org: str, record_id: str, purpose: str,

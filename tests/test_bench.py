@@ -13,3 +13,18 @@ def test_ledger_benchmark_reports_its_fields() -> None:
     assert result["txs"] == 2000 and result["invalid"] == 0
     assert result["tx_per_s"] > 0 and result["p99_ms_at_5000"] >= result["p50_ms_at_5000"] > 0
     assert result["proof_tree_size"] >= 2000 + 2000  # the two runs' transactions and the signers
+
+
+def test_records_benchmark_reports_its_fields_and_audits_every_read() -> None:
+    from salus.bench.records import run as run_records
+
+    result = run_records(patients=6, clinicians=4, panel=3, reads=300, in_flight=4,
+                         latency_rate=200, latency_seconds=0.5)
+    for field in ("reads_per_s", "p50_ms", "p99_ms", "ingest_per_s", "first_reads_per_s",
+                  "machine"):
+        assert field in result, field
+    assert result["records"] == 6 * 9  # a Patient and eight clinical resources each
+    assert result["reads_per_s"] > 0 and result["ingest_per_s"] > 0
+    assert result["p99_ms"] >= result["p50_ms"] > 0
+    # every access (first reads, timed reads, latency reads) is on the ledger
+    assert result["audited"] == result["accesses"] == 4 * 3 + 300 + 100

@@ -215,6 +215,25 @@ def demo(
     run_demo(data, port, err)
 
 
+@bench_app.command("records")
+def bench_records(
+    reads: Annotated[int, typer.Option(help="Consent-checked reads to time")] = 20_000,
+    patients: Annotated[int, typer.Option(help="Patients, one FHIR Bundle each")] = 200,
+    clinicians: Annotated[int, typer.Option(help="Clinicians reading")] = 100,
+    in_flight: Annotated[int, typer.Option(help="Read requests outstanding")] = 32,
+    latency_rate: Annotated[int, typer.Option(help="Reads/s offered for p50/p99")] = 1000,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """FHIR ingest and audited reads through the records gateway."""
+    from salus.bench import records as bench
+
+    print(json.dumps(bench.run(patients=patients, clinicians=clinicians, reads=reads,
+                               in_flight=in_flight, latency_rate=latency_rate,
+                               latency_seconds=latency_seconds,
+                               progress=None if as_json else err)))
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     txs: Annotated[int, typer.Option(help="Transactions to commit")] = 50_000,

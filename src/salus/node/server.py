@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,20 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     return create_app(node, tokens, open_gateway=None if config.custodians == () else gateway), node
 
 
+def tune_gc() -> None:
+    """Collect less often. Each request allocates thousands of short-lived objects, so
+    the default thresholds run a collection every few requests, and the full ones walk
+    the long-lived heap (state cache, replay memory), stalling every request in flight
+    for tens of milliseconds: measured as p99 of 20-50 ms against 10 ms with this (see
+    docs/benchmarks.md). What exists at start-up (modules, models) is frozen out of it."""
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def serve(config: NodeConfig) -> None:
     app, node = build(config)
     logging.basicConfig(level=config.log_level.upper())
+    tune_gc()
     try:
         uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level,
                     access_log=False)

@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 from rich.console import Console
 
@@ -160,6 +159,10 @@ async def _fire(url: str, bodies: list[bytes], in_flight: int, interval: float |
     The load comes from aiohttp: on this class of machine httpx's async client tops out
     near 450 requests/s on a core, well below what the node serves, and would measure
     itself instead of the node."""
+    try:
+        import aiohttp
+    except ImportError:
+        raise SystemExit("salus bench records needs aiohttp: pip install 'salus[bench]'") from None
     latencies: list[float] = []
     sample: list[tuple[int, dict[str, Any]]] = []
     failures: list[str] = []

@@ -86,7 +86,7 @@ TYPES: dict[str, CredentialType] = {t.name: t for t in [
          "hours": {"type": "integer", "minimum": 1, "maximum": 100_000},
          "category": {"enum": ["AMA_PRA_1", "AMA_PRA_2", "MOC", "OTHER"]},
          "activity": _TEXT, "completed": _DATE}), "CertificateOfCompletion"),
-    CredentialType("ProcedureLogCredential", ("hospital", "school"), _subject(
+    CredentialType("ProcedureLogCredential", ("hospital", "residency", "school"), _subject(
         ["procedure", "performed", "role", "supervisor"],
         {"procedure": {"type": "object", "additionalProperties": False,
                        "required": ["system", "code"],
@@ -95,7 +95,7 @@ TYPES: dict[str, CredentialType] = {t.name: t for t in [
          "performed": _DATE, "role": {"enum": ["observed", "assisted", "performed",
                                                "supervised"]},
          "supervisor": _DID, "count": {"type": "integer", "minimum": 1, "maximum": 1000}})),
-    CredentialType("EPAAssessmentCredential", ("school", "hospital"), _subject(
+    CredentialType("EPAAssessmentCredential", ("school", "residency", "hospital"), _subject(
         ["achievement", "epa", "entrustmentLevel", "assessor", "assessed"],
         {"achievement": _achievement("Assessment"),
          "epa": {"type": "integer", "minimum": 1, "maximum": 13},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from salus.credentials.contracts import CredentialsContract
 from salus.ledger.contract import Registry
 from salus.ledger.contracts import MembershipContract, NotaryContract
 from salus.records.contracts import AccessContract, ConsentContract, RecordsContract
@@ -9,4 +10,4 @@ from salus.records.contracts import AccessContract, ConsentContract, RecordsCont
 
 def registry() -> Registry:
     return Registry([MembershipContract(), NotaryContract(), RecordsContract(), ConsentContract(),
-                     AccessContract()])
+                     AccessContract(), CredentialsContract()])

@@ -33,6 +33,7 @@ def test_only_an_issuer_of_an_allowed_organisation_type_may_anchor(chain: Chain)
         chain.tx(board, "credentials", "anchor", {**args, "types": ["DegreeCredential"]}),
         chain.tx(board, "credentials", "anchor", {**args, "types": ["CastleCredential"]}),
         chain.tx(board, "credentials", "anchor", {**args, "root": "AB" * 32}),
+        chain.tx(board, "credentials", "anchor", {**args, "root": ROOT + "\n"}),
         chain.tx(board, "credentials", "anchor", {**args, "size": 0}),
         chain.tx(board, "credentials", "anchor", args),
         chain.tx(board, "credentials", "anchor", args),
@@ -42,13 +43,13 @@ def test_only_an_issuer_of_an_allowed_organisation_type_may_anchor(chain: Chain)
     assert codes[1][0] == "FORBIDDEN" and "issuer role" in codes[1][1]
     assert codes[2][0] == "FORBIDDEN" and "board may not issue DegreeCredential" in codes[2][1]
     assert codes[3][0] == "BAD_ARGUMENTS" and "not a credential type" in codes[3][1]
-    assert codes[4][0] == "BAD_ARGUMENTS" and codes[5][0] == "BAD_ARGUMENTS"
-    assert codes[6][0] == "VALID"
-    assert codes[7][0] == "CONFLICT"
+    assert [c for c, _ in codes[4:7]] == ["BAD_ARGUMENTS"] * 3
+    assert codes[7][0] == "VALID"
+    assert codes[8][0] == "CONFLICT"
     anchored = chain.ledger.state_value(anchor_key(ROOT))
     assert anchored["issuer"] == board.did and anchored["org"] == "medboard"
     assert anchored["org_type"] == "board" and anchored["height"] == block.header.height
-    assert anchored["tx"] == block.results[6].id.hex()
+    assert anchored["tx"] == block.results[7].id.hex()
     # a hospital anchoring what a hospital may issue is fine
     ok = chain.commit(chain.tx(hospital, "credentials", "anchor",
                                {"root": "cd" * 32, "size": 1, "types": ["HospitalPrivilegesCredential"]}))

@@ -12,6 +12,7 @@ method body only deals with meaning. Methods are deterministic: no wall clock (u
 from __future__ import annotations
 
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -20,6 +21,9 @@ from typing import Any, ClassVar
 
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.state import TxState
+
+#: A SHA-256 as contracts take it: 64 lowercase hex digits, nothing after.
+SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 
 _MARK = "__salus_method__"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from salus.credentials.contracts.layout import (
-    HASH_HEX,
     ISSUER_ROLE,
     LIST_ID,
     MAX_BATCH,
@@ -29,7 +28,7 @@ from salus.credentials.contracts.layout import (
 )
 from salus.credentials.types import ISSUER_ORG_TYPES
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Contract, method
+from salus.ledger.contract import SHA256_HEX, Context, Contract, method
 from salus.ledger.contracts.membership import has_role, org_key
 
 
@@ -49,7 +48,7 @@ class CredentialsContract(Contract):
     @method
     def anchor(self, ctx: Context, root: str, size: int, types: list[str]) -> dict[str, Any]:
         org = require_issuer(ctx)
-        if not HASH_HEX.match(root):
+        if not SHA256_HEX.match(root):
             raise Rejected(Code.BAD_ARGUMENTS, "root must be 64 lowercase hex digits")
         if not 1 <= size <= MAX_BATCH:
             raise Rejected(Code.BAD_ARGUMENTS, f"a batch holds 1 to {MAX_BATCH} credentials")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-#: A batch root or any other SHA-256, as 64 lowercase hex digits.
-HASH_HEX = re.compile(r"^[0-9a-f]{64}$")
 #: A status list id: what an issuer names it (it appears in statusListCredential urls).
-LIST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+LIST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 ISSUER_ROLE = "issuer"
 STATUS_PURPOSES = ("revocation", "suspension")
 MIN_LIST_SIZE = 131_072  # W3C Bitstring Status List v1.0, section 3.1

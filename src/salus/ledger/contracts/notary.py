@@ -6,13 +6,11 @@ member knew content with a given SHA-256 at a given height, with no content on t
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Contract, method
+from salus.ledger.contract import SHA256_HEX, Context, Contract, method
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 MAX_LABEL = 128
 
 
@@ -21,7 +19,7 @@ class NotaryContract(Contract):
 
     @method
     def anchor(self, ctx: Context, hash: str, label: str = "") -> dict[str, Any]:
-        if not _SHA256_HEX.match(hash):
+        if not SHA256_HEX.match(hash):
             raise Rejected(Code.BAD_ARGUMENTS, "hash must be 64 lowercase hex digits (SHA-256)")
         if len(label) > MAX_LABEL:
             raise Rejected(Code.BAD_ARGUMENTS, f"label is longer than {MAX_LABEL} characters")

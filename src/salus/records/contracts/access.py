@@ -12,14 +12,13 @@ import re
 from typing import Any
 
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Contract, method
+from salus.ledger.contract import SHA256_HEX, Context, Contract, method
 from salus.ledger.contracts.membership import has_role
 from salus.records.contracts.consent import load as load_consent
 from salus.records.contracts.layout import (
     BREAK_GLASS_MS,
     BREAK_GLASS_REASONS,
     EMERGENCY_ROLE,
-    HASH_HEX,
     PRIVACY_OFFICER_ROLE,
     PURPOSES,
     RECORD_ID,
@@ -64,7 +63,7 @@ def _check_entry(entry: Any, index: int) -> None:
         raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: unknown purpose of use")
     if entry["code"] == AccessCode.BAD_PURPOSE:
         entry["purpose"] = "unknown"  # never store what the requester typed
-    if not HASH_HEX.match(entry["request"]):
+    if not SHA256_HEX.match(entry["request"]):
         raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: request must be a sha256 hex digest")
 
 

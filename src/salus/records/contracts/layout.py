@@ -39,7 +39,6 @@ PRIVACY_OFFICER_ROLE = "privacy_officer"
 
 #: Record ids double as FHIR resource ids, so they follow FHIR's id rule.
 RECORD_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}\Z")
-HASH_HEX = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def record_key(record: str) -> str:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Contract, method
+from salus.ledger.contract import SHA256_HEX, Context, Contract, method
 from salus.ledger.contracts.membership import GOVERNING_TYPES, has_role, member_key, org_key
 from salus.records.contracts.layout import (
     AUTHOR_ROLES,
     GATEWAY_ROLE,
-    HASH_HEX,
     RECORD_ID,
     RESOURCE_TYPES,
     entry_suffix,
@@ -57,7 +56,7 @@ class RecordsContract(Contract):
             raise Rejected(Code.BAD_ARGUMENTS, f"resource type {resource_type!r} is not one of "
                                                f"{', '.join(sorted(RESOURCE_TYPES))}")
         for name, value in (("content_hash", content_hash), ("amends", amends)):
-            if value is not None and not HASH_HEX.match(value):
+            if value is not None and not SHA256_HEX.match(value):
                 raise Rejected(Code.BAD_ARGUMENTS, f"{name} must be 64 lowercase hex digits")
         require_patient(ctx, patient)
         if author is not None and not any(

@@ -215,7 +215,7 @@ def _audited(pop: _Population) -> int:
             after = page["next"]
 
 
-def _settle(url: str, expected: int, pop: _Population, timeout: float = 120.0) -> int:
+def _settle(expected: int, pop: _Population, timeout: float = 120.0) -> int:
     deadline = time.monotonic() + timeout
     while True:
         n = _audited(pop)
@@ -270,7 +270,7 @@ def run(patients: int = 200, clinicians: int = 100, panel: int = 10, reads: int 
                     _fire(node.url, lat_bodies, max(in_flight, 256), 1 / latency_rate))
                 total = len(first) + reads + n_lat
                 say("waiting for every access to be on the ledger ...")
-                audited = _settle(node.url, total, pop)
+                audited = _settle(total, pop)
             finally:
                 pop.close()
     return {

@@ -30,7 +30,7 @@ class ProofInvalid(ValueError):
 
 @dataclass(frozen=True)
 class VerifiedProof:
-    signer: str  # the did:key whose key made the signature
+    signer: str | None  # the did:key that signed; None when the caller gave the key
     options: dict[str, Any]  # the proof without its value
 
 
@@ -107,8 +107,11 @@ def verify_proof(secured: dict[str, Any], public_key: bytes | None = None) -> Ve
         if doc_list[:len(ctx_list)] != ctx_list:
             raise ProofInvalid("the proof's @context does not match the document's")
         document["@context"] = ctx
-    signer = "" if public_key is not None else did_of_method(method)
-    key = public_key if public_key is not None else ed25519_from_did(signer)
+    signer: str | None = None
+    key = public_key
+    if key is None:
+        signer = did_of_method(method)
+        key = ed25519_from_did(signer)
     try:
         signed_bytes = _hash_data(options, document)
     except JSONError as exc:

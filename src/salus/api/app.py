@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import salus
-from salus.api import errors, fhir, records
+from salus.api import credentials, errors, fhir, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import loads_strict
@@ -60,7 +60,8 @@ def _hex32(text: str, what: str) -> bytes:
 
 
 def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
-               open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None) -> FastAPI:
+               open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
+               context_max_age: float = 1.0) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade."""
     ledger = node.ledger
@@ -99,6 +100,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
 
     app.include_router(records.build_router(member))
     app.include_router(fhir.build_router(member))
+    app.include_router(credentials.build_router(ledger, context_max_age))
 
     # -- transactions --------------------------------------------------------------------
     async def _submit(raws: list[bytes], wait: bool, timeout: float) -> list[Receipt]:

@@ -193,6 +193,28 @@ class SalusClient(RecordsClient):
         verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
         return new
 
+    # -- credentials (public) ------------------------------------------------------------
+    def credentials_context(self) -> dict[str, Any]:
+        """The orderer-signed verification context (check it with
+        :meth:`salus.credentials.context.VerificationContext.load`)."""
+        return self._request("GET", "/v1/credentials/context")
+
+    def verify_credentials(self, credentials: dict[str, Any] | list[dict[str, Any]], *,
+                           subject: str | None = None, at: str | None = None) -> dict[str, Any]:
+        """The node's report on one credential, or on a dossier (a list)."""
+        body: dict[str, Any] = ({"credential": credentials} if isinstance(credentials, dict)
+                                else {"credentials": credentials, "subject": subject})
+        if at is not None:
+            body["at"] = at
+        return self._request("POST", "/v1/credentials/verify", json=body)
+
+    def verify_presentation(self, presentation: dict[str, Any], *, challenge: str, domain: str,
+                            at: str | None = None) -> dict[str, Any]:
+        body = {"presentation": presentation, "challenge": challenge, "domain": domain}
+        if at is not None:
+            body["at"] = at
+        return self._request("POST", "/v1/credentials/verify-presentation", json=body)
+
     # -- reading (members) ---------------------------------------------------------------
     def token(self) -> str:
         if self._token and self._token[1] > time.monotonic() + 10:

@@ -97,51 +97,101 @@ def _hexes(values: Any, what: str) -> list[bytes]:
     return out
 
 
-def check(issued: dict[str, Any], anchor: dict[str, Any], orderer: str, chain_id: str
-          ) -> Anchored:
-    """Check the Merkle path to the batch root ("merkle"), the anchor transaction naming
-    that root ("anchor"), and its inclusion under an orderer-signed tree head ("log")."""
+@dataclass(frozen=True)
+class AnchorClaim:
+    """An anchor proof, parsed: what it claims, not yet checked."""
+
+    root: bytes
+    size: int
+    index: int
+    path: tuple[bytes, ...]
+    tx: bytes
+    log_index: int
+    tree_size: int
+    inclusion: tuple[bytes, ...]
+    tree_head: SignedTreeHead
+
+
+def parse(anchor: dict[str, Any]) -> AnchorClaim:
+    """The claim of an anchor proof; raise AnchorInvalid("format") if it is malformed."""
     try:
-        root = bytes.fromhex(anchor["batchRoot"])
-        size, index = anchor["batchSize"], anchor["leafIndex"]
-        path = _hexes(anchor["path"], "path")
-        raw = base64.b64decode(anchor["anchorTx"], validate=True)
-        log_index, tree_size = anchor["logIndex"], anchor["treeSize"]
-        inclusion = _hexes(anchor["inclusion"], "inclusion")
-        head = SignedTreeHead.from_json(anchor["treeHead"])
+        claim = AnchorClaim(
+            root=bytes.fromhex(anchor["batchRoot"]), size=anchor["batchSize"],
+            index=anchor["leafIndex"], path=tuple(_hexes(anchor["path"], "path")),
+            tx=base64.b64decode(anchor["anchorTx"], validate=True),
+            log_index=anchor["logIndex"], tree_size=anchor["treeSize"],
+            inclusion=tuple(_hexes(anchor["inclusion"], "inclusion")),
+            tree_head=SignedTreeHead.from_json(anchor["treeHead"]))
     except (KeyError, TypeError, ValueError, binascii.Error, STHError) as exc:
+        if isinstance(exc, AnchorInvalid):
+            raise
         raise AnchorInvalid("format", f"anchor proof is malformed: {exc}") from None
-    if not all(type(v) is int for v in (size, index, log_index, tree_size)):
+    if not all(type(v) is int for v in (claim.size, claim.index, claim.log_index,
+                                        claim.tree_size)):
         raise AnchorInvalid("format", "batchSize, leafIndex, logIndex, treeSize are integers")
+    return claim
+
+
+def check_merkle(issued: dict[str, Any], claim: AnchorClaim) -> bytes:
+    """The credential's leaf, which with its path leads to the claimed batch root (step
+    "merkle")."""
     try:
         leaf = credential_leaf(issued)
     except JSONError as exc:
         raise AnchorInvalid("merkle", f"the credential cannot be canonicalised: {exc}") from None
     try:
-        if root_of(leaf, index, size, path) != root:
+        if root_of(leaf, claim.index, claim.size, claim.path) != claim.root:
             raise AnchorInvalid("merkle", "the credential's path does not lead to the batch root")
     except ProofError as exc:
         raise AnchorInvalid("merkle", str(exc)) from None
+    return leaf
 
+
+def check_anchor_tx(claim: AnchorClaim, chain_id: str) -> transaction.Transaction:
+    """The anchor transaction names the batch root, for this chain, and its signature
+    verifies (step "anchor")."""
     try:
-        tx = transaction.decode(raw)
+        tx = transaction.decode(claim.tx)
     except Rejected as exc:
         raise AnchorInvalid("anchor", f"anchorTx is not a transaction: {exc.reason}") from None
-    if (tx.contract, tx.method) != ("credentials", "anchor") or tx.args.get("root") != root.hex():
+    if (tx.contract, tx.method) != ("credentials", "anchor") or \
+            tx.args.get("root") != claim.root.hex():
         raise AnchorInvalid("anchor", "anchorTx does not anchor this batch root")
     if tx.chain != chain_id:
         raise AnchorInvalid("anchor", f"anchorTx was signed for chain {tx.chain!r}")
     if not transaction.signature_ok(tx):
         raise AnchorInvalid("anchor", "anchorTx's signature does not verify")
+    return tx
 
-    if head.chain_id != chain_id or head.tree_size != tree_size:
+
+def check_log(claim: AnchorClaim, orderer: str, chain_id: str) -> None:
+    """The anchor transaction is in the log under a tree head the orderer signed (step
+    "log")."""
+    head = claim.tree_head
+    if head.chain_id != chain_id or head.tree_size != claim.tree_size:
         raise AnchorInvalid("log", "the tree head is for another chain or size")
     try:
         head.verify(orderer)
     except STHError as exc:
         raise AnchorInvalid("log", f"tree head: {exc}") from None
     try:
-        verify_inclusion(log_index, tree_size, leaf_hash(raw), inclusion, head.root_hash)
+        verify_inclusion(claim.log_index, claim.tree_size, leaf_hash(claim.tx),
+                         list(claim.inclusion), head.root_hash)
     except ProofError as exc:
         raise AnchorInvalid("log", f"anchorTx is not in the log under this head: {exc}") from None
-    return Anchored(root, tx.id_hex, tx.signer, log_index, head)
+
+
+def check_anchoring(claim: AnchorClaim, orderer: str, chain_id: str) -> Anchored:
+    """Steps "anchor" and "log". Every credential of a batch shares them, so a verifier
+    may cache them by claim."""
+    tx = check_anchor_tx(claim, chain_id)
+    check_log(claim, orderer, chain_id)
+    return Anchored(claim.root, tx.id_hex, tx.signer, claim.log_index, claim.tree_head)
+
+
+def check(issued: dict[str, Any], anchor: dict[str, Any], orderer: str, chain_id: str
+          ) -> Anchored:
+    """All of it: format, Merkle path, anchor transaction, log inclusion."""
+    claim = parse(anchor)
+    check_merkle(issued, claim)
+    return check_anchoring(claim, orderer, chain_id)

@@ -214,6 +214,24 @@ class Store:
             (prefix, after, limit + 1)).fetchall()
         return [r for r in rows if r[0].startswith(prefix)][:limit]
 
+    @contextmanager
+    def read_snapshot(self) -> Iterator[Store]:
+        """Reads inside the block see one committed state: a read transaction on this
+        thread's connection, so a block committing meanwhile is not half seen."""
+        conn = self.reader
+        conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            conn.execute("COMMIT")
+
+    def state_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        """Every state entry under ``prefix``, in key order."""
+        # prefix + U+10FFFF is above every key that starts with prefix
+        rows = self.reader.execute("SELECT key, value FROM state WHERE key >= ? AND key < ? "
+                                   "ORDER BY key", (prefix, prefix + "\U0010ffff"))
+        yield from rows
+
     def all_state(self) -> Iterable[tuple[str, bytes, int]]:
         return self.reader.execute("SELECT key, value, height FROM state ORDER BY key")
 

@@ -32,6 +32,8 @@ class NodeConfig:
     #: Custodian organisations whose vaults this node holds; None = every hospital, lab
     #: and pharmacy whose admin or gateway key is in the data directory; [] = none.
     custodians: tuple[str, ...] | None = None
+    #: Seconds a verification context may serve before a newer height replaces it.
+    context_max_age: float = 1.0
 
 
 def build(config: NodeConfig) -> tuple[FastAPI, Node]:
@@ -45,7 +47,9 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
         orgs = None if config.custodians is None else list(config.custodians)
         return await open_gateway(running, datadir, orgs)
 
-    return create_app(node, tokens, open_gateway=None if config.custodians == () else gateway), node
+    app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
+                     context_max_age=config.context_max_age)
+    return app, node
 
 
 def tune_gc() -> None:

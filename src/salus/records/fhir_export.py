@@ -8,10 +8,10 @@ not allowed in FHIR ids).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import salus
+from salus.clock import iso_from_ms
 from salus.records.fhir_ingest import Issue
 
 DID_PREFIX = "did:key:"
@@ -32,9 +32,7 @@ def patient_did(fhir_id: str) -> str:
     return DID_PREFIX + fhir_id
 
 
-def instant(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+instant = iso_from_ms
 
 
 def operation_outcome(issues: list[Issue], severity: str = "error") -> dict[str, Any]:

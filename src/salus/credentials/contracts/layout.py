@@ -14,16 +14,21 @@ MAX_BATCH = 100_000
 MAX_STATUS_CHANGES = 1000  # per transaction
 
 
+ANCHOR_PREFIX = "cred-anchor/"
+LIST_PREFIX = "cred-list/"
+STATUS_PREFIX = "cred-status/"
+
+
 def anchor_key(root: str) -> str:
-    return f"cred-anchor/{root}"
+    return f"{ANCHOR_PREFIX}{root}"
 
 
 def list_key(list_id: str) -> str:
-    return f"cred-list/{list_id}"
+    return f"{LIST_PREFIX}{list_id}"
 
 
 def status_prefix(list_id: str) -> str:
-    return f"cred-status/{list_id}/"
+    return f"{STATUS_PREFIX}{list_id}/"
 
 
 def status_key(list_id: str, index: int) -> str:

@@ -318,12 +318,11 @@ class Verifier:
             except StatusListError as exc:
                 run.failed("status", f"status list {list_id}: {exc}")
                 return
-            value, since = state.value, None
+            # the entry as of `at`: unset until its history says otherwise
+            value, since = False, None
             for height, time, set_to, reason in state.history:
-                if time <= at:
+                if time <= at or at >= self.context.time:
                     value, since = set_to, (height, time, reason)
-            if at >= self.context.time:
-                value = state.value
             if value:
                 height, time, reason = since or (None, self.context.time, "")
                 word = "revoked" if purpose == "revocation" else "suspended"

@@ -12,6 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
+from salus.cli.credentials import (
+    credentials_app,
+    verify_context,
+    verify_credential,
+    verify_presentation_cmd,
+    wallet_app,
+)
 from salus.cli.records import access_app, consent_app, records_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
@@ -27,7 +34,8 @@ from salus.node.datadir import DataDir
 app = typer.Typer(help="Salus: a permissioned ledger for health data.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="Signing and encryption keys.", no_args_is_help=True)
-verify_app = typer.Typer(help="Check proofs offline.", no_args_is_help=True)
+verify_app = typer.Typer(help="Check proofs, credentials and presentations offline.",
+                        no_args_is_help=True)
 proof_app = typer.Typer(help="Fetch proof bundles from a node.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (print JSON).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -37,6 +45,11 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(records_app, name="records")
 app.add_typer(consent_app, name="consent")
 app.add_typer(access_app, name="access")
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(wallet_app, name="wallet")
+verify_app.command("credential")(verify_credential)
+verify_app.command("presentation")(verify_presentation_cmd)
+verify_app.command("context")(verify_context)
 
 # -- keys ------------------------------------------------------------------------------
 @keys_app.command("new")

@@ -28,3 +28,16 @@ def test_records_benchmark_reports_its_fields_and_audits_every_read() -> None:
     assert result["p99_ms"] >= result["p50_ms"] > 0
     # every access (first reads, timed reads, latency reads) is on the ledger
     assert result["audited"] == result["accesses"] == 4 * 3 + 300 + 100
+
+
+def test_credentials_benchmark_reports_its_fields_and_catches_every_revocation() -> None:
+    from salus.bench.credentials import run as run_credentials
+
+    result = run_credentials(credentials=300, batch_size=100, revoked=7, workers=2)
+    for field in ("verify_per_s", "issue_per_s", "batch_size", "verify_per_s_one_process",
+                  "machine"):
+        assert field in result, field
+    assert result["batch_size"] == 100 and result["credentials"] == 300
+    assert result["verify_per_s"] > 0 and result["issue_per_s"] > 0
+    # run() raises unless exactly the revoked credentials fail, and at "status"
+    assert result["revoked_detected"] == 7

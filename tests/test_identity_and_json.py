@@ -6,7 +6,7 @@ import json
 import os
 import stat
 
-import base58
+import based58
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,8 +28,8 @@ from salus.ledger.codes import Code, Rejected
 
 def test_did_key_round_trip_and_known_vector() -> None:
     # A published pair (did:key document with publicKeyBase58 for both key types).
-    ed_key = base58.b58decode("8HH5gYEeNc3z7PYXmd54d4x6qAfCNrqQqEB3nS7Zfu7K")
-    x_key = base58.b58decode("79CXkde3j8TNuMXxPdV7nLUrT2g7JAEjH5TreyVY7GEZ")
+    ed_key = based58.b58decode(b"8HH5gYEeNc3z7PYXmd54d4x6qAfCNrqQqEB3nS7Zfu7K")
+    x_key = based58.b58decode(b"79CXkde3j8TNuMXxPdV7nLUrT2g7JAEjH5TreyVY7GEZ")
     assert did_from_ed25519(ed_key) == "did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th"
     assert did_from_x25519(x_key) == "did:key:z6LShpNhGwSupbB7zjuivH156vhLJBDDzmQtA4BY9S94pe1K"
     assert ed25519_from_did("did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th") == ed_key

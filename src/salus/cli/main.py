@@ -247,6 +247,21 @@ def bench_records(
                                progress=None if as_json else err)))
 
 
+@bench_app.command("credentials")
+def bench_credentials(
+    credentials: Annotated[int, typer.Option(help="Credentials to issue and verify")] = 20_000,
+    batch_size: Annotated[int, typer.Option(help="Credentials per anchored batch")] = 1000,
+    workers: Annotated[int | None, typer.Option(help="Verifying processes (default: one "
+                                                     "per core)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """Issue credentials in anchored batches, then verify every step of each offline."""
+    from salus.bench import credentials as bench
+
+    print(json.dumps(bench.run(credentials=credentials, batch_size=batch_size, workers=workers,
+                               progress=None if as_json else err)))
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     txs: Annotated[int, typer.Option(help="Transactions to commit")] = 50_000,

@@ -20,8 +20,8 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from salus.canonical import JSONError
 from salus.credentials.batch import Batch, credential_leaf, root_of
+from salus.credentials.data_integrity import ProofInvalid, SignedContent
 from salus.ledger import transaction
 from salus.ledger.codes import Rejected
 from salus.ledger.log import ProofError, SignedTreeHead, STHError, leaf_hash, verify_inclusion
@@ -111,6 +111,11 @@ class AnchorClaim:
     inclusion: tuple[bytes, ...]
     tree_head: SignedTreeHead
 
+    @property
+    def anchoring(self) -> tuple[Any, ...]:
+        """What steps "anchor" and "log" depend on: the same for a whole batch."""
+        return self.root, self.tx, self.log_index, self.tree_size, self.inclusion, self.tree_head
+
 
 def parse(anchor: dict[str, Any]) -> AnchorClaim:
     """The claim of an anchor proof; raise AnchorInvalid("format") if it is malformed."""
@@ -132,13 +137,14 @@ def parse(anchor: dict[str, Any]) -> AnchorClaim:
     return claim
 
 
-def check_merkle(issued: dict[str, Any], claim: AnchorClaim) -> bytes:
+def check_merkle(issued: dict[str, Any], claim: AnchorClaim,
+                 content: SignedContent | None = None) -> bytes:
     """The credential's leaf, which with its path leads to the claimed batch root (step
-    "merkle")."""
+    "merkle"). ``content``: the issuer proof's signed content, if already computed."""
     try:
-        leaf = credential_leaf(issued)
-    except JSONError as exc:
-        raise AnchorInvalid("merkle", f"the credential cannot be canonicalised: {exc}") from None
+        leaf = credential_leaf(issued, content)
+    except ProofInvalid as exc:
+        raise AnchorInvalid("merkle", f"the credential has no leaf: {exc}") from None
     try:
         if root_of(leaf, claim.index, claim.size, claim.path) != claim.root:
             raise AnchorInvalid("merkle", "the credential's path does not lead to the batch root")

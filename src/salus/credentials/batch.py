@@ -12,16 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from salus.canonical import jcs
+from salus.credentials.data_integrity import SignedContent, signed_content
 from salus.ledger.log import CompactRange, ProofError, inclusion_proof, leaf_hash
 from salus.ledger.log.compact import NodeId
 from salus.ledger.log.verify import root_from_inclusion
 
 
-def credential_leaf(credential: dict[str, Any]) -> bytes:
-    """The leaf of a credential: RFC 9162 leaf hash of JCS(credential with its issuer's
-    proof, before any anchor proof is attached)."""
-    return leaf_hash(jcs(credential))
+def credential_leaf(credential: dict[str, Any], content: SignedContent | None = None) -> bytes:
+    """The leaf of a credential carrying its issuer's proof (and no anchor proof yet): the
+    RFC 9162 leaf hash of the proof's hash data (SHA-256 of the JCS of its options, then
+    of the document) followed by the signature. That commits to every byte of the
+    credential and its proof, and costs a verifier nothing more than checking the
+    signature does. Raise :class:`ProofInvalid` if the proof is malformed."""
+    content = content or signed_content(credential)
+    return leaf_hash(content.hash_data + content.signature)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import base58
+import based58
 import nacl.exceptions
 import nacl.signing
 
@@ -51,9 +51,28 @@ def did_of_method(method: str) -> str:
     return did
 
 
+_OPTIONS_CACHE: dict[tuple[tuple[str, Any], ...], bytes] = {}
+
+
+def _options_hash(options: dict[str, Any]) -> bytes:
+    """SHA-256(JCS(options)). Every credential of an issuer's batch carries the same
+    options, so their hash is remembered, but only for options made of strings and
+    lists of strings, whose key below determines their JCS exactly."""
+    key = tuple((k, v if type(v) is str else tuple(v)) for k, v in options.items()
+                if type(v) is str or (type(v) is list and all(type(x) is str for x in v)))
+    if len(key) != len(options):
+        return hashlib.sha256(jcs(options)).digest()
+    digest = _OPTIONS_CACHE.get(key)
+    if digest is None:
+        if len(_OPTIONS_CACHE) >= 1024:
+            _OPTIONS_CACHE.clear()
+        digest = _OPTIONS_CACHE[key] = hashlib.sha256(jcs(options)).digest()
+    return digest
+
+
 def _hash_data(options: dict[str, Any], document: dict[str, Any]) -> bytes:
     """Sections 3.3.4-3.3.5: proof config hash first, then the transformed document's."""
-    return hashlib.sha256(jcs(options)).digest() + hashlib.sha256(jcs(document)).digest()
+    return _options_hash(options) + hashlib.sha256(jcs(document)).digest()
 
 
 def add_proof(document: dict[str, Any], key: Identity, *, created: str,
@@ -73,12 +92,22 @@ def add_proof(document: dict[str, Any], key: Identity, *, created: str,
     if "@context" in document:  # 3.3.1 step 2: the proof shares the document's context
         options["@context"] = document["@context"]
     signature = key.sign(_hash_data(options, document))
-    return {**document, "proof": {**options, "proofValue": "z" + base58.b58encode(signature).decode()}}
+    return {**document, "proof": {**options, "proofValue": "z" + based58.b58encode(signature).decode()}}
 
 
-def verify_proof(secured: dict[str, Any], public_key: bytes | None = None) -> VerifiedProof:
-    """Section 3.3.2 (Verify Proof). The key is the did:key of ``verificationMethod``
-    unless ``public_key`` is given. Raise :class:`ProofInvalid` with the reason."""
+@dataclass(frozen=True)
+class SignedContent:
+    """What an eddsa-jcs-2022 proof signs, and the signature: computed once, it serves
+    both the signature check and the batch leaf (:mod:`salus.credentials.batch`)."""
+
+    options: dict[str, Any]  # the proof without its value
+    hash_data: bytes  # SHA-256(JCS(options)) || SHA-256(JCS(document)), section 3.3.5
+    signature: bytes
+
+
+def signed_content(secured: dict[str, Any]) -> SignedContent:
+    """Sections 3.3.2 steps 1-5 and 3.3.4-3.3.5: the proof's options, the hash data it
+    signs, and its signature bytes. Raise :class:`ProofInvalid` if it is malformed."""
     if not isinstance(secured, dict):
         raise ProofInvalid("a secured document is a JSON object")
     proof = secured.get("proof")
@@ -91,13 +120,12 @@ def verify_proof(secured: dict[str, Any], public_key: bytes | None = None) -> Ve
     if not isinstance(value, str) or not value.startswith("z"):
         raise ProofInvalid("proofValue is not multibase base58btc")
     try:
-        signature = base58.b58decode(value[1:])
+        signature = based58.b58decode(value[1:].encode())
     except ValueError:
         raise ProofInvalid("proofValue is not base58btc") from None
     if len(signature) != 64:
         raise ProofInvalid(f"proofValue decodes to {len(signature)} bytes, not 64")
-    method = options.get("verificationMethod")
-    if not isinstance(method, str):
+    if not isinstance(options.get("verificationMethod"), str):
         raise ProofInvalid("proof has no verificationMethod")
     document = {k: v for k, v in secured.items() if k != "proof"}
     if "@context" in options:  # 3.3.2 step 5: the document's context starts with the proof's
@@ -107,17 +135,25 @@ def verify_proof(secured: dict[str, Any], public_key: bytes | None = None) -> Ve
         if doc_list[:len(ctx_list)] != ctx_list:
             raise ProofInvalid("the proof's @context does not match the document's")
         document["@context"] = ctx
+    try:
+        hash_data = _hash_data(options, document)
+    except JSONError as exc:
+        raise ProofInvalid(f"the document cannot be canonicalised: {exc}") from None
+    return SignedContent(options, hash_data, signature)
+
+
+def verify_proof(secured: dict[str, Any], public_key: bytes | None = None,
+                 content: SignedContent | None = None) -> VerifiedProof:
+    """Section 3.3.2 (Verify Proof). The key is the did:key of ``verificationMethod``
+    unless ``public_key`` is given. Raise :class:`ProofInvalid` with the reason."""
+    content = content or signed_content(secured)
     signer: str | None = None
     key = public_key
     if key is None:
-        signer = did_of_method(method)
+        signer = did_of_method(content.options["verificationMethod"])
         key = ed25519_from_did(signer)
     try:
-        signed_bytes = _hash_data(options, document)
-    except JSONError as exc:
-        raise ProofInvalid(f"the document cannot be canonicalised: {exc}") from None
-    try:
-        nacl.signing.VerifyKey(key).verify(signed_bytes, signature)
+        nacl.signing.VerifyKey(key).verify(content.hash_data, content.signature)
     except nacl.exceptions.BadSignatureError:
         raise ProofInvalid("the signature does not verify over this document") from None
-    return VerifiedProof(signer, options)
+    return VerifiedProof(signer, content.options)

@@ -39,7 +39,12 @@ from salus.credentials.anchor_proof import (
     split,
 )
 from salus.credentials.context import VerificationContext, list_id_of
-from salus.credentials.data_integrity import ProofInvalid, verify_proof
+from salus.credentials.data_integrity import (
+    ProofInvalid,
+    SignedContent,
+    signed_content,
+    verify_proof,
+)
 from salus.credentials.status_list import StatusListError
 from salus.credentials.types import ISSUER_ORG_TYPES, SchemaError, check_schema
 
@@ -130,12 +135,12 @@ def _within(span: dict[str, Any], height: int) -> bool:
 
 
 class Verifier:
-    """Verifies credentials against one context. Anchor checks are shared by every
-    credential of a batch, so they are cached by claim."""
+    """Verifies credentials against one context. The anchor and log checks are shared by
+    every credential of a batch, so their outcome is cached per anchoring."""
 
     def __init__(self, context: VerificationContext) -> None:
         self.context = context
-        self._anchoring: dict[AnchorClaim, tuple[str, str | None, str | None]] = {}
+        self._anchoring: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
 
     def context_summary(self) -> dict[str, Any]:
         c = self.context
@@ -185,8 +190,10 @@ class Verifier:
 
         # signature ------------------------------------------------------------------------
         signer: str | None = None
+        content: SignedContent | None = None
         try:
-            proof = verify_proof(issued)
+            content = signed_content(issued)
+            proof = verify_proof(issued, content=content)
             if proof.options.get("proofPurpose") != "assertionMethod":
                 raise ProofInvalid("the issuer's proof purpose must be assertionMethod")
             signer = proof.signer
@@ -196,7 +203,7 @@ class Verifier:
 
         # merkle, anchor, log --------------------------------------------------------------
         try:
-            report.digest = check_merkle(issued, claim).hex()
+            report.digest = check_merkle(issued, claim, content).hex()
             run.passed("merkle", f"leaf {claim.index} of a batch of {claim.size} leads to "
                                  f"root {claim.root.hex()}")
         except AnchorInvalid as exc:
@@ -218,12 +225,13 @@ class Verifier:
 
     def _anchor_steps(self, claim: AnchorClaim, run: _Run) -> dict[str, Any] | None:
         """Run "anchor" and "log"; the accepted anchor record if both pass."""
-        outcome = self._anchoring.get(claim)
+        key = claim.anchoring
+        outcome = self._anchoring.get(key)
         if outcome is None:
             outcome = self._anchoring_of(claim)
             if len(self._anchoring) >= _CACHE_LIMIT:
                 self._anchoring.clear()
-            self._anchoring[claim] = outcome
+            self._anchoring[key] = outcome
         tx_id, anchor_error, log_error = outcome
         if anchor_error is not None:
             run.failed("anchor", anchor_error)

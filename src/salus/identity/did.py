@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import base58
+import based58
 
 _PREFIX = "did:key:z"
 _ED25519 = b"\xed\x01"
@@ -22,14 +22,14 @@ class DIDError(ValueError):
 def _encode(codec: bytes, key: bytes) -> str:
     if len(key) != 32:
         raise DIDError(f"public key must be 32 bytes, got {len(key)}")
-    return _PREFIX + base58.b58encode(codec + key).decode("ascii")
+    return _PREFIX + based58.b58encode(codec + key).decode("ascii")
 
 
 def _decode(did: str, codec: bytes, kind: str) -> bytes:
     if not isinstance(did, str) or not did.startswith(_PREFIX):
         raise DIDError(f"not a did:key: {did!r}")
     try:
-        raw = base58.b58decode(did[len(_PREFIX) :])
+        raw = based58.b58decode(did[len(_PREFIX) :].encode())
     except ValueError as exc:
         raise DIDError(f"did:key is not base58btc: {did!r}") from exc
     if len(raw) != 34 or raw[:2] != codec:

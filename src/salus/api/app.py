@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import salus
-from salus.api import credentials, errors, fhir, records
+from salus.api import credentials, education, errors, fhir, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import loads_strict
@@ -101,6 +101,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(records.build_router(member))
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
+    app.include_router(education.build_router(ledger, member))
 
     # -- transactions --------------------------------------------------------------------
     async def _submit(raws: list[bytes], wait: bool, timeout: float) -> list[Receipt]:

@@ -300,3 +300,48 @@ def verify_context(orderer: OrdererOpt,
     out_file.write_text(json.dumps(ctx.doc, ensure_ascii=False))
     emit({"context": str(out_file), "chain_id": ctx.chain_id, "height": ctx.height,
           "anchors": len(ctx.anchors), "status_lists": len(ctx.doc["statusLists"])})
+
+
+# -- the competency ledger's views -------------------------------------------------------
+education_app = typer.Typer(help="The competency ledger: progress, lineage, CME, modules. "
+                                 "(Record with `salus tx education assess|teach|record_cme|"
+                                 "record_module ...`.)", no_args_is_help=True)
+MemberKeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your (member's) key file")]
+
+
+def _read(key: Path, node_url: str, action: Any) -> None:
+    with SalusClient(node_url, load_key(key)) as client:
+        try:
+            emit(action(client))
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+
+
+@education_app.command("progress")
+def education_progress(learner: str, key: MemberKeyOpt, node_url: NodeUrl = DEFAULT_NODE
+                       ) -> None:
+    """A learner's EPA and milestone levels, per competency, with history."""
+    _read(key, node_url, lambda c: c.education_progress(learner))
+
+
+@education_app.command("lineage")
+def education_lineage(educator: str, key: MemberKeyOpt,
+                      depth: Annotated[int, typer.Option(help="Generations")] = 3,
+                      node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """An educator's learners, their learners' learners ..., counted per generation."""
+    _read(key, node_url, lambda c: c.education_lineage(educator, depth))
+
+
+@education_app.command("cme")
+def education_cme(professional: str, key: MemberKeyOpt,
+                  requirement: Annotated[str, typer.Option(help="<board>/<requirement id>")],
+                  as_of: Annotated[str | None, typer.Option(help="Period end, YYYY-MM-DD")]
+                  = None, node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """CME hours in the requirement's period against what it requires."""
+    _read(key, node_url, lambda c: c.cme_status(professional, requirement, as_of))
+
+
+@education_app.command("module")
+def education_module(module: str, key: MemberKeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """A learning module's completions and pre/post scores."""
+    _read(key, node_url, lambda c: c.module_stats(module))

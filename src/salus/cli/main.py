@@ -14,6 +14,7 @@ from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentials_app,
+    education_app,
     verify_context,
     verify_credential,
     verify_presentation_cmd,
@@ -47,6 +48,7 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(access_app, name="access")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(education_app, name="education")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

@@ -215,6 +215,23 @@ class SalusClient(RecordsClient):
             body["at"] = at
         return self._request("POST", "/v1/credentials/verify-presentation", json=body)
 
+    # -- education (members) -------------------------------------------------------------
+    def education_progress(self, learner: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/education/progress/{learner}", auth=True)
+
+    def education_lineage(self, educator: str, depth: int = 3) -> dict[str, Any]:
+        return self._request("GET", f"/v1/education/lineage/{educator}", auth=True,
+                             params={"depth": depth})
+
+    def cme_status(self, professional: str, requirement: str, as_of: str | None = None
+                   ) -> dict[str, Any]:
+        params = {"requirement": requirement} | ({"as_of": as_of} if as_of else {})
+        return self._request("GET", f"/v1/education/cme/{professional}", auth=True,
+                             params=params)
+
+    def module_stats(self, module: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/education/modules/{module}", auth=True)
+
     # -- reading (members) ---------------------------------------------------------------
     def token(self) -> str:
         if self._token and self._token[1] > time.monotonic() + 10:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salus.credentials.contracts import CredentialsContract
+from salus.credentials.contracts import CredentialsContract, EducationContract
 from salus.ledger.contract import Registry
 from salus.ledger.contracts import MembershipContract, NotaryContract
 from salus.records.contracts import AccessContract, ConsentContract, RecordsContract
@@ -10,4 +10,5 @@ from salus.records.contracts import AccessContract, ConsentContract, RecordsCont
 
 def registry() -> Registry:
     return Registry([MembershipContract(), NotaryContract(), RecordsContract(), ConsentContract(),
-                     AccessContract(), CredentialsContract()])
+                     AccessContract(), CredentialsContract(),
+                     EducationContract()])

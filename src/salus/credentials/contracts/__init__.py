@@ -1,5 +1,7 @@
-"""The credentials application's on-ledger part: batch anchors and status lists."""
+"""The credentials & education application's on-ledger part: batch anchors, status
+lists, and the competency ledger."""
 
 from salus.credentials.contracts.credentials import CredentialsContract
+from salus.credentials.contracts.education import EducationContract
 
-__all__ = ["CredentialsContract"]
+__all__ = ["CredentialsContract", "EducationContract"]

@@ -34,3 +34,37 @@ def status_prefix(list_id: str) -> str:
 def status_key(list_id: str, index: int) -> str:
     # zero-padded so a scan of the prefix comes back in index order
     return f"{status_prefix(list_id)}{index:010d}"
+
+
+# -- the education contract ----------------------------------------------------------------
+ASSESSING_ORG_TYPES = frozenset({"school", "residency", "hospital"})
+CME_CATEGORIES = ("AMA_PRA_1", "AMA_PRA_2", "MOC", "OTHER")
+MAX_LEARNERS = 500  # per teach transaction
+ASSESSMENT_PREFIX = "edu-assess/"
+EDGE_PREFIX = "edu-edge/"
+CME_PREFIX = "edu-cme/"
+
+
+def assessment_key(learner: str, competency: str) -> str:
+    return f"{ASSESSMENT_PREFIX}{learner}/{competency}"
+
+
+def edge_key(educator: str, learner: str) -> str:
+    """educator -> learner: a scan of ``edu-edge/<educator>/`` lists their learners."""
+    return f"{EDGE_PREFIX}{educator}/{learner}"
+
+
+def cme_key(professional: str, provider: str, activity: str) -> str:
+    return f"{CME_PREFIX}{professional}/{provider}/{activity}"
+
+
+def requirement_key(board: str, requirement: str) -> str:
+    return f"edu-cme-requirement/{board}/{requirement}"
+
+
+def module_key(module: str) -> str:
+    return f"edu-module/{module}"
+
+
+def module_learner_key(module: str, learner: str) -> str:
+    return f"edu-module-learner/{module}/{learner}"

@@ -95,3 +95,57 @@ def test_issue_hold_present_verify_revoke(tmp_path: Path) -> None:
         bad = json.loads(_run("verify", "credential", str(junk), *trust, *node, "--json",
                               code=2))
         assert bad["failed_step"] == "format"
+
+
+def test_credentialing_office_requests_verifies_and_keeps_a_report(tmp_path: Path) -> None:
+    from salus.credentials.credentialing import CredentialingError, check_report
+
+    with running(tmp_path / "node") as net:
+        trust = ["--orderer", net.orderer, "--node", net.url]
+        wallet_dir = tmp_path / "wallet"
+        holder = json.loads(_run("wallet", "init", "--wallet", str(wallet_dir)))["holder"]
+        with net.issuer("registrar") as board:
+            (lic,) = board.issue([licence(holder, "MD-400")])
+        path = tmp_path / "lic.json"
+        path.write_text(json.dumps(lic))
+        _run("wallet", "add", str(path), "--wallet", str(wallet_dir))
+
+        office = ident("credentialing")  # st-luke's credentialing office
+        office_key = tmp_path / "office.key"
+        office.save(office_key)
+        req = tmp_path / "request.json"
+        _run("credentialing", "request", "--domain", "st-luke.example", "--type",
+             "LicenseCredential", "--key", str(office_key), "--out", str(req))
+        vp = tmp_path / "vp.json"
+        _run("wallet", "respond", str(req), "--out", str(vp), "--wallet", str(wallet_dir))
+        report_file = tmp_path / "report.json"
+        summary = json.loads(_run("credentialing", "verify", str(vp), "--request", str(req),
+                                  "--key", str(office_key), "--out", str(report_file),
+                                  "--anchor", *trust))
+        assert summary["complete"] and summary["anchored"]["height"] > 0
+        report = json.loads(report_file.read_text())
+        check_report(report, office.did)
+        report["complete"] = False
+        try:
+            check_report(report, office.did)
+        except CredentialingError as exc:
+            assert "signature" in str(exc)
+        else:
+            raise AssertionError("a changed report passed its check")
+
+        # asking for a degree too: the same wallet cannot complete the dossier
+        req2 = tmp_path / "request2.json"
+        _run("credentialing", "request", "--domain", "st-luke.example", "--type",
+             "LicenseCredential", "--type", "DegreeCredential", "--key", str(office_key),
+             "--out", str(req2))
+        vp2 = tmp_path / "vp2.json"
+        _run("wallet", "respond", str(req2), "--out", str(vp2), "--wallet", str(wallet_dir))
+        incomplete = json.loads(_run("credentialing", "verify", str(vp2), "--request",
+                                     str(req2), "--key", str(office_key), "--out",
+                                     str(tmp_path / "r2.json"), *trust, code=2))
+        assert incomplete["missing_types"] == ["DegreeCredential"]
+        # an old presentation does not answer a new request (its challenge differs)
+        replay = json.loads(_run("credentialing", "verify", str(vp), "--request", str(req2),
+                                 "--key", str(office_key), "--out", str(tmp_path / "r3.json"),
+                                 *trust, code=2))
+        assert replay["failed_step"] == "challenge"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,11 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from salus.canonical import JSONError, loads_strict
+from salus.canonical import JSONError, jcs, loads_strict
 from salus.cli.common import DEFAULT_NODE, NodeUrl, emit, fail, load_key, out
 from salus.client import SalusClient, SalusError
 from salus.clock import ms_from_iso
 from salus.credentials.context import ContextInvalid, VerificationContext
+from salus.credentials.credentialing import (
+    CredentialingError,
+    assess,
+    check_request,
+    request_dossier,
+)
 from salus.credentials.issuer import CredentialRequest, Issuer
 from salus.credentials.presentation import verify_presentation
 from salus.credentials.verifier import Verifier
@@ -345,3 +352,79 @@ def education_cme(professional: str, key: MemberKeyOpt,
 def education_module(module: str, key: MemberKeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:
     """A learning module's completions and pre/post scores."""
     _read(key, node_url, lambda c: c.module_stats(module))
+
+
+# -- the credentialing flow ----------------------------------------------------------------
+credentialing_app = typer.Typer(help="A credentialing office: request a dossier, verify the "
+                                     "answer, keep a signed report.", no_args_is_help=True)
+OfficeKeyOpt = Annotated[Path, typer.Option("--key", "-k", help="The office's key file")]
+
+
+@credentialing_app.command("request")
+def credentialing_request(
+        domain: Annotated[str, typer.Option(help="Your domain (presentations are bound to it)")],
+        kind: Annotated[list[str], typer.Option("--type", help="A credential type to ask for "
+                                                               "(repeatable)")],
+        key: OfficeKeyOpt,
+        out_file: Annotated[Path, typer.Option("--out", "-o", help="Request file to send")]
+) -> None:
+    """Ask a physician for a dossier: a request with a fresh challenge."""
+    try:
+        req = request_dossier(load_key(key), domain, kind)
+    except CredentialingError as exc:
+        fail(str(exc))
+    out_file.write_text(json.dumps(req, indent=1))
+    emit({"request": str(out_file), "id": req["id"], "types": req["types"]})
+
+
+@credentialing_app.command("verify")
+def credentialing_verify(
+        presentation: Annotated[Path, typer.Argument(help="The physician's presentation")],
+        request: Annotated[Path, typer.Option(help="The request it answers")],
+        key: OfficeKeyOpt, orderer: OrdererOpt,
+        out_file: Annotated[Path, typer.Option("--out", "-o", help="Signed report to keep")],
+        context: ContextOpt = None,
+        node_url: Annotated[str | None, typer.Option("--node", envvar="SALUS_NODE",
+                                                     help="Node for the context / anchoring")]
+        = None,
+        anchor: Annotated[bool, typer.Option(help="Date the report: anchor its hash on the "
+                                                  "ledger (notary)")] = False) -> None:
+    """Verify a dossier in one step; write the office-signed report. Exit 2 if incomplete."""
+    office = load_key(key)
+    verifier = Verifier(_context(context, node_url, orderer))
+    try:
+        report = assess(check_request(_read_json(request)), _read_json(presentation), verifier,
+                        office)
+    except CredentialingError as exc:
+        fail(str(exc))
+    out_file.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    summary: dict[str, Any] = {"report": str(out_file), "complete": report["complete"],
+                               "missing_types": report["missing_types"],
+                               "failed_step": report["presentation"]["failed_step"]}
+    if anchor:
+        digest = hashlib.sha256(jcs(report)).hexdigest()
+        with SalusClient(node_url or DEFAULT_NODE, office) as client:
+            try:
+                receipt = client.call("notary", "anchor", {"hash": digest,
+                                                           "label": "credentialing report"})
+            except SalusError as exc:
+                fail(f"the report was written but not anchored: {exc.code}: {exc.reason}")
+        summary["anchored"] = {"hash": digest, "tx": receipt.tx_id, "height": receipt.height}
+    emit(summary)
+    if not report["complete"]:
+        raise typer.Exit(2)
+
+
+@wallet_app.command("respond")
+def wallet_respond(request: Annotated[Path, typer.Argument(help="An office's dossier request")],
+                   out_file: Annotated[Path, typer.Option("--out", "-o",
+                                                          help="Presentation file")],
+                   wallet: WalletOpt = DEFAULT_WALLET) -> None:
+    """Answer a dossier request: present the requested types, for that office only."""
+    try:
+        vp = _wallet(wallet).respond(_read_json(request))
+    except (WalletError, CredentialingError) as exc:
+        fail(str(exc))
+    out_file.write_text(json.dumps(vp, indent=1, ensure_ascii=False))
+    emit({"presentation": str(out_file), "credentials": [
+        c["id"] for c in vp["verifiableCredential"]]})

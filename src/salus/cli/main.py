@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
+    credentialing_app,
     credentials_app,
     education_app,
     verify_context,
@@ -49,6 +50,7 @@ app.add_typer(access_app, name="access")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(education_app, name="education")
+app.add_typer(credentialing_app, name="credentialing")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

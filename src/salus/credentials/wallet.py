@@ -23,6 +23,7 @@ from typing import Any
 from salus.canonical import JSONError, loads_strict
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.credentials.anchor_proof import AnchorInvalid, split
+from salus.credentials.credentialing import check_request
 from salus.credentials.presentation import present
 from salus.credentials.types import SchemaError, check_schema
 from salus.identity import Identity, KeyFileError
@@ -115,6 +116,13 @@ class Wallet:
         return [{"id": d["id"], "type": d["type"][1], "issuer": d["issuer"],
                  "validFrom": d["validFrom"], "validUntil": d.get("validUntil"),
                  "name": d.get("name")} for d in self.all()]
+
+    def respond(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A presentation answering a credentialing office's dossier request: the types it
+        asks for, over its challenge and domain."""
+        req = check_request(request)
+        return self.present(challenge=req["challenge"], domain=req["domain"],
+                            types=req["types"])
 
     def present(self, *, challenge: str, domain: str, ids: Sequence[str] = (),
                 types: Sequence[str] = ()) -> dict[str, Any]:

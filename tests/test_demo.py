@@ -138,3 +138,50 @@ def test_demo_ledger_passes_audit(demo) -> None:
     finally:
         store.close()
     assert report.ok, report
+
+
+def test_demo_credentials_wallets_and_the_revoked_licence(demo) -> None:
+    from salus.credentials.context import VerificationContext
+    from salus.credentials.credentialing import check_report
+    from salus.credentials.verifier import Verifier
+    from salus.credentials.wallet import Wallet
+    from salus.demo import credentials as demo_credentials
+
+    data, url, _ = demo
+    made = demo_credentials.seed_once(url, data, lambda _: None)
+    assert made is not None and demo_credentials.seed_once(url, data, lambda _: None) is None
+    orderer = DataDir(data).genesis().orderer
+    with SalusClient(url) as c:
+        verifier = Verifier(VerificationContext.load(c.credentials_context(), orderer))
+    alice = Wallet.open(data / "wallets" / "dr-alice")
+    kinds = {s["type"] for s in alice.summary()}
+    assert {"DegreeCredential", "LicenseCredential", "BoardCertificationCredential",
+            "CMECredential", "HospitalPrivilegesCredential"} <= kinds
+    assert verifier.verify_dossier(alice.all()).ok
+    walt = Wallet.open(data / "wallets" / "dr-walt")
+    licence = next(c for c in walt.all() if c["type"][1] == "LicenseCredential")
+    assert licence["id"] == made["revoked"]["credential"]
+    assert verifier.verify(licence).failed_step == "status"
+    vic = Wallet.open(data / "wallets" / "resident-vic")
+    assert sum(c["type"][1] == "EPAAssessmentCredential" for c in vic.all()) == 3
+
+    report = json.loads(Path(made["credentialing_report"]["file"]).read_text())
+    assert report["complete"]
+    check_report(report, key(data, "office-uma").did)
+
+    ruth, vic_did = key(data, "dean-ruth"), vic.did
+    with SalusClient(url, ruth) as c:
+        lineage = c.education_lineage(ruth.did)
+        assert [g["count"] for g in lineage["generations"]] == [2, 1]
+        assert lineage["generations"][1]["members"] == [vic_did]
+        assert c.education_progress(vic_did)["epas_entrusted"] == ["EPA1"]
+        cme = c.cme_status(key(data, "dr-alice").did, "state-board/biennial", "2026-11-21")
+        assert cme["earned_hours"] == 3500 and not cme["met"]
+        assert c.module_stats("sepsis-101")["completions"] == 3
+    # the CLI lists a wallet and verifies the revoked licence as such
+    listed = json.loads(cli("wallet", "list", "--wallet", str(data / "wallets" / "dr-walt")))
+    assert len(listed["credentials"]) == 2
+    path = data / "wallets" / "dr-walt" / "credentials" / \
+        f"{licence['id'].removeprefix('urn:uuid:')}.json"
+    out = cli("verify", "credential", str(path), "--orderer", orderer, "--node", url, code=2)
+    assert "revoked since" in out

@@ -13,8 +13,10 @@ from pathlib import Path
 from rich.console import Console
 
 from salus.client import SalusClient, SalusError
+from salus.demo import credentials as demo_credentials
 from salus.demo.consortium import seed
 from salus.demo.records import seed_once
+from salus.identity import Identity
 from salus.node.datadir import DataDir
 
 __all__ = ["run_demo", "seed", "seed_once"]
@@ -33,6 +35,18 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
         return
     if made is not None:
         console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json)")
+    try:
+        creds = demo_credentials.seed_once(url, data, say)
+    except (SalusError, OSError, RuntimeError, ValueError) as exc:
+        console.print(f"[bold red]demo credentials were not seeded:[/] {exc}")
+        return
+    if creds is not None:
+        console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
+                      f"ids in {data}/{demo_credentials.MARKER})")
+
+
+def _did(data: Path, name: str) -> str:
+    return Identity.load(DataDir(data).keys_dir / f"{name}.key").did
 
 
 def run_demo(data: Path, port: int, console: Console) -> None:
@@ -63,6 +77,11 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         f"  .venv/bin/salus access log -k {keys}/patient-jack.key --node {base}\n"
         f"  .venv/bin/salus tx notary anchor -k {keys}/dr-alice.key "
         f"-a '{{\"hash\": \"{'0' * 64}\"}}' --node {base}\n"
+        f"  .venv/bin/salus wallet list --wallet {data}/wallets/dr-alice\n"
+        f"  .venv/bin/salus verify credential {data}/wallets/dr-walt/credentials/*.json "
+        f"--orderer {genesis.orderer} --node {base}\n"
+        f"  .venv/bin/salus education lineage {_did(data, 'dean-ruth')} -k {keys}/dean-ruth.key "
+        f"--node {base}\n"
         f"  .venv/bin/salus audit --data {data}\n"
         "Stop with Ctrl-C.\n")
     threading.Thread(target=_seed_records_when_ready, args=(base, data, console),

@@ -26,12 +26,15 @@ DEMO_ORGS = [
     OrgSpec("northlab", "lab", "North Diagnostics Laboratory"),
     OrgSpec("corner-pharmacy", "pharmacy", "Corner Pharmacy"),
     OrgSpec("state-board", "board", "State Medical Board"),
+    OrgSpec("city-med-school", "school", "City Medical School"),
+    OrgSpec("metro-residency", "residency", "Metro Internal Medicine Residency"),
+    OrgSpec("cme-institute", "cme_provider", "Institute for Continuing Medical Education"),
     OrgSpec("acme-health", "insurer", "Acme Health Insurance"),
     OrgSpec("health-dept", "regulator", "Department of Health"),
 ]
 #: (key name, organisation, roles)
 DEMO_MEMBERS = [
-    ("dr-alice", "st-mary", ["clinician"]),
+    ("dr-alice", "st-mary", ["clinician", "educator"]),
     ("dr-bob", "city-general", ["clinician", "emergency_clinician"]),
     ("nurse-carol", "st-mary", ["nurse"]),
     ("officer-olga", "st-mary", ["privacy_officer"]),
@@ -40,6 +43,12 @@ DEMO_MEMBERS = [
     ("officer-frank", "acme-health", ["claims_officer"]),
     ("registrar-grace", "state-board", ["registrar", "issuer"]),
     ("auditor-heidi", "health-dept", ["auditor"]),
+    ("dean-ruth", "city-med-school", ["issuer", "assessor", "educator"]),
+    ("director-sam", "metro-residency", ["issuer", "assessor", "educator"]),
+    ("cme-tina", "cme-institute", ["issuer"]),
+    ("office-uma", "st-mary", ["registrar", "issuer"]),
+    ("resident-vic", "metro-residency", ["learner"]),
+    ("dr-walt", "city-general", ["clinician"]),
 ]
 DEMO_PATIENTS = ["patient-ivy", "patient-jack", "patient-kim"]
 

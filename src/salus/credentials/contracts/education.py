@@ -15,7 +15,8 @@
 * ``record_module``: an educator records a learner's completion of a learning module,
   with pre- and post-test scores (0-100): the module's usage and effectiveness.
 
-Learners and professionals are named by their member did. No health data is involved.
+Learners and professionals may be named by any of their keys; the ledger files everything
+under their member id. No health data is involved.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from salus.credentials.contracts.layout import (
 )
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, method
-from salus.ledger.contracts.membership import has_role, member_key, org_key
+from salus.ledger.contracts.membership import has_role, member_of_key, org_key
 
 MILESTONE = re.compile(r"[A-Z]{2,4}[0-9]{1,2}\Z")
 CODE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
@@ -59,9 +60,12 @@ def _holder(ctx: Context, roles: tuple[str, ...], org_types: frozenset[str] | No
 
 
 def _member(ctx: Context, did: Any, what: str) -> str:
-    if not isinstance(did, str) or ctx.get(member_key(did)) is None:
+    """The member id of ``did``: a member's id, or any key of theirs, past or present
+    (records stay under one id when a member rotates their key)."""
+    member = member_of_key(ctx.get, did) if isinstance(did, str) else None
+    if member is None:
         raise Rejected(Code.NOT_FOUND, f"{what} {did!r} is not a member")
-    return did
+    return str(member["id"])
 
 
 def _edge(ctx: Context, educator: str, learner: str, how: str) -> None:
@@ -86,7 +90,7 @@ class EducationContract(Contract):
     def assess(self, ctx: Context, learner: str, kind: str, competency: str, level: int,
                date: str, setting: str = "") -> dict[str, Any]:
         org = _holder(ctx, ("assessor",), ASSESSING_ORG_TYPES)
-        _member(ctx, learner, "learner")
+        learner = _member(ctx, learner, "learner")
         if kind == "epa":
             if not (competency.startswith("EPA") and competency[3:].isdigit()
                     and 1 <= int(competency[3:]) <= 13 and competency[3] != "0"):
@@ -128,7 +132,7 @@ class EducationContract(Contract):
     def record_cme(self, ctx: Context, professional: str, activity: str, hours: int,
                    category: str, completed: str) -> dict[str, Any]:
         org = _holder(ctx, ("issuer",), frozenset({"cme_provider"}))
-        _member(ctx, professional, "professional")
+        professional = _member(ctx, professional, "professional")
         if not isinstance(activity, str) or not CODE.match(activity):
             raise Rejected(Code.BAD_ARGUMENTS, "activity is a code: 1-64 of A-Z a-z 0-9 . _ -")
         if type(hours) is not int or not 1 <= hours <= 100_000:
@@ -164,7 +168,7 @@ class EducationContract(Contract):
     def record_module(self, ctx: Context, module: str, learner: str, pre: int, post: int
                       ) -> dict[str, Any]:
         _holder(ctx, ("educator", "assessor"), ASSESSING_ORG_TYPES)
-        _member(ctx, learner, "learner")
+        learner = _member(ctx, learner, "learner")
         if not isinstance(module, str) or not CODE.match(module):
             raise Rejected(Code.BAD_ARGUMENTS, "module is a code: 1-64 of A-Z a-z 0-9 . _ -")
         for score in (pre, post):

@@ -49,7 +49,7 @@ def school(chain: Chain) -> Chain:
 
 
 def _scan(chain: Chain):
-    return lambda prefix: chain.ledger.store.state_prefix(prefix)
+    return chain.ledger.store.state_items
 
 
 def _assess(chain: Chain, who, learner, competency: str, level: int, kind: str = "epa",

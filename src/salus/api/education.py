@@ -21,9 +21,6 @@ def build_router(ledger: Ledger, member: Any) -> APIRouter:
     router = APIRouter(tags=["education"])
     Member = Annotated[Principal, Depends(member)]
 
-    def scan(prefix: str) -> list[tuple[str, bytes]]:
-        return list(ledger.store.state_prefix(prefix))
-
     def member_id(did: str) -> str:
         """Views are filed under member ids; any key of the member finds them."""
         member = member_of_key(ledger.state_value, did)
@@ -40,14 +37,14 @@ def build_router(ledger: Ledger, member: Any) -> APIRouter:
     @router.get("/v1/education/progress/{learner}",
                 summary="A learner's EPA and milestone progress, per competency")
     async def progress(learner: str, _: Member) -> dict[str, Any]:
-        return answer(education.progress, scan, member_id(learner))
+        return answer(education.progress, ledger.store.state_items, member_id(learner))
 
     @router.get("/v1/education/lineage/{educator}",
                 summary="An educator's learners, and theirs, counted per generation")
     async def lineage(educator: str, _: Member,
                       depth: Annotated[int, Query(ge=1, le=education.MAX_DEPTH)] = 3
                       ) -> dict[str, Any]:
-        return answer(education.lineage, scan, member_id(educator), depth)
+        return answer(education.lineage, ledger.store.state_items, member_id(educator), depth)
 
     @router.get("/v1/education/cme/{professional}",
                 summary="CME hours in a requirement's period, against the requirement")
@@ -56,8 +53,8 @@ def build_router(ledger: Ledger, member: Any) -> APIRouter:
                   as_of: Annotated[date | None, Query(description="End of the period "
                                                       "(default: today)")] = None
                   ) -> dict[str, Any]:
-        return answer(education.cme_status, scan, ledger.state_value, member_id(professional),
-                      requirement, as_of or date.today())
+        return answer(education.cme_status, ledger.store.state_items, ledger.state_value,
+                      member_id(professional), requirement, as_of or date.today())
 
     @router.get("/v1/education/modules/{module}",
                 summary="A learning module's usage and effectiveness")

@@ -22,11 +22,9 @@ and refreshes the context as it would a certificate revocation list.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from salus.canonical import loads_strict
 from salus.clock import iso_from_ms
 from salus.credentials import status_list
 from salus.credentials.contracts.layout import ANCHOR_PREFIX, LIST_PREFIX, STATUS_PREFIX
@@ -70,27 +68,22 @@ def snapshot(ledger: Ledger) -> dict[str, Any]:
         return build(store, ledger.chain_id, height, header.time, head, ledger.signer)
 
 
-def _rows(store: Store, prefix: str) -> Iterator[tuple[str, Any]]:
-    for key, value in store.state_prefix(prefix):
-        yield key[len(prefix):], json.loads(value)
-
-
 def build(store: Store, chain_id: str, height: int, time: int, tree_head: SignedTreeHead,
           orderer: Identity) -> dict[str, Any]:
     """The signed context of the state in ``store``. Call inside
     :meth:`Store.read_snapshot` so that ``height`` names the state read."""
     anchors = {root: {k: doc[k] for k in ("issuer", "key", "org", "org_type", "types", "height",
                                           "time", "tx", "size")}
-               for root, doc in _rows(store, ANCHOR_PREFIX)}
+               for root, doc in store.state_items(ANCHOR_PREFIX)}
     history: dict[str, dict[str, list[Any]]] = {}
     set_bits: dict[str, list[int]] = {}
-    for key, entry in _rows(store, STATUS_PREFIX):
+    for key, entry in store.state_items(STATUS_PREFIX):
         list_id, _, index = key.rpartition("/")
         history.setdefault(list_id, {})[str(int(index))] = entry["history"]
         if entry["value"]:
             set_bits.setdefault(list_id, []).append(int(index))
     lists = {}
-    for list_id, doc in _rows(store, LIST_PREFIX):
+    for list_id, doc in store.state_items(LIST_PREFIX):
         lists[list_id] = {"purpose": doc["purpose"], "size": doc["size"], "org": doc["org"],
                           "height": doc["height"],
                           "encodedList": status_list.encode(set_bits.get(list_id, ()), doc["size"]),
@@ -104,7 +97,7 @@ def build(store: Store, chain_id: str, height: int, time: int, tree_head: Signed
             issuers[member_id] = {"org": member["org"], "keys": [
                 {k: key[k] for k in ("did", "from", "to", "status")} for key in member["keys"]]}
     orgs = {org_id: {k: doc[k] for k in ("type", "from", "to", "status")}
-            for org_id, doc in _rows(store, org_key(""))}
+            for org_id, doc in store.state_items(org_key(""))}
     doc = {"type": CONTEXT_TYPE, "chainId": chain_id, "height": height, "time": time,
            "orderer": orderer.did, "treeHead": tree_head.to_json(), "organisations": orgs,
            "issuers": issuers, "anchors": anchors, "statusLists": lists}
@@ -153,16 +146,6 @@ class VerificationContext:
         except (KeyError, TypeError, STHError) as exc:
             raise ContextInvalid(f"context is malformed: {exc}") from None
         return ctx
-
-    @classmethod
-    def from_bytes(cls, raw: bytes, orderer: str, chain_id: str | None = None
-                   ) -> VerificationContext:
-        try:
-            return cls.load(loads_strict(raw), orderer, chain_id)
-        except ValueError as exc:
-            if isinstance(exc, ContextInvalid):
-                raise
-            raise ContextInvalid(f"context is not JSON: {exc}") from None
 
     def status_list(self, list_id: str) -> dict[str, Any] | None:
         return self._lists.get(list_id)

@@ -7,7 +7,6 @@ Each is computed from committed state that the education contract wrote
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
@@ -24,7 +23,8 @@ from salus.credentials.contracts.layout import (
 ENTRUSTED_LEVEL = 4
 MAX_DEPTH = 6
 
-Scan = Callable[[str], Iterable[tuple[str, bytes]]]  # every (key, value) under a prefix
+#: every entry under a prefix: (the key after the prefix, decoded value), as Store.state_items
+Scan = Callable[[str], Iterable[tuple[str, Any]]]
 Get = Callable[[str], Any]
 
 
@@ -37,14 +37,10 @@ class EducationError(ValueError):
         self.reason = reason
 
 
-def _rows(scan: Scan, prefix: str) -> list[tuple[str, Any]]:
-    return [(k[len(prefix):], json.loads(v)) for k, v in scan(prefix)]
-
-
 def progress(scan: Scan, learner: str) -> dict[str, Any]:
     """Per competency: the latest and highest level, and every assessment in order."""
     competencies = []
-    for competency, history in _rows(scan, f"{ASSESSMENT_PREFIX}{learner}/"):
+    for competency, history in scan(f"{ASSESSMENT_PREFIX}{learner}/"):
         levels = [e["level"] for e in history["entries"]]
         competencies.append({"competency": competency, "kind": history["kind"],
                              "latest": levels[-1], "highest": max(levels),
@@ -69,7 +65,7 @@ def lineage(scan: Scan, educator: str, depth: int = 3) -> dict[str, Any]:
     for generation in range(1, depth + 1):
         found: list[str] = []
         for person in frontier:
-            for learner, _edge in _rows(scan, f"{EDGE_PREFIX}{person}/"):
+            for learner, _edge in scan(f"{EDGE_PREFIX}{person}/"):
                 if learner not in seen:
                     seen.add(learner)
                     found.append(learner)
@@ -103,7 +99,7 @@ def cme_status(scan: Scan, get: Get, professional: str, requirement: str, as_of:
         raise EducationError("NOT_FOUND", f"no CME requirement {requirement!r} (as <board>/<id>)")
     start = _months_before(as_of, req["months"])
     counted, other = [], []
-    for key, rec in _rows(scan, f"{CME_PREFIX}{professional}/"):
+    for key, rec in scan(f"{CME_PREFIX}{professional}/"):
         provider, _, activity = key.partition("/")
         entry = {"provider": provider, "activity": activity, **rec}
         in_period = start.isoformat() < rec["completed"] <= as_of.isoformat()

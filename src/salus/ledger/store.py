@@ -8,12 +8,14 @@ its own connection, which WAL lets proceed while a block is being written.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -231,6 +233,11 @@ class Store:
         rows = self.reader.execute("SELECT key, value FROM state WHERE key >= ? AND key < ? "
                                    "ORDER BY key", (prefix, prefix + "\U0010ffff"))
         yield from rows
+
+    def state_items(self, prefix: str) -> list[tuple[str, Any]]:
+        """Every state entry under ``prefix``, in key order, as (the key after the
+        prefix, the decoded value)."""
+        return [(key[len(prefix):], json.loads(value)) for key, value in self.state_prefix(prefix)]
 
     def all_state(self) -> Iterable[tuple[str, bytes, int]]:
         return self.reader.execute("SELECT key, value, height FROM state ORDER BY key")

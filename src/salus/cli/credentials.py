@@ -212,6 +212,18 @@ def _at(at: str | None) -> int | None:
         fail("--at is an ISO 8601 date-time with its offset, e.g. 2026-11-21T09:00:00Z")
 
 
+def _print_steps(title: str, steps: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("reason", overflow="fold")
+    for s in steps:
+        mark = {True: "[green]pass[/]", False: "[bold red]FAIL[/]",
+                None: "[yellow]not checked[/]"}[s["ok"]]
+        table.add_row(s["step"], mark, s["reason"])
+    out.print(table)
+
+
 def _show(report: dict[str, Any], as_json: bool, report_file: Path | None) -> None:
     if report_file is not None:
         report_file.write_text(json.dumps(report, indent=1, ensure_ascii=False))
@@ -219,16 +231,8 @@ def _show(report: dict[str, Any], as_json: bool, report_file: Path | None) -> No
         emit(report)
     else:
         for cred in report.get("credentials", [report]):
-            table = Table(title=f"{cred.get('type') or 'credential'} {cred.get('id') or ''}",
-                          show_lines=False)
-            table.add_column("step")
-            table.add_column("result")
-            table.add_column("reason", overflow="fold")
-            for s in cred["steps"]:
-                mark = {True: "[green]pass[/]", False: "[bold red]FAIL[/]",
-                        None: "[yellow]not checked[/]"}[s["ok"]]
-                table.add_row(s["step"], mark, s["reason"])
-            out.print(table)
+            _print_steps(f"{cred.get('type') or 'credential'} {cred.get('id') or ''}",
+                         cred["steps"])
         for problem in report.get("problems", []):
             out.print(f"[bold red]problem:[/] {problem}")
         out.print("[bold green]VERIFIED[/]" if report["ok"] else "[bold red]NOT VERIFIED[/]")
@@ -240,15 +244,16 @@ ContextOpt = Annotated[Path | None, typer.Option(help="A saved verification cont
 AtOpt = Annotated[str | None, typer.Option(help="Verify as of this date-time (default now)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Also save the report here")]
+ContextNodeOpt = Annotated[str | None, typer.Option("--node", envvar="SALUS_NODE",
+                                                    help="Fetch the context from this node")]
 
 
 def verify_credential(
         files: Annotated[list[Path], typer.Argument(help="Credential file(s); several = a "
                                                          "dossier, one report")],
         orderer: OrdererOpt, context: ContextOpt = None,
-        node_url: Annotated[str | None, typer.Option("--node", envvar="SALUS_NODE",
-                                                     help="Fetch the context from this node")]
-        = None, at: AtOpt = None, as_json: JsonOpt = False, report: ReportOpt = None) -> None:
+        node_url: ContextNodeOpt = None, at: AtOpt = None, as_json: JsonOpt = False,
+        report: ReportOpt = None) -> None:
     """Verify credentials offline, every step reported.
 
     The steps: format, signature, issuer key, issuer authority, Merkle path, anchor, log
@@ -271,21 +276,14 @@ def verify_presentation_cmd(
         challenge: Annotated[str, typer.Option(help="The challenge you gave the holder")],
         domain: Annotated[str, typer.Option(help="Your domain, as you gave it")],
         orderer: OrdererOpt, context: ContextOpt = None,
-        node_url: Annotated[str | None, typer.Option("--node", envvar="SALUS_NODE",
-                                                     help="Fetch the context from this node")]
-        = None, at: AtOpt = None, as_json: JsonOpt = False, report: ReportOpt = None) -> None:
+        node_url: ContextNodeOpt = None, at: AtOpt = None, as_json: JsonOpt = False,
+        report: ReportOpt = None) -> None:
     """Verify a holder's presentation (challenge, domain, holder) and every credential."""
     verifier = Verifier(_context(context, node_url, orderer))
     result = verify_presentation(_read_json(file), challenge=challenge, domain=domain,
                                  verifier=verifier, at_ms=_at(at)).to_json()
     if not as_json:
-        table = Table(title="presentation")
-        for col in ("step", "result", "reason"):
-            table.add_column(col)
-        for s in result["steps"]:
-            table.add_row(s["step"], {True: "pass", False: "FAIL", None: "not checked"}[s["ok"]],
-                          s["reason"])
-        out.print(table)
+        _print_steps("presentation", result["steps"])
     dossier = result["dossier"] or {"ok": False, "credentials": [], "problems": []}
     if report is not None:
         report.write_text(json.dumps(result, indent=1, ensure_ascii=False))

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import tempfile
@@ -28,7 +27,7 @@ from typing import Any
 
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, machine
+from salus.bench.harness import ChildNode, machine, seeded_identity
 from salus.client import SalusClient
 from salus.credentials.context import VerificationContext
 from salus.credentials.issuer import CredentialRequest, Issuer
@@ -43,7 +42,7 @@ BOARD = "bench-board"
 
 
 def _seeded(label: str) -> Identity:
-    return Identity.from_seed(hashlib.sha256(f"bench-credentials-{label}".encode()).digest())
+    return seeded_identity(f"bench-credentials-{label}")
 
 
 def licence(i: int) -> CredentialRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import signal
@@ -16,6 +17,7 @@ import nacl.bindings
 import nacl.signing
 
 from salus.client import SalusClient, SalusError
+from salus.identity import Identity
 
 
 def free_port() -> int:
@@ -55,6 +57,11 @@ class ChildNode:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def seeded_identity(label: str) -> Identity:
+    """A deterministic identity for benchmark actors (never for real keys)."""
+    return Identity.from_seed(hashlib.sha256(label.encode()).digest())
 
 
 def percentile(values: list[float], q: float) -> float:

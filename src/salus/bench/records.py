@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, machine, percentile
+from salus.bench.harness import ChildNode, machine, percentile, seeded_identity
 from salus.client import SalusClient
 from salus.demo.records import LOINC, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
@@ -47,7 +46,7 @@ HOSPITAL = "bench-hospital"
 
 
 def _seeded(label: str, i: int) -> Identity:
-    return Identity.from_seed(hashlib.sha256(f"bench-records-{label}-{i}".encode()).digest())
+    return seeded_identity(f"bench-records-{label}-{i}")
 
 
 def patient_bundle(i: int) -> dict[str, Any]:

@@ -114,6 +114,8 @@ def seed_credentials(url: str, data: Path, say: Callable[[str], None] = lambda _
     did = {n: who.did for n, who in people.items()}
     c = {n: SalusClient(url, who) for n, who in people.items()}
     made: dict[str, Any] = {"wallets": {}, "issued": {}, "revoked": None}
+    wallets = {p: _wallet(data, p, people[p]) for p in PHYSICIANS}
+    holder_of = {did[p]: p for p in PHYSICIANS}
     try:
         say("issuing credentials: degrees, licences, CME, EPAs, privileges ...")
         (data / "issuers").mkdir(exist_ok=True)
@@ -127,9 +129,8 @@ def seed_credentials(url: str, data: Path, say: Callable[[str], None] = lambda _
                     made["revoked"] = {"holder": "dr-walt", "credential": walt["id"]}
             for cred in issued:
                 made["issued"].setdefault(issuer, []).append(cred["id"])
-                holder = next(n for n in PHYSICIANS if did[n] == cred["credentialSubject"]["id"])
-                _wallet(data, holder, people[holder]).add(cred)
-        made["wallets"] = {p: str(data / "wallets" / p) for p in PHYSICIANS}
+                wallets[holder_of[cred["credentialSubject"]["id"]]].add(cred)
+        made["wallets"] = {p: str(w.root) for p, w in wallets.items()}
 
         say("the competency ledger: assessments, teaching, modules, CME ...")
         _education(c, did)
@@ -139,7 +140,7 @@ def seed_credentials(url: str, data: Path, say: Callable[[str], None] = lambda _
         request = request_dossier(office, "st-mary.example",
                                   ["LicenseCredential", "DegreeCredential",
                                    "BoardCertificationCredential"])
-        answer = _wallet(data, "dr-alice", people["dr-alice"]).respond(request)
+        answer = wallets["dr-alice"].respond(request)
         orderer = DataDir(data).genesis().orderer  # the trust root, from genesis on disk
         context = VerificationContext.load(c["office-uma"].credentials_context(), orderer)
         report = assess(request, answer, Verifier(context), office)

@@ -7,6 +7,7 @@ write sets of transactions.
 """
 
 
+import asyncio
 import base64
 import binascii
 import json
@@ -20,12 +21,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import salus
-from salus.api import credentials, education, errors, fhir, records
+from salus.api import credentials, education, errors, fhir, network, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import loads_strict
 from salus.ledger.ledger import LedgerError
 from salus.ledger.transaction import SIGNATURE_BYTES
+from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records.gateway import Gateway
@@ -61,14 +63,17 @@ def _hex32(text: str, what: str) -> bytes:
 
 def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
-               context_max_age: float = 1.0) -> FastAPI:
+               context_max_age: float = 1.0, peer: Peer | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
-    application: its REST routes and the FHIR facade."""
+    application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
+    API: k-of-n receipts and the ``/v1/network`` endpoints."""
     ledger = node.ledger
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if manage_node:
+            if peer is not None:
+                await peer.start()
             await node.start()
         gateway = None
         try:
@@ -80,6 +85,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 await gateway.stop()
             if manage_node:
                 await node.stop()
+                if peer is not None:
+                    await peer.stop()
 
     app = FastAPI(
         title="Salus node API", version=salus.__version__, lifespan=lifespan,
@@ -102,20 +109,63 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger, member))
+    if peer is not None:
+        app.include_router(network.build_router(peer))
 
     # -- transactions --------------------------------------------------------------------
-    async def _submit(raws: list[bytes], wait: bool, timeout: float) -> list[Receipt]:
+    Attestations = Annotated[int, Query(
+        ge=0, le=64, description="On a network, with wait: also wait for matching "
+        "attestations of the block from this many organisations (k-of-n receipt)")]
+
+    async def _submit(raws: list[bytes], wait: bool, timeout: float,
+                      attestations: int = 0) -> list[Receipt]:
+        if attestations and peer is None:
+            raise ApiError(400, "NOT_A_NETWORK", "attestations are given by network peers; "
+                                                 "this is an embedded node")
+        if attestations and not wait:
+            raise ApiError(400, "BAD_REQUEST", "attestations need wait=true")
+        if peer is not None and attestations > len(set(peer.peers.values())):
+            raise ApiError(400, "BAD_REQUEST", f"the network has only "
+                                               f"{len(set(peer.peers.values()))} organisations")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            return await node.submit(raws, wait=wait, timeout=timeout)
+            receipts = await node.submit(raws, wait=wait, timeout=timeout)
         except NodeUnavailable as exc:
             status = 413 if exc.code == "TOO_LARGE" else 503
             raise ApiError(status, exc.code, exc.reason,
                            {"Retry-After": "1"} if status == 503 else None) from None
+        if attestations and peer is not None:
+            await _attest(receipts, attestations, max(0.0, deadline - loop.time()))
+        return receipts
+
+    async def _attest(receipts: list[Receipt], k: int, timeout: float) -> None:
+        assert peer is not None
+        blocks = {(r.height, r.block_hash) for r in receipts
+                  if r.status == "committed" and r.height is not None and r.block_hash}
+        found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+
+        async def one(height: int, block_hash: str) -> None:
+            try:
+                atts = await peer.attestations(height, bytes.fromhex(block_hash), k, timeout)
+                found[(height, block_hash)] = [a.to_json() for a in atts]
+            except TimeoutError:
+                pass
+
+        await asyncio.gather(*(one(h, b) for h, b in blocks))  # type: ignore[arg-type]
+        for r in receipts:
+            key = (r.height, r.block_hash)
+            if key in found:
+                r.attestations = found[key]  # type: ignore[index]
+            elif r.status == "committed":
+                r.reason = (f"committed; {k} matching attestations did not arrive in time: "
+                            f"GET /v1/network/attestations/{r.height}")
 
     @app.post("/v1/tx", tags=["transactions"], summary="Submit one signed transaction")
     async def submit_one(body: SubmitOne, wait: bool = False,
-                         timeout: Annotated[float, Query(gt=0, le=120)] = 30.0) -> JSONResponse:
-        (receipt,) = await _submit([_b64(body.tx)], wait, timeout)
+                         timeout: Annotated[float, Query(gt=0, le=120)] = 30.0,
+                         attestations: Attestations = 0) -> JSONResponse:
+        (receipt,) = await _submit([_b64(body.tx)], wait, timeout, attestations)
         if receipt.status == "refused":
             return JSONResponse({**errors.error_body(receipt.code or "", receipt.reason),
                                  "receipt": receipt.to_json()}, 422)
@@ -123,9 +173,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
 
     @app.post("/v1/txs", tags=["transactions"], summary="Submit a batch of signed transactions")
     async def submit_many(body: SubmitMany, wait: bool = False,
-                          timeout: Annotated[float, Query(gt=0, le=120)] = 30.0
-                          ) -> JSONResponse:
-        receipts = await _submit([_b64(t) for t in body.txs], wait, timeout)
+                          timeout: Annotated[float, Query(gt=0, le=120)] = 30.0,
+                          attestations: Attestations = 0) -> JSONResponse:
+        receipts = await _submit([_b64(t) for t in body.txs], wait, timeout, attestations)
         return JSONResponse({"receipts": [r.to_json() for r in receipts]})
 
     @app.get("/v1/tx/{tx_id}", tags=["transactions"],
@@ -174,6 +224,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         head = ledger.head
         return {
             "chain_id": ledger.chain_id, "orderer": ledger.genesis.orderer,
+            "peer": None if peer is None else {"org": peer.org, "did": peer.key.did,
+                                               "diverged": node.diverged},
             "height": head.height, "head_hash": ledger.head_row.hash.hex(),
             "state_hash": head.state_hash.hex(), "log_size": head.log_size,
             "log_root": head.log_root.hex(), "time": head.time, "halted": node.halted,

@@ -105,16 +105,20 @@ def node(
         help="Hold this organisation's record vault (repeat); default: every hospital, lab "
              "and pharmacy whose key is in DATA/keys")] = None,
     records: Annotated[bool, typer.Option(help="Run the records gateway and FHIR facade")] = True,
+    network: Annotated[Path | None, typer.Option(
+        help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
+             "(block settings then come from that file)")] = None,
 ) -> None:
     """Start a node serving the ledger in DATA."""
+    from salus.network.config import NetworkConfigError
     from salus.node.server import NodeConfig, serve
 
     custodians = () if not records else (tuple(custodian) if custodian else None)
     try:
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
         serve(NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
-                         custodians=custodians))
-    except (LedgerError, KeyFileError) as exc:
+                         custodians=custodians, network=network))
+    except (LedgerError, KeyFileError, NetworkConfigError, ValueError) as exc:
         fail(str(exc))
 
 

@@ -77,8 +77,9 @@ def audit(store: Store, registry: Registry,
                 raise _Discrepancy(height, "header names another height or chain")
             if header.prev_hash != prev_hash:
                 raise _Discrepancy(height, "header does not link to the previous block")
-            if row.signer != genesis.orderer or not header.signature_valid(row.signature, row.signer):
-                raise _Discrepancy(height, "block signature is not the orderer's")
+            if row.signer not in genesis.block_signers or not header.signature_valid(
+                    row.signature, row.signer):
+                raise _Discrepancy(height, "block is not signed by a block signer of genesis")
             if header.time < prev_time:
                 raise _Discrepancy(height, "block time goes backwards")
             txs = store.txs_of_block(height)
@@ -123,7 +124,7 @@ def audit(store: Store, registry: Registry,
             sth = SignedTreeHead(genesis.chain_id, header.log_size, header.log_root, header.time,
                                  row.sth_signature)
             try:
-                sth.verify(genesis.orderer)
+                sth.verify(row.signer)
             except STHError:
                 raise _Discrepancy(height, "signed tree head does not verify") from None
             for key, value in writes.items():

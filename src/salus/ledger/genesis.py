@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from salus.canonical import jcs
+from salus.identity import ed25519_from_did
+from salus.identity.did import DIDError
 from salus.ledger.codes import Rejected
 from salus.ledger.contracts.membership import check_org, install_organisation
 from salus.ledger.state import BlockState, TxState
@@ -38,9 +40,27 @@ class Genesis:
         return self.doc["chain_id"]
 
     @property
-    def orderer(self) -> str:
-        """did:key of the key that signs blocks and tree heads."""
-        return self.doc["orderer"]
+    def orderer(self) -> str | None:
+        """did:key of the embedded orderer, which signs blocks and tree heads; None on a
+        network chain, where each peer signs the blocks it builds."""
+        return self.doc.get("orderer")
+
+    @property
+    def peers(self) -> list[dict[str, str]]:
+        """The network's peers: ``{"org", "did"}`` each (empty on an embedded chain)."""
+        return list(self.doc.get("peers", []))
+
+    @property
+    def block_signers(self) -> frozenset[str]:
+        """Keys whose signature on a block header or tree head this chain accepts."""
+        keys = {p["did"] for p in self.peers}
+        if self.orderer is not None:
+            keys.add(self.orderer)
+        return frozenset(keys)
+
+    def peer_org(self, did: str) -> str | None:
+        """The organisation running the peer with key ``did``."""
+        return next((p["org"] for p in self.peers if p["did"] == did), None)
 
     @property
     def time(self) -> int:
@@ -64,16 +84,21 @@ class Genesis:
         return state.writes
 
 
-def build(chain_id: str, orderer: str, organisations: list[dict[str, Any]], time: int,
-          params: dict[str, int] | None = None) -> Genesis:
-    doc = {
+def build(chain_id: str, orderer: str | None, organisations: list[dict[str, Any]], time: int,
+          params: dict[str, int] | None = None, peers: list[dict[str, str]] | None = None
+          ) -> Genesis:
+    """An embedded chain names its ``orderer``; a network chain names its ``peers``."""
+    doc: dict[str, Any] = {
         "format": GENESIS_FORMAT,
         "chain_id": chain_id,
-        "orderer": orderer,
         "time": time,
         "params": {**DEFAULT_PARAMS, **(params or {})},
         "organisations": organisations,
     }
+    if orderer is not None:
+        doc["orderer"] = orderer
+    if peers:
+        doc["peers"] = peers
     return load(doc)
 
 
@@ -81,10 +106,13 @@ def load(doc: Any) -> Genesis:
     """Validate a genesis document (as parsed JSON)."""
     if not isinstance(doc, dict) or doc.get("format") != GENESIS_FORMAT:
         raise GenesisError(f"not a genesis document (expected format {GENESIS_FORMAT!r})")
-    for field, kind in (("chain_id", str), ("orderer", str), ("time", int),
-                        ("organisations", list)):
+    for field, kind in (("chain_id", str), ("time", int), ("organisations", list)):
         if not isinstance(doc.get(field), kind):
             raise GenesisError(f"genesis field {field!r} must be a {kind.__name__}")
+    if "orderer" not in doc and not doc.get("peers"):
+        raise GenesisError("genesis must name an orderer (embedded chain) or peers (network)")
+    if "orderer" in doc:
+        _check_did(doc["orderer"], "orderer")
     params = doc.get("params", {})
     if not isinstance(params, dict) or any(
         k not in DEFAULT_PARAMS or type(v) is not int or v <= 0 for k, v in params.items()
@@ -101,6 +129,7 @@ def load(doc: Any) -> Genesis:
         ids.add(org["id"])
         if not org.get("admins"):
             raise GenesisError(f"organisation {org['id']!r} needs at least one admin")
+    _check_peers(doc.get("peers", []), ids)
     genesis = Genesis(doc)
     try:
         jcs(doc)
@@ -110,3 +139,25 @@ def load(doc: Any) -> Genesis:
     except ValueError as exc:
         raise GenesisError(str(exc)) from None
     return genesis
+
+
+def _check_did(value: Any, what: str) -> None:
+    try:
+        ed25519_from_did(value)
+    except (DIDError, TypeError) as exc:
+        raise GenesisError(f"genesis {what} must be an Ed25519 did:key: {exc}") from None
+
+
+def _check_peers(peers: Any, org_ids: set[str]) -> None:
+    if not isinstance(peers, list):
+        raise GenesisError("genesis peers must be a list of {org, did}")
+    seen: set[str] = set()
+    for peer in peers:
+        if not isinstance(peer, dict) or set(peer) != {"org", "did"}:
+            raise GenesisError("each genesis peer must be exactly {\"org\": ..., \"did\": ...}")
+        if peer["org"] not in org_ids:
+            raise GenesisError(f"peer of unknown organisation {peer['org']!r}")
+        _check_did(peer["did"], f"peer of {peer['org']}")
+        if peer["did"] in seen:
+            raise GenesisError(f"peer key {peer['did']} appears twice")
+        seen.add(peer["did"])

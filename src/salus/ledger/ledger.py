@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,17 @@ class LedgerError(Exception):
 
 class LedgerCorrupt(LedgerError):
     """Stored data does not check out; run ``salus audit`` to locate it."""
+
+
+class BlockRefused(LedgerError):
+    """A block this peer built was refused before it was stored (see ``Ledger.commit``)."""
+
+
+#: Checks a sealed header before its block is stored; raises :class:`BlockRefused` to
+#: refuse it (nothing is written).
+HeaderCheck = Callable[[BlockHeader], None]
+
+_CURSOR_META = "ordering_cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +100,10 @@ class Ledger:
         if store.head_height() is not None:
             store.close()
             raise LedgerError(f"{path} already holds a ledger")
-        if signer.did != genesis.orderer:
+        if signer.did not in genesis.block_signers:
             store.close()
-            raise LedgerError("the signing key is not the orderer key named in genesis")
+            raise LedgerError("the signing key is not a block signer named in genesis "
+                              "(the orderer of an embedded chain, or one of a network's peers)")
         store.set_meta("genesis", jcs(genesis.doc))
         writes = genesis.initial_writes()
         header = BlockHeader(
@@ -129,8 +141,9 @@ class Ledger:
         row = self.store.block(height)
         assert row is not None
         header = self._header_of(row)
-        if not header.signature_valid(row.signature, row.signer) or row.signer != self.genesis.orderer:
-            raise LedgerCorrupt(f"head block {height} is not signed by the orderer")
+        if row.signer not in self.genesis.block_signers or not header.signature_valid(
+                row.signature, row.signer):
+            raise LedgerCorrupt(f"head block {height} is not signed by a block signer of genesis")
         if height > 0:
             prev = self.store.block(height - 1)
             if prev is None or prev.hash != header.prev_hash:
@@ -160,8 +173,14 @@ class Ledger:
     # -- the write path ------------------------------------------------------------------
 
     def commit(self, time: int, txs: Sequence[Transaction | bytes],
-               signature_ok: Sequence[bool]) -> CommittedBlock:
-        """Execute and durably store one block. Returns once it is on disk."""
+               signature_ok: Sequence[bool], *, cursor: int | None = None,
+               check: HeaderCheck | None = None) -> CommittedBlock:
+        """Execute and durably store one block. Returns once it is on disk.
+
+        ``cursor`` is the ordering service's position after this batch, stored with the
+        block so that a restarted peer resumes exactly there (Fabric's Kafka orderer kept
+        its offset in block metadata the same way). ``check`` sees the sealed header
+        before anything is written and may refuse the block."""
         if self.signer is None:
             raise LedgerError("this ledger was opened read-only (no signing key)")
         prev = self.head
@@ -180,11 +199,19 @@ class Ledger:
 
             outcome = self.executor.execute(read, height, time, list(txs), list(signature_ok),
                                             w.known_ids(decoded_ids))
-            block = self._seal(prev, height, time, outcome, w)
+            block = self._seal(prev, height, time, outcome, w, check)
+            if cursor is not None:
+                w.set_meta(_CURSOR_META, b"%d" % cursor)
         return self._advance(block, outcome)
 
+    @property
+    def ordering_cursor(self) -> int | None:
+        """The ordering position stored with the head block (None if never given)."""
+        raw = self.store.get_meta(_CURSOR_META)
+        return None if raw is None else int(raw)
+
     def _seal(self, prev: BlockHeader, height: int, time: int, outcome: BlockOutcome,
-              w: BlockWriter) -> _Sealed:
+              w: BlockWriter, check: HeaderCheck | None) -> _Sealed:
         results = outcome.results
         log = self._log.copy()
         first_seq = log.size
@@ -201,6 +228,8 @@ class Ledger:
             results_hash=results_hash([(r.code, r.reason) for r in results]),
             state_hash=next_state_hash(prev.state_hash, outcome.writes.items()),
             log_size=log.size, log_root=log.root())
+        if check is not None:
+            check(header)
         encoded = header.encode()
         sth = SignedTreeHead.sign(self.signer, self.chain_id, log.size, header.log_root, time)
         row = BlockRow(height, hashlib.sha256(encoded).digest(), encoded, self.signer.did,

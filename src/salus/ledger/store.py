@@ -273,6 +273,9 @@ class BlockWriter:
     def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
         return _known_ids(self._c, ids)
 
+    def set_meta(self, key: str, value: bytes) -> None:
+        self._c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def write(
         self,
         block: BlockRow,

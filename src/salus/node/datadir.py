@@ -3,7 +3,8 @@
 ::
 
     DIR/genesis.json     the chain's genesis document
-    DIR/orderer.key      this node's signing key (must be genesis's orderer), mode 0600
+    DIR/orderer.key      an embedded node's signing key (genesis's orderer), mode 0600
+    DIR/node.key         a network peer's signing key (one of genesis's peers), mode 0600
     DIR/ledger.db        SQLite ledger (created from genesis on first start)
     DIR/keys/*.key       keys ``salus init`` generated for organisation admins
 """
@@ -30,7 +31,10 @@ class DataDir:
 
     @property
     def key_file(self) -> Path:
-        return self.path / "orderer.key"
+        """The key that signs this node's blocks: a peer's ``node.key`` if there is one,
+        else the embedded orderer's ``orderer.key``."""
+        peer = self.path / "node.key"
+        return peer if peer.exists() else self.path / "orderer.key"
 
     @property
     def ledger_file(self) -> Path:

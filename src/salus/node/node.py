@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.ledger import CommittedBlock, Ledger
+from salus.ledger.ledger import BlockRefused, CommittedBlock, HeaderCheck, Ledger
 from salus.ledger.log import leaf_hash
 from salus.ledger.signatures import signatures_ok, verify_all
 from salus.ledger.transaction import BAD_SIGNATURE_REASON, Transaction
@@ -44,11 +44,18 @@ class NodeUnavailable(Exception):
 
 
 class Node:
-    def __init__(self, ledger: Ledger, orderer: Orderer) -> None:
+    def __init__(self, ledger: Ledger, orderer: Orderer, *,
+                 check_block: HeaderCheck | None = None) -> None:
+        """``check_block`` sees each block's sealed header before it is stored and may
+        refuse it (a network peer compares it with what other peers attested)."""
         self.ledger = ledger
         self.orderer = orderer
+        self.check_block = check_block
         self.metrics = NodeMetrics()
         self.halted: str | None = None
+        #: Set when this peer's ledger disagrees with the network's: writes are refused
+        #: until an operator acts (see salus.network.peer).
+        self.diverged: str | None = None
         self._stopping = False
         self._waiters: dict[bytes, list[asyncio.Future[Receipt]]] = {}
         self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
@@ -60,7 +67,7 @@ class Node:
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
-        await self.orderer.start(self.ledger.height + 1)
+        await self.orderer.start(self.ledger.height + 1, self.ledger.ordering_cursor)
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
 
     async def stop(self) -> None:
@@ -114,6 +121,9 @@ class Node:
         orderer, in the order given."""
         if self.halted:
             raise NodeUnavailable("HALTED", f"the node stopped committing: {self.halted}")
+        if self.diverged:
+            raise NodeUnavailable("DIVERGED", f"this peer disagrees with the network and takes "
+                                              f"no writes until an operator acts: {self.diverged}")
         if self._stopping:
             raise NodeUnavailable("STOPPED", "the node is shutting down")
         if len(raws) > MAX_BATCH:
@@ -165,18 +175,35 @@ class Node:
 
     # -- commit --------------------------------------------------------------------------
     async def _commit_loop(self) -> None:
+        try:
+            await self._consume()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the ordering service failed for good (e.g. trimmed)
+            log.error("ordering stopped; node halted: %s", exc)
+            self.halt(f"ordering: {exc}")
+
+    async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
         async for batch in self.orderer.deliver():
             self.metrics.backlog.set(getattr(self.orderer, "backlog", 0))
             try:
                 block = await loop.run_in_executor(self._committer, self._commit, batch)
+            except BlockRefused as exc:
+                log.error("block %d refused; node halted: %s", batch.number, exc)
+                self.halt(f"block {batch.number} refused: {exc}")
+                return
             except Exception as exc:  # storage failure: stop rather than diverge
                 log.exception("commit of block %d failed; node halted", batch.number)
-                self.halted = f"block {batch.number}: {type(exc).__name__}: {exc}"
-                self.metrics.halted.set(1)
-                self._fail_waiters("HALTED", self.halted)
+                self.halt(f"block {batch.number}: {type(exc).__name__}: {exc}")
                 return
             self._committed(block)
+
+    def halt(self, reason: str) -> None:
+        """Stop committing for good (until restart): better than a ledger that diverges."""
+        self.halted = reason
+        self.metrics.halted.set(1)
+        self._fail_waiters("HALTED", reason)
 
     def _commit(self, batch: Batch) -> CommittedBlock:
         if batch.number != self.ledger.height + 1:
@@ -186,7 +213,8 @@ class Node:
         trusted = [isinstance(item, Transaction) for item in batch.txs]
         txs = [self._decode_or_raw(item) for item in batch.txs]
         sig_ok = signatures_ok(txs, trusted)
-        block = self.ledger.commit(batch.time, txs, sig_ok)
+        block = self.ledger.commit(batch.time, txs, sig_ok, cursor=batch.cursor,
+                                   check=self.check_block)
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         return block
 
@@ -218,7 +246,11 @@ class Node:
         self.metrics.blocks.inc()
         self._sync_metrics()
         for queue in list(self._block_listeners):
-            queue.put_nowait(block)
+            try:
+                queue.put_nowait(block)
+            except asyncio.QueueFull:  # a listener that stopped reading must not stop commits
+                log.warning("a block listener fell %d blocks behind and was dropped", queue.qsize())
+                self._block_listeners.discard(queue)
 
     def _sync_metrics(self) -> None:
         self.metrics.height.set(self.ledger.height)
@@ -237,8 +269,10 @@ class Node:
         return len(self._inflight)
 
     # -- subscriptions -------------------------------------------------------------------
-    def subscribe_blocks(self) -> asyncio.Queue[CommittedBlock]:
-        queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=10_000)
+    def subscribe_blocks(self, maxsize: int = 10_000) -> asyncio.Queue[CommittedBlock]:
+        """Every block committed from now on (0 = unbounded; a bounded listener that falls
+        ``maxsize`` blocks behind is dropped rather than allowed to stall commits)."""
+        queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
         self._block_listeners.add(queue)
         return queue
 

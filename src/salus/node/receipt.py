@@ -19,6 +19,8 @@ class Receipt:
     block_hash: str | None = None
     output: Any = None
     events: list[dict[str, Any]] | None = None
+    #: On a network: matching attestations of the block from k organisations, when asked.
+    attestations: list[dict[str, Any]] | None = None
 
     @property
     def valid(self) -> bool:
@@ -29,7 +31,8 @@ class Receipt:
         # response, and asdict deep-copies.
         return {"tx_id": self.tx_id, "status": self.status, "code": self.code,
                 "reason": self.reason, "height": self.height, "leaf_index": self.leaf_index,
-                "block_hash": self.block_hash, "output": self.output, "events": self.events}
+                "block_hash": self.block_hash, "output": self.output, "events": self.events,
+                "attestations": self.attestations}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Receipt:

@@ -1,4 +1,5 @@
-"""Run a node: ledger + solo orderer + API, served by uvicorn on one address."""
+"""Run a node: ledger + orderer (solo, or JetStream as a network peer) + API, served by
+uvicorn on one address."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from fastapi import FastAPI
 from salus.api import create_app
 from salus.api.auth import TokenService
 from salus.identity import Identity
+from salus.network.config import NetworkConfig, NetworkConfigError
+from salus.network.peer import Peer
 from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.ordering import SoloOrderer
+from salus.ordering.jetstream import JetStreamOrderer
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
 
@@ -34,21 +38,33 @@ class NodeConfig:
     custodians: tuple[str, ...] | None = None
     #: Seconds a verification context may serve before a newer height replaces it.
     context_max_age: float = 1.0
+    #: A network.json: run as a network peer on the JetStream orderer instead of solo.
+    network: Path | None = None
 
 
 def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     datadir = DataDir(config.data)
     ledger = datadir.open_ledger()
-    orderer = SoloOrderer(config.block_max_txs, config.block_max_wait_ms)
-    node = Node(ledger, orderer)
-    tokens = TokenService(Identity.load(datadir.key_file), ledger, config.token_lifetime)
+    key = Identity.load(datadir.key_file)
+    peer: Peer | None = None
+    if config.network is None:
+        node = Node(ledger, SoloOrderer(config.block_max_txs, config.block_max_wait_ms))
+    else:
+        network = NetworkConfig.load(config.network)
+        if network.chain_id != ledger.chain_id:
+            raise NetworkConfigError(f"{config.network} is for chain {network.chain_id!r}; "
+                                     f"this ledger is {ledger.chain_id!r}")
+        org = ledger.genesis.peer_org(key.did) or "peer"
+        node = Node(ledger, JetStreamOrderer(network.ordering, name=org))
+        peer = Peer(node, key, network.ordering, network.quorum)
+    tokens = TokenService(key, ledger, config.token_lifetime)
 
     async def gateway(running: Node) -> Gateway:
         orgs = None if config.custodians is None else list(config.custodians)
         return await open_gateway(running, datadir, orgs)
 
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
-                     context_max_age=config.context_max_age)
+                     context_max_age=config.context_max_age, peer=peer)
     return app, node
 
 

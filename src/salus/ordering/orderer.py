@@ -34,11 +34,15 @@ class Batch:
     number: int  # the block height this batch becomes
     time: int  # ms since epoch, chosen by the ordering service
     txs: list[Transaction | bytes]
+    #: Where this batch ends in the ordering service (e.g. a stream sequence): the peer
+    #: stores it with the block and resumes after it. None for services that keep nothing.
+    cursor: int | None = None
 
 
 class Orderer(Protocol):
-    async def start(self, next_number: int) -> None:
-        """Begin delivering from batch ``next_number`` (the peer's height + 1)."""
+    async def start(self, next_number: int, cursor: int | None) -> None:
+        """Begin delivering from batch ``next_number`` (the peer's height + 1), which
+        starts just after ``cursor`` (the cursor stored with the peer's head block)."""
 
     async def broadcast(self, txs: Sequence[Transaction | bytes]) -> None:
         """Accept transactions for ordering, or raise :class:`OrdererUnavailable`."""

@@ -34,7 +34,7 @@ class SoloOrderer:
         self._last_time = 0
         self._running = False
 
-    async def start(self, next_number: int) -> None:
+    async def start(self, next_number: int, cursor: int | None = None) -> None:
         self._next = next_number
         self._running = True
 

@@ -1,0 +1,290 @@
+"""``jetstream``: ordering on a replicated NATS JetStream stream (Raft, R3).
+
+Like Hyperledger Fabric 1.x's Kafka orderer, the ordering service is a replicated log
+that no peer owns, and every peer cuts the same blocks from it (``cutter``):
+
+* :meth:`broadcast` publishes each transaction's exact bytes to ``<subject>.tx`` with
+  ``Nats-Msg-Id`` set to its hash, so the stream drops a resubmission within its
+  duplicate window; it returns once the stream has acknowledged every one.
+* :meth:`deliver` reads the stream from the peer's stored cursor (``stream_reader``) and
+  yields the batches the cutter cuts. When a block has waited ``max_wait_ms`` this peer
+  publishes a time-to-cut marker for it to ``<subject>.cut``; whichever peer's marker
+  reaches the stream first cuts the block for everyone.
+
+Transactions this peer published are handed back as the objects its ingress already
+verified; everything else arrives as bytes and is verified by the peer itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from salus.ledger.log import leaf_hash
+from salus.ledger.transaction import Transaction
+from salus.ordering.cutter import BlockCutter
+from salus.ordering.orderer import Batch, OrdererUnavailable
+from salus.ordering.stream_reader import StreamMessage, StreamReader
+
+log = logging.getLogger("salus.ordering")
+
+_STREAM_IN_USE = 10058  # JetStream API error: stream name already in use
+
+
+@dataclass(frozen=True)
+class JetStreamSettings:
+    """How to reach the stream and how to cut blocks from it. ``stream``, ``subject``,
+    ``max_txs`` must be identical on every peer of a chain (they shape the blocks)."""
+
+    servers: list[str]
+    stream: str
+    subject: str
+    replicas: int = 3
+    max_txs: int = 2000
+    max_wait_ms: int = 50
+    #: Retention: messages older than this are trimmed (0 keeps them for ever).
+    max_age_s: int = 0
+    duplicate_window_s: int = 120
+    #: NATS credentials file (.creds) and TLS CA bundle for a real deployment.
+    credentials: str | None = None
+    tls_ca: str | None = None
+    publish_timeout_s: float = 10.0
+    connect_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.servers:
+            raise ValueError("at least one NATS server URL is needed")
+        if self.max_txs < 1 or self.max_wait_ms < 1 or self.replicas < 1:
+            raise ValueError("max_txs, max_wait_ms and replicas must be >= 1")
+
+    @property
+    def tx_subject(self) -> str:
+        return f"{self.subject}.tx"
+
+    @property
+    def cut_subject(self) -> str:
+        return f"{self.subject}.cut"
+
+    def stream_config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.stream, subjects=[self.tx_subject, self.cut_subject],
+            num_replicas=self.replicas, storage=StorageType.FILE,
+            duplicate_window=float(self.duplicate_window_s),
+            max_age=float(self.max_age_s) if self.max_age_s else None)
+
+
+async def connect(settings: JetStreamSettings, name: str) -> NatsClient:
+    """A connection that reconnects for ever: the cluster may lose and regain servers."""
+    tls = None
+    if settings.tls_ca:
+        tls = ssl.create_default_context(cafile=settings.tls_ca)
+    deadline = asyncio.get_running_loop().time() + settings.connect_timeout_s
+    while True:
+        try:
+            return await nats.connect(
+                settings.servers, name=name, allow_reconnect=True,
+                max_reconnect_attempts=-1, reconnect_time_wait=0.25, connect_timeout=2,
+                user_credentials=settings.credentials, tls=tls,
+                pending_size=64 * 1024 * 1024)
+        except (NatsError, OSError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise OrdererUnavailable(
+                    f"no NATS server of {', '.join(settings.servers)} answered within "
+                    f"{settings.connect_timeout_s:.0f}s: {exc}") from None
+            await asyncio.sleep(0.5)
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: float = 60.0) -> None:
+    """Create the stream unless it exists; waits out a cluster still electing leaders."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await js.stream_info(config.name)
+            return
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+                return
+            except BadRequestError as exc:
+                if exc.err_code == _STREAM_IN_USE:  # another peer made it first
+                    return
+                raise OrdererUnavailable(f"cannot create stream {config.name}: {exc}") from None
+            except (NatsError, TimeoutError) as exc:
+                last = exc
+        except (NatsError, TimeoutError) as exc:
+            last = exc
+        if loop.time() > deadline:
+            raise OrdererUnavailable(f"stream {config.name} is not available: {last}")
+        await asyncio.sleep(0.5)
+
+
+class JetStreamOrderer:
+    def __init__(self, settings: JetStreamSettings, name: str = "salus-peer") -> None:
+        self.settings = settings
+        self.name = name
+        self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
+        self._reader: StreamReader | None = None
+        self._cutter: BlockCutter | None = None
+        self._own: dict[bytes, Transaction] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._markers: set[asyncio.Task[None]] = set()
+        self._running = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self, next_number: int, cursor: int | None) -> None:
+        if next_number > 1 and cursor is None:
+            raise OrdererUnavailable(
+                "this ledger has blocks but no stream position: it was not built from this "
+                "stream; bootstrap the peer from a network peer's block export")
+        self._nc = await connect(self.settings, self.name)
+        self._js = self._nc.jetstream(timeout=self.settings.publish_timeout_s,
+                                      publish_async_max_pending=20_000)
+        await ensure_stream(self._js, self.settings.stream_config())
+        self._reader = StreamReader(self._js, self.settings.stream, (cursor or 0) + 1)
+        self._cutter = BlockCutter(next_number, self.settings.max_txs)
+        self._running = True
+
+    async def stop(self) -> None:
+        self._running = False
+        self._cancel_timer()
+        for task in list(self._markers):
+            task.cancel()
+        if self._reader is not None:
+            with contextlib.suppress(NatsError, TimeoutError, OSError):
+                await self._reader.close()
+        if self._nc is not None:
+            with contextlib.suppress(NatsError, TimeoutError, OSError):
+                await self._nc.close()
+
+    @property
+    def backlog(self) -> int:
+        """Transactions read from the stream and not yet in a block."""
+        return len(self._cutter.pending) if self._cutter else 0
+
+    # -- broadcast -----------------------------------------------------------------------
+    async def broadcast(self, txs: Sequence[Transaction | bytes]) -> None:
+        if not self._running or self._js is None:
+            raise OrdererUnavailable("the orderer is stopped")
+        js = self.settings.tx_subject
+        pending: list[asyncio.Future[Any]] = []
+        mine: list[bytes] = []
+        try:
+            for tx in txs:
+                if isinstance(tx, Transaction):
+                    raw, msg_id = tx.raw, tx.id_hex
+                    self._own[tx.id] = tx
+                    mine.append(tx.id)
+                else:
+                    raw, msg_id = tx, leaf_hash(tx).hex()
+                pending.append(await self._js.publish_async(
+                    js, raw, headers={"Nats-Msg-Id": msg_id}))
+            await asyncio.wait_for(asyncio.gather(*pending), self.settings.publish_timeout_s)
+        except (NatsError, TimeoutError, OSError) as exc:
+            for fut in pending:
+                fut.cancel()
+            for tx_id in mine:
+                self._own.pop(tx_id, None)
+            raise OrdererUnavailable(
+                f"the ordering stream did not accept the transactions ({type(exc).__name__}: "
+                f"{exc or 'timed out'}); retry shortly") from None
+
+    # -- deliver -------------------------------------------------------------------------
+    async def deliver(self) -> AsyncIterator[Batch]:
+        assert self._reader is not None and self._cutter is not None
+        while self._running:
+            msgs = await self._reader.read()
+            for m in msgs:
+                batch = self._take(m)
+                if batch is not None:
+                    self._cancel_timer()
+                    yield batch
+            self._arm_timer()
+
+    def _take(self, m: StreamMessage) -> Batch | None:
+        assert self._cutter is not None
+        if m.subject == self.settings.tx_subject:
+            tx: Transaction | bytes = m.data
+            if m.msg_id is not None:
+                try:
+                    own = self._own.pop(bytes.fromhex(m.msg_id), None)
+                except ValueError:
+                    own = None
+                if own is not None and own.raw == m.data:
+                    tx = own
+            return self._cutter.on_tx(m.seq, m.time_ns, tx)
+        if m.subject == self.settings.cut_subject:
+            try:
+                number = int(m.data)
+            except ValueError:
+                return None  # not a marker: ignored, by every peer alike
+            return self._cutter.on_marker(m.seq, m.time_ns, number)
+        return None
+
+    # -- time-to-cut ---------------------------------------------------------------------
+    def _arm_timer(self) -> None:
+        if self._timer is None and self._cutter is not None and self._cutter.pending:
+            number = self._cutter.next_number
+            self._timer = asyncio.get_running_loop().call_later(
+                self.settings.max_wait_ms / 1000, self._on_timeout, number)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timeout(self, number: int) -> None:
+        self._timer = None
+        if not self._running or self._cutter is None or self._cutter.next_number != number:
+            return
+        task = asyncio.get_running_loop().create_task(self._publish_marker(number))
+        self._markers.add(task)
+        task.add_done_callback(self._markers.discard)
+        # If the marker is lost (the cluster is failing over), ask again later.
+        self._arm_timer()
+
+    async def _publish_marker(self, number: int) -> None:
+        if self._js is None:
+            return
+        try:
+            await self._js.publish(self.settings.cut_subject, b"%d" % number,
+                                   headers={"Nats-Msg-Id": f"cut-{number}-{self.name}"})
+        except (NatsError, TimeoutError, OSError) as exc:
+            log.info("time-to-cut marker for block %d not published: %s", number, exc)
+
+    # -- health --------------------------------------------------------------------------
+    async def health(self) -> dict[str, Any]:
+        """The stream as the cluster reports it: messages, sequences, leader, replicas."""
+        out: dict[str, Any] = {
+            "stream": self.settings.stream,
+            "connected": bool(self._nc and self._nc.is_connected),
+            "server": self._nc.connected_url.netloc if self._nc and self._nc.connected_url else None,
+            "reader_next_seq": self._reader.next_seq if self._reader else None,
+        }
+        if self._js is None:
+            return out
+        try:
+            info = await asyncio.wait_for(self._js.stream_info(self.settings.stream), 2.0)
+        except (NatsError, TimeoutError, OSError) as exc:
+            out["error"] = f"{type(exc).__name__}: {exc}"
+            return out
+        out.update(messages=info.state.messages, first_seq=info.state.first_seq,
+                   last_seq=info.state.last_seq)
+        if info.cluster is not None:
+            out["leader"] = info.cluster.leader
+            out["replicas"] = [{"name": r.name, "current": r.current, "lag": r.lag}
+                               for r in (info.cluster.replicas or [])]
+        return out

@@ -11,20 +11,24 @@ import asyncio
 import base64
 import binascii
 import json
+import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 import salus
 from salus.api import credentials, education, errors, fhir, network, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import loads_strict
+from salus.ledger.export import export_lines
 from salus.ledger.ledger import LedgerError
 from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.network.peer import Peer
@@ -232,6 +236,26 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             "backlog": getattr(node.orderer, "backlog", None), "version": salus.__version__,
             "contracts": ledger.registry.contracts,
         }
+
+    @app.get("/v1/ledger/export", tags=["blocks"],
+             summary="Every block with its transactions, for bootstrapping a peer (JSON lines)")
+    async def export_ledger() -> FileResponse:
+        # Written whole on one worker thread: a read snapshot lives on one connection.
+        fd, name = tempfile.mkstemp(prefix="salus-export-", suffix=".jsonl")
+
+        def write() -> None:
+            with os.fdopen(fd, "wb") as f:
+                for line in export_lines(ledger.store):
+                    f.write(line)
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, write)
+        except BaseException:
+            os.unlink(name)
+            raise
+        return FileResponse(name, media_type="application/x-ndjson",
+                            filename=f"{ledger.chain_id}-export.jsonl",
+                            background=BackgroundTask(os.unlink, name))
 
     # -- the transparency log (Certificate Transparency's shape) -------------------------
     @app.get("/v1/log/sth", tags=["log"], summary="The latest signed tree head")

@@ -18,6 +18,7 @@ import nacl.signing
 
 from salus.client import SalusClient, SalusError
 from salus.identity import Identity
+from salus.ledger import transaction
 
 
 def free_port() -> int:
@@ -62,6 +63,16 @@ class ChildNode:
 def seeded_identity(label: str) -> Identity:
     """A deterministic identity for benchmark actors (never for real keys)."""
     return Identity.from_seed(hashlib.sha256(label.encode()).digest())
+
+
+def patient_registrations(chain_id: str, start: int, count: int, now_ms: int,
+                          label: str = "patient") -> list[bytes]:
+    """``count`` signed self-registrations of fresh patients (numbered from ``start``):
+    each from its own key with nonce 1, so they are valid in any order and on any peer."""
+    return [transaction.encode(seeded_identity(f"{label}-{i}"), chain=chain_id,
+                               contract="membership", method="register_patient", args={},
+                               nonce=1, time=now_ms)
+            for i in range(start, start + count)]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -21,6 +21,7 @@ from salus.cli.credentials import (
     verify_presentation_cmd,
     wallet_app,
 )
+from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
@@ -51,6 +52,8 @@ app.add_typer(credentials_app, name="credentials")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(education_app, name="education")
 app.add_typer(credentialing_app, name="credentialing")
+app.add_typer(network_app, name="network")
+app.add_typer(ledger_app, name="ledger")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

@@ -55,7 +55,8 @@ class BlockRefused(LedgerError):
 #: refuse it (nothing is written).
 HeaderCheck = Callable[[BlockHeader], None]
 
-_CURSOR_META = "ordering_cursor"
+#: Meta key of the ordering cursor stored with the head block.
+CURSOR_META = "ordering_cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +202,13 @@ class Ledger:
                                             w.known_ids(decoded_ids))
             block = self._seal(prev, height, time, outcome, w, check)
             if cursor is not None:
-                w.set_meta(_CURSOR_META, b"%d" % cursor)
+                w.set_meta(CURSOR_META, b"%d" % cursor)
         return self._advance(block, outcome)
 
     @property
     def ordering_cursor(self) -> int | None:
         """The ordering position stored with the head block (None if never given)."""
-        raw = self.store.get_meta(_CURSOR_META)
+        raw = self.store.get_meta(CURSOR_META)
         return None if raw is None else int(raw)
 
     def _seal(self, prev: BlockHeader, height: int, time: int, outcome: BlockOutcome,

@@ -212,7 +212,8 @@ class LocalNetwork:
                 raise NetworkError(f"peer {peer.org} exited; see {peer.log_file}:\n"
                                    + _tail(peer.log_file))
             try:
-                if httpx.get(f"{peer.url}/health", timeout=2).status_code == 200:
+                # 503 is an answer too: a halted peer serves, and says why
+                if httpx.get(f"{peer.url}/health", timeout=2).status_code in (200, 503):
                     return
             except httpx.HTTPError:
                 pass

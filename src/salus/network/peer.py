@@ -172,19 +172,21 @@ class Peer:
             msgs = await reader.read()
             for m in msgs:
                 try:
-                    att = Attestation.from_json(json.loads(m.data))
-                    if att.signer not in self.peers:
-                        continue
-                    att.verify()
+                    self.receive(m.data)
                 except (AttestationError, ValueError) as exc:
                     log.warning("ignoring attestation at stream sequence %d: %s", m.seq, exc)
-                    continue
-                if self.book.add(att):
-                    self.attested_height.labels(self.peers[att.signer]).set(
-                        self.book.latest()[att.signer])
-                    self._compare(att)
             if not msgs:
                 self._caught_up.set()
+
+    def receive(self, data: bytes) -> None:
+        """Take one attestation as published: verify it, record it, compare it."""
+        att = Attestation.from_json(json.loads(data))
+        if att.signer not in self.peers:
+            raise AttestationError(f"{att.signer} is not a peer of this chain")
+        att.verify()
+        if self.book.add(att):
+            self.attested_height.labels(self.peers[att.signer]).set(self.book.latest()[att.signer])
+            self._compare(att)
 
     def _compare(self, att: Attestation) -> None:
         """Compare another peer's attestation with this peer's block at that height."""

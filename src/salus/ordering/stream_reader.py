@@ -108,8 +108,9 @@ class StreamReader:
 
     async def _open(self) -> None:
         info = await self.js.stream_info(self.stream)
+        # An emptied stream reports first = last + 1; a new one reports 0.
         first = info.state.first_seq
-        if info.state.messages and first > self.next_seq:
+        if first > self.next_seq:
             raise StreamTrimmed(self.stream, self.next_seq, first)
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.next_seq,

@@ -1,0 +1,187 @@
+"""A real network on loopback: 3 NATS servers (R3 streams) and 3 peers, under faults."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import shutil
+import signal
+import time
+
+import httpx
+import nats
+import pytest
+from typer.testing import CliRunner
+
+from network_net import Load, assert_exactly_once, running_network, wait_converged
+from salus.bench.harness import patient_registrations
+from salus.cli.main import app as cli
+from salus.network.attestation import AttestationError, check_quorum
+from salus.network.local import LocalNetwork
+from salus.node.datadir import DataDir
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    with running_network(tmp_path_factory.mktemp("network") / "net") as network:
+        yield network
+
+
+def _post(net: LocalNetwork, i: int, raws: list[bytes], **params) -> httpx.Response:
+    return httpx.post(f"{net.peers[i].url}/v1/txs", params={"wait": True, **params},
+                      json={"txs": [base64.b64encode(r).decode() for r in raws]}, timeout=60)
+
+
+def _trusted_peers(net: LocalNetwork) -> dict[str, str]:
+    genesis = DataDir(net.peers[0].data).genesis()
+    return {p["did"]: p["org"] for p in genesis.peers}
+
+
+def test_every_peer_builds_the_same_blocks_and_receipts_carry_k_of_n_attestations(net) -> None:
+    chain = net.config.chain_id
+    raws = patient_registrations(chain, 0, 300, int(time.time() * 1000), "same-blocks")
+    for i in range(3):  # a third through each peer
+        r = _post(net, i, raws[i * 100:(i + 1) * 100], attestations=3)
+        assert r.status_code == 200
+        for receipt in r.json()["receipts"]:
+            assert receipt["status"] == "committed" and receipt["code"] == "VALID"
+            orgs = check_quorum(receipt["attestations"], _trusted_peers(net), chain,
+                                receipt["height"], bytes.fromhex(receipt["block_hash"]), 3)
+            assert orgs == sorted(p.org for p in net.peers)
+    height, _ = wait_converged(net)
+    blocks = [httpx.get(f"{p.url}/v1/blocks/{height}").json() for p in net.peers]
+    assert len({b["hash"] for b in blocks}) == 1
+    assert len({b["signer"] for b in blocks}) == 3  # each peer signed the block it built
+
+    # A receipt is worth only its signatures: one forged attestation fails the check.
+    receipt = r.json()["receipts"][0]
+    forged = [dict(a) for a in receipt["attestations"]]
+    forged[0]["state_hash"] = "00" * 32
+    with pytest.raises(AttestationError):
+        check_quorum(forged, _trusted_peers(net), chain, receipt["height"],
+                     bytes.fromhex(receipt["block_hash"]), 3)
+
+
+def test_bad_receipt_requests_are_refused_with_a_code(net) -> None:
+    raws = patient_registrations(net.config.chain_id, 0, 1, int(time.time() * 1000), "bad-k")
+    before = wait_converged(net)
+    too_many = _post(net, 0, raws, attestations=4)
+    assert too_many.status_code == 400
+    assert too_many.json()["error"]["code"] == "BAD_REQUEST"
+    no_wait = httpx.post(f"{net.peers[0].url}/v1/txs", params={"attestations": 2},
+                         json={"txs": [base64.b64encode(raws[0]).decode()]})
+    assert no_wait.status_code == 400 and "wait" in no_wait.json()["error"]["reason"]
+    time.sleep(0.3)
+    assert wait_converged(net) == before  # nothing was ordered
+
+
+def test_a_nats_server_killed_during_load_does_not_stop_writes(net) -> None:
+    with Load(net, [0, 1, 2], "nats-kill") as load:
+        load.wait_for(300)
+        net.signal_nats(0, signal.SIGKILL)
+        after_kill = len(load.acked)
+        load.wait_for(after_kill + 500, timeout=120)  # writes go on with 2 of 3 servers
+        net.start_nats(0)
+        load.wait_for(len(load.acked) + 300, timeout=120)
+    wait_converged(net)
+    assert_exactly_once(net, load.acked)
+    _wait_cluster_healthy(net)
+
+
+def test_a_peer_killed_during_load_catches_up_to_the_same_state(net) -> None:
+    with Load(net, [0, 1], "peer-kill") as load:
+        load.wait_for(300)
+        net.signal_peer(2, signal.SIGKILL)
+        load.wait_for(len(load.acked) + 600, timeout=120)  # the other two go on
+        net.start_peer(2)
+        load.wait_for(len(load.acked) + 200, timeout=120)
+    wait_converged(net)
+    assert_exactly_once(net, load.acked)
+
+
+def test_a_paused_peer_catches_up_when_resumed(net) -> None:
+    with Load(net, [0, 1], "peer-pause") as load:
+        load.wait_for(200)
+        net.signal_peer(2, signal.SIGSTOP)
+        try:
+            load.wait_for(len(load.acked) + 600, timeout=120)
+        finally:
+            net.signal_peer(2, signal.SIGCONT)
+        load.wait_for(len(load.acked) + 200, timeout=120)
+    wait_converged(net)
+    assert_exactly_once(net, load.acked)
+
+
+def test_network_status_reports_agreement(net) -> None:
+    result = CliRunner().invoke(cli, ["network", "status", "--dir", str(net.root), "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["agree"] is True
+    assert {p["org"] for p in status["peers"]} == {p.org for p in net.peers}
+    assert all(n["healthy"] for n in status["nats"])
+    first = status["peers"][0]
+    assert first["stream"]["leader"] and len(first["stream"]["replicas"]) == 2
+
+
+def test_a_peer_joining_after_the_stream_was_trimmed_bootstraps_from_an_export(net) -> None:
+    raws = patient_registrations(net.config.chain_id, 0, 50, int(time.time() * 1000), "pre-trim")
+    assert _post(net, 0, raws).status_code == 200
+    wait_converged(net)
+    net.stop_peer(2)
+    data = net.peers[2].data
+    for f in data.glob("ledger.db*"):
+        f.unlink()
+    asyncio.run(_purge(net))  # the stream's retention has removed every message
+
+    # Started on an empty ledger, the peer cannot replay; it halts and says why.
+    net.start_peer(2)
+    deadline = time.monotonic() + 30
+    while (health := httpx.get(f"{net.peers[2].url}/health").json())["status"] != "halted":
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+    assert "trimmed" in health["halted"] and "export" in health["halted"]
+    net.stop_peer(2)
+    for f in data.glob("ledger.db*"):
+        f.unlink()
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ledger", "import", "--data", str(data), net.peers[0].url])
+    assert result.exit_code == 0, result.output
+    net.start_peer(2)
+    raws = patient_registrations(net.config.chain_id, 0, 50, int(time.time() * 1000), "joined")
+    r = _post(net, 2, raws, attestations=3)  # the bootstrapped peer follows the stream
+    assert all(x["code"] == "VALID" and len(x["attestations"]) == 3 for x in r.json()["receipts"])
+    wait_converged(net)
+
+
+async def _purge(net: LocalNetwork) -> None:
+    nc = await nats.connect(net.config.ordering.servers)
+    try:
+        await nc.jetstream().purge_stream(net.config.ordering.stream)
+    finally:
+        await nc.close()
+
+
+def _wait_cluster_healthy(net: LocalNetwork, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = net.status()
+        replicas = status["peers"][0].get("stream", {}).get("replicas") or []
+        if all(n.get("healthy") for n in status["nats"]) and len(replicas) == 2 and all(
+                r["current"] for r in replicas):
+            return
+        assert time.monotonic() < deadline, f"cluster did not heal: {status['nats']} {replicas}"
+        time.sleep(0.5)
+
+
+def test_nothing_is_left_running_after_down(tmp_path) -> None:
+    with running_network(tmp_path / "small", orgs=1) as small:
+        pids = json.loads(small.run_file.read_text())
+        assert len(pids) == 2
+    assert not small.run_file.exists()
+    from salus.network.nats_server import process_alive
+    assert not any(process_alive(pid) for pid in pids.values())
+    shutil.rmtree(tmp_path / "small")

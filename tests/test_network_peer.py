@@ -1,0 +1,290 @@
+"""Network rules that need no NATS: block cutting, refusing a tampered stream, the
+divergence alarm, k-of-n receipts checked offline, block exports, genesis peers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import GENESIS_TIME, ident
+from salus.identity import Identity
+from salus.ledger import genesis as genesis_mod
+from salus.ledger import transaction
+from salus.ledger.export import ExportError, export_lines, import_blocks
+from salus.ledger.ledger import Ledger
+from salus.ledger.signatures import verify_all
+from salus.network.attestation import Attestation, AttestationError, check_quorum
+from salus.network.peer import Peer
+from salus.node.contracts import registry
+from salus.node.node import Node, NodeUnavailable
+from salus.ordering.cutter import BlockCutter
+from salus.ordering.jetstream import JetStreamSettings
+from salus.ordering.orderer import Batch
+
+ORGS = ("st-mary", "city-lab", "medboard")
+PEER_KEYS = {org: ident(f"peer-{org}") for org in ORGS}
+SETTINGS = JetStreamSettings(servers=["nats://127.0.0.1:1"], stream="S", subject="s")
+
+
+def network_genesis() -> genesis_mod.Genesis:
+    types = {"st-mary": "hospital", "city-lab": "lab", "medboard": "board"}
+    orgs = [{"id": org, "name": org, "type": types[org],
+             "admins": [{"did": ident(f"{org}-admin").did}]} for org in ORGS]
+    return genesis_mod.build("salus-net-test", None, orgs, GENESIS_TIME,
+                             peers=[{"org": o, "did": PEER_KEYS[o].did} for o in ORGS])
+
+
+def registrations(n: int, label: str = "p") -> list[bytes]:
+    return [transaction.encode(ident(f"{label}-{i}"), chain="salus-net-test",
+                               contract="membership", method="register_patient", args={},
+                               nonce=1, time=GENESIS_TIME + 1000) for i in range(n)]
+
+
+def ledger_of(tmp: Path, org: str) -> Ledger:
+    return Ledger.create(tmp / f"{org}.db", network_genesis(), registry(), PEER_KEYS[org])
+
+
+def commit(ledger: Ledger, raws: list[bytes], time: int = GENESIS_TIME + 1000):
+    txs = [ledger.executor.decode(r) for r in raws]
+    return ledger.commit(time, txs, verify_all(txs), cursor=len(raws))
+
+
+class ScriptedStream:
+    """A test double of the ordering stream: delivers the batches it is given."""
+
+    def __init__(self, batches: list[Batch]) -> None:
+        self.batches = batches
+        self._done = asyncio.Event()
+
+    async def start(self, next_number: int, cursor: int | None) -> None:
+        pass
+
+    async def broadcast(self, txs: Sequence[object]) -> None:
+        pass
+
+    async def deliver(self) -> AsyncIterator[Batch]:
+        for batch in self.batches:
+            yield batch
+        await self._done.wait()
+
+    async def stop(self) -> None:
+        self._done.set()
+
+
+def attest(ledger: Ledger, org: str, height: int = 1) -> bytes:
+    row, header = ledger.block(height)
+    att = Attestation.sign(PEER_KEYS[org], ledger.chain_id, height, row.hash, header.state_hash)
+    return json.dumps(att.to_json()).encode()
+
+
+# -- cutting -------------------------------------------------------------------------------
+stream_msgs = st.lists(st.one_of(st.just(("tx",)), st.tuples(st.just("cut"), st.integers(1, 12))),
+                       max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream_msgs, st.integers(1, 7), st.integers(0, 80))
+def test_cutting_is_a_function_of_the_stream_alone(msgs, max_txs, restart_at) -> None:
+    def run(cutter: BlockCutter, start: int) -> list[Batch]:
+        out = []
+        for seq, m in enumerate(msgs, start=1):
+            if seq < start:
+                continue
+            batch = (cutter.on_tx(seq, seq * 1_000_000, b"%d" % seq) if m[0] == "tx"
+                     else cutter.on_marker(seq, seq * 1_000_000, m[1]))
+            if batch is not None:
+                out.append(batch)
+        return out
+
+    batches = run(BlockCutter(1, max_txs), 1)
+    assert batches == run(BlockCutter(1, max_txs), 1)  # a second peer cuts the same
+    delivered = [tx for b in batches for tx in b.txs]
+    txs_in_stream = [b"%d" % seq for seq, m in enumerate(msgs, 1) if m[0] == "tx"]
+    assert delivered == txs_in_stream[:len(delivered)]  # in order, none twice, none lost
+    for number, b in enumerate(batches, start=1):
+        assert b.number == number and 1 <= len(b.txs) <= max_txs
+        assert b.time == b.cursor  # the cutting message's own timestamp (here seq ms)
+        cutter_msg = msgs[b.cursor - 1]
+        assert cutter_msg == ("tx",) or cutter_msg == ("cut", number)
+    # A peer restarted after block k (from its stored cursor) cuts the same later blocks.
+    done = [b for b in batches if b.cursor <= restart_at]
+    resume = done[-1].cursor + 1 if done else 1
+    assert run(BlockCutter(len(done) + 1, max_txs), resume) == batches[len(done):]
+
+
+# -- a tampered stream, before and after the block is stored -------------------------------
+def test_a_block_that_differs_from_a_quorums_attestations_is_refused(tmp_path) -> None:
+    honest = registrations(6)
+    tampered = honest[:3] + registrations(1, "intruder") + honest[4:]  # one tx swapped
+    a, b = ledger_of(tmp_path, "st-mary"), ledger_of(tmp_path, "city-lab")
+    commit(a, honest)
+    commit(b, honest)
+    victim = ledger_of(tmp_path, "medboard")
+    node = Node(victim, ScriptedStream([Batch(1, GENESIS_TIME + 1000, tampered, cursor=6)]))
+    peer = Peer(node, PEER_KEYS["medboard"], SETTINGS, quorum=2)
+    peer.receive(attest(a, "st-mary"))
+    peer.receive(attest(b, "city-lab"))
+
+    async def run() -> None:
+        await node.start()
+        for _ in range(200):
+            if node.halted:
+                break
+            await asyncio.sleep(0.01)
+        await node.stop()
+
+    asyncio.run(run())
+    assert node.halted and "refused" in node.halted and "st-mary" in node.halted
+    assert victim.height == 0  # nothing was written
+    for ledger in (a, b, victim):
+        ledger.close()
+
+
+def test_a_peer_outvoted_after_committing_raises_the_alarm_and_takes_no_writes(tmp_path) -> None:
+    honest = registrations(4)
+    a, b = ledger_of(tmp_path, "st-mary"), ledger_of(tmp_path, "city-lab")
+    commit(a, honest)
+    commit(b, honest)
+    victim = ledger_of(tmp_path, "medboard")
+    node = Node(victim, ScriptedStream([]))
+    peer = Peer(node, PEER_KEYS["medboard"], SETTINGS, quorum=2)
+    commit(victim, honest[:3])  # built from a stream that lost a transaction
+
+    peer.receive(attest(a, "st-mary"))
+    assert node.diverged is None and len(peer.disagreements) == 1  # one voice is not a quorum
+    peer.receive(attest(b, "city-lab"))
+    assert node.diverged and "st-mary" in node.diverged and "city-lab" in node.diverged
+    assert b"salus_peer_diverged 1.0" in node.metrics.render()
+
+    async def submit() -> None:
+        await node.enqueue(registrations(1, "late"))
+
+    with pytest.raises(NodeUnavailable) as refused:
+        asyncio.run(submit())
+    assert refused.value.code == "DIVERGED"
+    assert peer.status()["diverged"] == node.diverged
+    for ledger in (a, b, victim):
+        ledger.close()
+
+
+def test_attestations_from_strangers_or_forged_are_not_counted(tmp_path) -> None:
+    a = ledger_of(tmp_path, "st-mary")
+    commit(a, registrations(2))
+    node = Node(ledger_of(tmp_path, "medboard"), ScriptedStream([]))
+    peer = Peer(node, PEER_KEYS["medboard"], SETTINGS, quorum=2)
+    row, header = a.block(1)
+    stranger = Attestation.sign(ident("stranger"), a.chain_id, 1, row.hash, header.state_hash)
+    with pytest.raises(AttestationError):
+        peer.receive(json.dumps(stranger.to_json()).encode())
+    forged = json.loads(attest(a, "st-mary"))
+    forged["height"] = 2
+    with pytest.raises(AttestationError):
+        peer.receive(json.dumps(forged).encode())
+    assert peer.book.at(1) == [] and peer.book.at(2) == []
+    good = Attestation.from_json(json.loads(attest(a, "st-mary")))
+    peers = {PEER_KEYS[o].did: o for o in ORGS}
+    assert check_quorum([good.to_json()], peers, a.chain_id, 1, row.hash, 1) == ["st-mary"]
+    with pytest.raises(AttestationError, match="2 are required"):
+        check_quorum([good.to_json(), good.to_json()], peers, a.chain_id, 1, row.hash, 2)
+    for bad in ({}, {"type": "x"}, {**good.to_json(), "block_hash": "zz"},
+                {**good.to_json(), "height": -1}, {**good.to_json(), "signature": "%%"}):
+        with pytest.raises(AttestationError):
+            Attestation.from_json(bad)
+    a.close()
+    node.ledger.close()
+
+
+# -- exports -------------------------------------------------------------------------------
+def _exported(tmp_path: Path) -> tuple[Ledger, list[bytes]]:
+    source = ledger_of(tmp_path, "st-mary")
+    commit(source, registrations(5))
+    commit(source, registrations(3, "q"), GENESIS_TIME + 2000)
+    return source, list(export_lines(source.store))
+
+
+def test_an_export_rebuilds_the_same_ledger_under_the_importers_own_key(tmp_path) -> None:
+    source, lines = _exported(tmp_path)
+    target = tmp_path / "new" / "ledger.db"
+    target.parent.mkdir()
+    progress: list[tuple[int, int]] = []
+    height = import_blocks(lines, target, network_genesis(), registry(), PEER_KEYS["medboard"],
+                           lambda done, total: progress.append((done, total)))
+    rebuilt = Ledger.open(target, registry())
+    assert height == 2 and progress[-1] == (2, 2)
+    assert rebuilt.head_row.hash == source.head_row.hash
+    assert rebuilt.head_row.signer == PEER_KEYS["medboard"].did
+    assert rebuilt.ordering_cursor == 3  # the exporter's stream position at its head
+    rebuilt.close()
+    source.close()
+
+
+@pytest.mark.parametrize("tamper", ["tx", "header", "signature", "truncated", "extra"])
+def test_a_tampered_export_is_refused_and_nothing_is_written(tmp_path, tamper) -> None:
+    source, lines = _exported(tmp_path)
+    block = json.loads(lines[2])
+    if tamper == "tx":
+        raw = bytearray(base64.b64decode(block["txs"][1]))
+        raw[-3] ^= 1
+        block["txs"][1] = base64.b64encode(raw).decode()
+    elif tamper == "header":
+        header = json.loads(base64.b64decode(block["header"]))
+        header["time"] += 1
+        block["header"] = base64.b64encode(json.dumps(header).encode()).decode()
+    elif tamper == "signature":
+        block["signer"] = ident("stranger").did
+    lines[2] = json.dumps(block).encode() + b"\n"
+    if tamper == "truncated":
+        lines = lines[:2]
+    elif tamper == "extra":
+        lines.append(lines[2])
+    target = tmp_path / "ledger.db"
+    with pytest.raises(ExportError) as refused:
+        import_blocks(lines, target, network_genesis(), registry(), PEER_KEYS["medboard"])
+    assert ("block 2" in str(refused.value)) or tamper == "extra"
+    assert not any(tmp_path.glob("ledger.db*"))
+    source.close()
+
+
+def test_an_export_of_another_chain_is_refused(tmp_path) -> None:
+    _source, lines = _exported(tmp_path)
+    other = genesis_mod.build("another", ident("o").did, [
+        {"id": "x", "name": "x", "type": "hospital", "admins": [{"did": ident("x").did}]}],
+        GENESIS_TIME)
+    with pytest.raises(ExportError, match="another chain"):
+        import_blocks(lines, tmp_path / "l.db", other, registry(), ident("o"))
+    _source.close()
+
+
+# -- genesis peers ---------------------------------------------------------------------------
+@pytest.mark.parametrize("peers, message", [
+    ([{"org": "nowhere", "did": ident("a").did}], "unknown organisation"),
+    ([{"org": "st-mary", "did": "did:key:nope"}], "did:key"),
+    ([{"org": "st-mary", "did": ident("a").did}] * 2, "twice"),
+    ([{"org": "st-mary"}], "exactly"),
+    ("all", "list"),
+])
+def test_genesis_peers_are_checked(peers, message) -> None:
+    doc = dict(network_genesis().doc)
+    doc["peers"] = peers
+    with pytest.raises(genesis_mod.GenesisError, match=message):
+        genesis_mod.load(doc)
+
+
+def test_a_genesis_names_an_orderer_or_peers() -> None:
+    doc = dict(network_genesis().doc)
+    del doc["peers"]
+    with pytest.raises(genesis_mod.GenesisError, match=r"orderer .* or peers"):
+        genesis_mod.load(doc)
+    assert network_genesis().block_signers == {k.did for k in PEER_KEYS.values()}
+
+
+def test_a_key_that_is_not_a_block_signer_cannot_found_a_ledger(tmp_path) -> None:
+    with pytest.raises(Exception, match="not a block signer"):
+        Ledger.create(tmp_path / "l.db", network_genesis(), registry(), Identity.generate())

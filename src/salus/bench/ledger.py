@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,45 +53,63 @@ class Signers:
                                   args={"hash": digest}, nonce=self.nonces[k], time=now)
 
 
-def _body(raws: list[bytes]) -> bytes:
+def txs_body(raws: list[bytes]) -> bytes:
     return json.dumps({"txs": [base64.b64encode(r).decode() for r in raws]}).encode()
 
 
-async def _post(client: httpx.AsyncClient, body: bytes) -> list[dict[str, Any]]:
-    r = await client.post("/v1/txs", params={"wait": "true", "timeout": 120}, content=body,
+WAIT = {"wait": "true", "timeout": 120}
+
+
+async def _post(client: httpx.AsyncClient, body: bytes, params: dict[str, Any]
+                ) -> list[dict[str, Any]]:
+    r = await client.post("/v1/txs", params=params, content=body,
                           headers={"content-type": "application/json"})
     r.raise_for_status()
     return r.json()["receipts"]
 
 
-async def _throughput(url: str, bodies: list[bytes], in_flight: int) -> tuple[float, int]:
-    limits = httpx.Limits(max_connections=in_flight)
-    async with httpx.AsyncClient(base_url=url, timeout=180, limits=limits) as client:
+def _clients(stack: contextlib.AsyncExitStack, urls: Sequence[str], connections: int,
+             timeout: float) -> list[httpx.AsyncClient]:
+    """One client per node URL, closed when ``stack`` closes."""
+    limits = httpx.Limits(max_connections=connections)
+    clients = [httpx.AsyncClient(base_url=u, timeout=timeout, limits=limits) for u in urls]
+    for client in clients:
+        stack.push_async_callback(client.aclose)
+    return clients
+
+
+async def submit_all(urls: Sequence[str], bodies: list[bytes], in_flight: int,
+                      params: dict[str, Any] = WAIT) -> tuple[float, int]:
+    """Post every body, ``in_flight`` at a time, spread over ``urls`` (each a node)."""
+    async with contextlib.AsyncExitStack() as stack:
+        clients = _clients(stack, urls, in_flight, 180)
         queue = list(reversed(bodies))
         invalid = 0
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             nonlocal invalid
             while queue:
-                receipts = await _post(client, queue.pop())
+                receipts = await _post(client, queue.pop(), params)
                 invalid += sum(r["code"] != "VALID" for r in receipts)
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(in_flight)))
         return time.perf_counter() - start, invalid
 
 
-async def _latency(url: str, bodies: list[bytes], per_batch: int, interval: float
-                   ) -> tuple[list[float], int, float]:
+async def submit_at_rate(urls: Sequence[str], bodies: list[bytes], per_batch: int, interval: float,
+                   params: dict[str, Any] = WAIT) -> tuple[list[float], int, float]:
+    """Post one body every ``interval`` seconds (a fixed offered load), in turn to each of
+    ``urls``; every transaction of a body gets that request's latency."""
     latencies: list[float] = []
     invalid = 0
-    async with httpx.AsyncClient(base_url=url, timeout=60,
-                                 limits=httpx.Limits(max_connections=400)) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = _clients(stack, urls, 400, 60)
 
-        async def one(body: bytes) -> None:
+        async def one(client: httpx.AsyncClient, body: bytes) -> None:
             nonlocal invalid
             sent = time.perf_counter()
-            receipts = await _post(client, body)
+            receipts = await _post(client, body, params)
             done = time.perf_counter()
             invalid += sum(r["code"] != "VALID" for r in receipts)
             latencies.extend([(done - sent) * 1000] * per_batch)
@@ -100,7 +120,7 @@ async def _latency(url: str, bodies: list[bytes], per_batch: int, interval: floa
             delay = start + i * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(body)))
+            tasks.append(asyncio.create_task(one(clients[i % len(clients)], body)))
         await asyncio.gather(*tasks)
         offered = len(bodies) * per_batch / (len(bodies) * interval)
     return latencies, invalid, offered
@@ -112,7 +132,7 @@ def _enrol(url: str, admin: Identity, keys: Signers, batch: int) -> None:
                                 args={"org": "bench-hospital", "member": k.did, "roles": ["clinician"]},
                                 nonce=i + 1, time=now)
              for i, k in enumerate(keys.keys)]
-    _, invalid = asyncio.run(_throughput(url, [_body(enrol[i:i + batch])
+    _, invalid = asyncio.run(submit_all([url], [txs_body(enrol[i:i + batch])
                                                for i in range(0, len(enrol), batch)], 1))
     if invalid:
         raise RuntimeError(f"{invalid} enrolments failed")
@@ -176,9 +196,9 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
             say(f"pre-signing {txs} transactions from {signers} signers ...")
             now = time.time_ns() // 1_000_000
             raws = [keys.sign(i, now) for i in range(txs)]
-            bodies = [_body(raws[i:i + batch]) for i in range(0, txs, batch)]
+            bodies = [txs_body(raws[i:i + batch]) for i in range(0, txs, batch)]
             say(f"submitting in batches of {batch}, {in_flight} requests in flight ...")
-            elapsed, invalid = asyncio.run(_throughput(node.url, bodies, in_flight))
+            elapsed, invalid = asyncio.run(submit_all([node.url], bodies, in_flight))
             tx_per_s = txs / elapsed
 
             rate, per_batch = 5000, 50
@@ -186,9 +206,9 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
             say(f"offering {rate} tx/s for {latency_seconds:g} s ...")
             now = time.time_ns() // 1_000_000
             lat_raws = [keys.sign(i, now) for i in range(n_batches * per_batch)]
-            lat_bodies = [_body(lat_raws[i:i + per_batch]) for i in range(0, len(lat_raws), per_batch)]
+            lat_bodies = [txs_body(lat_raws[i:i + per_batch]) for i in range(0, len(lat_raws), per_batch)]
             latencies, lat_invalid, offered = asyncio.run(
-                _latency(node.url, lat_bodies, per_batch, per_batch / rate))
+                submit_at_rate([node.url], lat_bodies, per_batch, per_batch / rate))
             say("serving proofs ...")
             proofs = _proofs(node.url, DataDir(root).ledger_file)
     return {
@@ -229,8 +249,8 @@ def growth(checkpoints: tuple[int, ...] = (10_000, 100_000, 1_000_000), batch: i
                     n = min(100_000, todo - done)
                     now = time.time_ns() // 1_000_000
                     raws = [keys.sign(i, now) for i in range(n)]
-                    bodies = [_body(raws[i:i + batch]) for i in range(0, n, batch)]
-                    seconds, bad = asyncio.run(_throughput(node.url, bodies, in_flight))
+                    bodies = [txs_body(raws[i:i + batch]) for i in range(0, n, batch)]
+                    seconds, bad = asyncio.run(submit_all([node.url], bodies, in_flight))
                     elapsed, invalid, done = elapsed + seconds, invalid + bad, done + n
                     if progress:
                         progress.print(f"[dim]growth:[/] {size + done} leaves, "

@@ -273,6 +273,24 @@ def bench_credentials(
                                progress=None if as_json else err)))
 
 
+@bench_app.command("network")
+def bench_network(
+    orgs: Annotated[int, typer.Option(help="Organisations: one peer and one NATS server each")] = 3,
+    txs: Annotated[int, typer.Option(help="Transactions for the throughput run")] = 30_000,
+    batch: Annotated[int, typer.Option(help="Transactions per HTTP request")] = 500,
+    rate: Annotated[int, typer.Option(help="Offered tx/s for the latency run")] = 5000,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
+    attestations: Annotated[int, typer.Option(help="Attestations each receipt waits for")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """End to end through a local network: submit -> committed with k-of-n attestations."""
+    from salus.bench import network as bench
+
+    print(json.dumps(bench.run(orgs=orgs, txs=txs, batch=batch, rate=rate,
+                               latency_seconds=latency_seconds, attestations=attestations,
+                               progress=None if as_json else err)))
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     txs: Annotated[int, typer.Option(help="Transactions to commit")] = 50_000,

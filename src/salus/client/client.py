@@ -116,17 +116,32 @@ class SalusClient(RecordsClient):
             args=args or {}, nonce=self.next_nonce() if nonce is None else nonce,
             time=time.time_ns() // 1_000_000 if at is None else at)
 
-    def submit(self, raw: bytes, *, wait: bool = True, timeout: float = 30.0) -> Receipt:
-        (receipt,) = self.submit_many([raw], wait=wait, timeout=timeout)
+    def submit(self, raw: bytes, *, wait: bool = True, timeout: float = 30.0,
+               attestations: int = 0) -> Receipt:
+        (receipt,) = self.submit_many([raw], wait=wait, timeout=timeout,
+                                      attestations=attestations)
         if receipt.status == "refused":
             raise TransactionRejected(receipt)
         return receipt
 
-    def submit_many(self, raws: list[bytes], *, wait: bool = True, timeout: float = 30.0
-                    ) -> list[Receipt]:
-        doc = self._request("POST", "/v1/txs", params={"wait": wait, "timeout": timeout},
+    def submit_many(self, raws: list[bytes], *, wait: bool = True, timeout: float = 30.0,
+                    attestations: int = 0) -> list[Receipt]:
+        """Submit signed transactions. On a network peer, ``attestations=k`` (with
+        ``wait``) also waits for k organisations' matching attestations of each block;
+        check them offline with :func:`salus.network.attestation.check_quorum`."""
+        params: dict[str, Any] = {"wait": wait, "timeout": timeout}
+        if attestations:
+            params["attestations"] = attestations
+        doc = self._request("POST", "/v1/txs", params=params,
                             json={"txs": [base64.b64encode(r).decode() for r in raws]})
         return [Receipt.from_json(r) for r in doc["receipts"]]
+
+    def network_status(self) -> dict[str, Any]:
+        """A network peer's view: its head, each peer's attestations, the stream."""
+        return self._request("GET", "/v1/network/status")
+
+    def attestations(self, height: int) -> list[dict[str, Any]]:
+        return self._request("GET", f"/v1/network/attestations/{height}")["attestations"]
 
     def call(self, contract: str, method: str, args: dict[str, Any] | None = None, *,
              timeout: float = 30.0) -> Receipt:

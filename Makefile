@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py --txs 100000
 	$(BIN)/python bench/records.py
+	$(BIN)/python bench/network.py
 
 clean:
 	rm -rf $(VENV) .salus-demo .pytest_cache

@@ -36,7 +36,8 @@ StoreOpt = Annotated[Path, typer.Option("--store", help="The issuer's SQLite reg
 WalletOpt = Annotated[Path, typer.Option("--wallet", envvar="SALUS_WALLET",
                                          help="Wallet directory")]
 OrdererOpt = Annotated[str, typer.Option("--orderer", envvar="SALUS_ORDERER",
-                                         help="The orderer's did:key: the only key trusted")]
+                                         help="The did:key that signs tree heads (the orderer, or on a "
+                                              "network any peer named in genesis): the only key trusted")]
 DEFAULT_STORE = Path("issuer.db")
 DEFAULT_WALLET = Path.home() / ".salus" / "wallet"
 

@@ -189,7 +189,9 @@ def audit(data: DataOpt) -> None:
 @verify_app.command("proof")
 def verify_proof(
     bundle: Annotated[Path, typer.Argument(help="Proof bundle (JSON), '-' for stdin")],
-    orderer: Annotated[str, typer.Option(help="The orderer's did:key (the only trust input)")],
+    orderer: Annotated[str, typer.Option(
+        help="The did:key that signs tree heads (the orderer, or on a network any peer named in "
+             "genesis): the only trust input")],
     chain_id: Annotated[str | None, typer.Option(help="Expected chain id")] = None,
 ) -> None:
     """Check an inclusion or consistency proof offline against a signed tree head."""

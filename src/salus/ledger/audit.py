@@ -77,8 +77,7 @@ def audit(store: Store, registry: Registry,
                 raise _Discrepancy(height, "header names another height or chain")
             if header.prev_hash != prev_hash:
                 raise _Discrepancy(height, "header does not link to the previous block")
-            if row.signer not in genesis.block_signers or not header.signature_valid(
-                    row.signature, row.signer):
+            if not genesis.block_signed(header, row.signature, row.signer):
                 raise _Discrepancy(height, "block is not signed by a block signer of genesis")
             if header.time < prev_time:
                 raise _Discrepancy(height, "block time goes backwards")

@@ -143,7 +143,7 @@ def _import_one(ledger: Ledger, doc: dict[str, Any], height: int,
         raise
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise ExportError(f"block {height}: unreadable ({exc})") from None
-    if signer not in genesis.block_signers or not header.signature_valid(signature, signer):
+    if not genesis.block_signed(header, signature, signer):
         raise ExportError(f"block {height}: the header is not signed by a block signer of genesis")
     if header.encode() != header_bytes or header.height != height:
         raise ExportError(f"block {height}: the header bytes are not canonical")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from salus.canonical import jcs
 from salus.identity import ed25519_from_did
@@ -17,6 +18,9 @@ from salus.ledger.codes import Rejected
 from salus.ledger.contracts.membership import check_org, install_organisation
 from salus.ledger.state import BlockState, TxState
 from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES
+
+if TYPE_CHECKING:
+    from salus.ledger.block import BlockHeader
 
 GENESIS_FORMAT = "salus-genesis/1"
 DEFAULT_PARAMS = {
@@ -50,13 +54,17 @@ class Genesis:
         """The network's peers: ``{"org", "did"}`` each (empty on an embedded chain)."""
         return list(self.doc.get("peers", []))
 
-    @property
+    @cached_property
     def block_signers(self) -> frozenset[str]:
         """Keys whose signature on a block header or tree head this chain accepts."""
         keys = {p["did"] for p in self.peers}
         if self.orderer is not None:
             keys.add(self.orderer)
         return frozenset(keys)
+
+    def block_signed(self, header: BlockHeader, signature: bytes, signer: str) -> bool:
+        """Whether ``signer`` is one of this chain's block signers and signed ``header``."""
+        return signer in self.block_signers and header.signature_valid(signature, signer)
 
     def peer_org(self, did: str) -> str | None:
         """The organisation running the peer with key ``did``."""

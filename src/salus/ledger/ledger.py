@@ -142,8 +142,7 @@ class Ledger:
         row = self.store.block(height)
         assert row is not None
         header = self._header_of(row)
-        if row.signer not in self.genesis.block_signers or not header.signature_valid(
-                row.signature, row.signer):
+        if not self.genesis.block_signed(header, row.signature, row.signer):
             raise LedgerCorrupt(f"head block {height} is not signed by a block signer of genesis")
         if height > 0:
             prev = self.store.block(height - 1)

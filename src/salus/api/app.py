@@ -128,9 +128,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                                                  "this is an embedded node")
         if attestations and not wait:
             raise ApiError(400, "BAD_REQUEST", "attestations need wait=true")
-        if peer is not None and attestations > len(set(peer.peers.values())):
-            raise ApiError(400, "BAD_REQUEST", f"the network has only "
-                                               f"{len(set(peer.peers.values()))} organisations")
+        if peer is not None and attestations > peer.org_count:
+            raise ApiError(400, "BAD_REQUEST",
+                           f"the network has only {peer.org_count} organisations")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:

@@ -26,7 +26,6 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 from prometheus_client import Counter, Gauge
 
 from salus.identity import Identity
@@ -56,13 +55,6 @@ class Disagreement:
                 "their_block_hash": self.theirs, "our_block_hash": self.ours}
 
 
-def attestation_stream(settings: JetStreamSettings) -> StreamConfig:
-    return StreamConfig(
-        name=f"{settings.stream}_ATTEST", subjects=[f"{settings.subject}.attest"],
-        num_replicas=settings.replicas, storage=StorageType.FILE,
-        max_age=float(settings.max_age_s) if settings.max_age_s else None)
-
-
 class Peer:
     def __init__(self, node: Node, key: Identity, settings: JetStreamSettings, quorum: int) -> None:
         genesis = node.ledger.genesis
@@ -71,9 +63,11 @@ class Peer:
             raise ValueError(f"{key.did} is not a peer named in genesis; a network peer's key "
                              "must be listed under genesis 'peers'")
         peers = {p["did"]: p["org"] for p in genesis.peers}
-        if not 1 <= quorum <= len(set(peers.values())):
+        #: Organisations running a peer: the n of k-of-n.
+        self.org_count = len(set(peers.values()))
+        if not 1 <= quorum <= self.org_count:
             raise ValueError(f"quorum must be between 1 and the number of peer organisations "
-                             f"({len(set(peers.values()))})")
+                             f"({self.org_count})")
         self.node = node
         self.key = key
         self.org = org
@@ -105,7 +99,7 @@ class Peer:
     async def start(self) -> None:
         self._nc = await connect(self.settings, f"{self.org}-attest")
         self._js = self._nc.jetstream(timeout=self.settings.publish_timeout_s)
-        stream = attestation_stream(self.settings)
+        stream = self.settings.attestation_stream_config()
         await ensure_stream(self._js, stream)
         reader = StreamReader(self._js, stream.name, 1, batch=1000, wait=0.25)
         blocks = self.node.subscribe_blocks(maxsize=0)
@@ -152,7 +146,7 @@ class Peer:
                 self._outbox.put_nowait(self._own(height, row.hash, header.state_hash))
 
     async def _publish(self) -> None:
-        subject = f"{self.settings.subject}.attest"
+        subject = self.settings.attest_subject
         while True:
             att = await self._outbox.get()
             payload = json.dumps(att.to_json()).encode()
@@ -192,10 +186,9 @@ class Peer:
         """Compare another peer's attestation with this peer's block at that height."""
         if att.signer == self.key.did or att.height > self.node.ledger.height:
             return
-        found = self.node.ledger.block(att.height)
-        if found is None:
+        row = self.node.ledger.store.block(att.height)  # the hash is all it needs
+        if row is None:
             return
-        row, _header = found
         if att.block_hash == row.hash:
             return
         d = Disagreement(att.height, self.peers[att.signer], att.signer,

@@ -44,13 +44,12 @@ class NodeUnavailable(Exception):
 
 
 class Node:
-    def __init__(self, ledger: Ledger, orderer: Orderer, *,
-                 check_block: HeaderCheck | None = None) -> None:
-        """``check_block`` sees each block's sealed header before it is stored and may
-        refuse it (a network peer compares it with what other peers attested)."""
+    def __init__(self, ledger: Ledger, orderer: Orderer) -> None:
         self.ledger = ledger
         self.orderer = orderer
-        self.check_block = check_block
+        #: Sees each block's sealed header before it is stored and may refuse it; a
+        #: network peer installs its check of what other peers attested.
+        self.check_block: HeaderCheck | None = None
         self.metrics = NodeMetrics()
         self.halted: str | None = None
         #: Set when this peer's ledger disagrees with the network's: writes are refused

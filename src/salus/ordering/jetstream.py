@@ -77,10 +77,21 @@ class JetStreamSettings:
     def cut_subject(self) -> str:
         return f"{self.subject}.cut"
 
+    @property
+    def attest_subject(self) -> str:
+        return f"{self.subject}.attest"
+
     def stream_config(self) -> StreamConfig:
+        """The ordering stream: transactions and time-to-cut markers."""
+        return self._stream(self.stream, [self.tx_subject, self.cut_subject])
+
+    def attestation_stream_config(self) -> StreamConfig:
+        """The peers' attestations, in a stream of their own (salus.network.peer)."""
+        return self._stream(f"{self.stream}_ATTEST", [self.attest_subject])
+
+    def _stream(self, name: str, subjects: list[str]) -> StreamConfig:
         return StreamConfig(
-            name=self.stream, subjects=[self.tx_subject, self.cut_subject],
-            num_replicas=self.replicas, storage=StorageType.FILE,
+            name=name, subjects=subjects, num_replicas=self.replicas, storage=StorageType.FILE,
             duplicate_window=float(self.duplicate_window_s),
             max_age=float(self.max_age_s) if self.max_age_s else None)
 
@@ -179,7 +190,7 @@ class JetStreamOrderer:
     async def broadcast(self, txs: Sequence[Transaction | bytes]) -> None:
         if not self._running or self._js is None:
             raise OrdererUnavailable("the orderer is stopped")
-        js = self.settings.tx_subject
+        subject = self.settings.tx_subject
         pending: list[asyncio.Future[Any]] = []
         mine: list[bytes] = []
         try:
@@ -191,7 +202,7 @@ class JetStreamOrderer:
                 else:
                     raw, msg_id = tx, leaf_hash(tx).hex()
                 pending.append(await self._js.publish_async(
-                    js, raw, headers={"Nats-Msg-Id": msg_id}))
+                    subject, raw, headers={"Nats-Msg-Id": msg_id}))
             await asyncio.wait_for(asyncio.gather(*pending), self.settings.publish_timeout_s)
         except (NatsError, TimeoutError, OSError) as exc:
             for fut in pending:

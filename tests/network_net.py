@@ -95,14 +95,19 @@ class Load:
             time.sleep(0.1)
 
 
-def ledger_txs(net: LocalNetwork, i: int) -> list[tuple[bytes, str]]:
-    """Peer ``i``'s log, read from its SQLite file: (tx id, code) in log order."""
+def read_ledger(net: LocalNetwork, i: int, sql: str) -> list[tuple]:
+    """Rows of ``sql`` over peer ``i``'s SQLite file, opened read-only beside the peer."""
     path = net.peers[i].data / "ledger.db"
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return conn.execute("SELECT id, code FROM txs ORDER BY seq").fetchall()
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def ledger_txs(net: LocalNetwork, i: int) -> list[tuple[bytes, str]]:
+    """Peer ``i``'s log: (tx id, code) in log order."""
+    return read_ledger(net, i, "SELECT id, code FROM txs ORDER BY seq")
 
 
 def head(net: LocalNetwork, i: int) -> tuple[int, str]:

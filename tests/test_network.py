@@ -7,7 +7,6 @@ import base64
 import json
 import shutil
 import signal
-import sqlite3
 import time
 
 import httpx
@@ -15,7 +14,7 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from network_net import Load, assert_exactly_once, running_network, wait_converged
+from network_net import Load, assert_exactly_once, read_ledger, running_network, wait_converged
 from salus.bench.harness import patient_registrations
 from salus.cli.main import app as cli
 from salus.network.attestation import AttestationError, check_quorum
@@ -161,11 +160,8 @@ def test_a_peer_joining_after_the_stream_was_trimmed_bootstraps_from_an_export(n
 
 
 def _cursor(net: LocalNetwork, i: int) -> int:
-    conn = sqlite3.connect(f"file:{net.peers[i].data / 'ledger.db'}?mode=ro", uri=True)
-    try:
-        return int(conn.execute("SELECT value FROM meta WHERE key='ordering_cursor'").fetchone()[0])
-    finally:
-        conn.close()
+    (row,) = read_ledger(net, i, "SELECT value FROM meta WHERE key='ordering_cursor'")
+    return int(row[0])
 
 
 async def _purge(net: LocalNetwork, below: int) -> None:

@@ -90,8 +90,7 @@ def import_blocks(lines: Iterable[bytes], ledger_path: Path, genesis: genesis_mo
     if type(height) is not int or height < 0 or (cursor is not None and type(cursor) is not int):
         raise ExportError("the export's head line has no valid height and cursor")
     building = ledger_path.with_name(ledger_path.name + ".importing")
-    for leftover in _sqlite_files(building):
-        leftover.unlink(missing_ok=True)
+    _remove_sqlite(building)  # a leftover of an import that was interrupted
     ledger = Ledger.create(building, genesis, registry, signer)
     try:
         for expected in range(1, height + 1):
@@ -103,18 +102,18 @@ def import_blocks(lines: Iterable[bytes], ledger_path: Path, genesis: genesis_mo
             raise ExportError(f"the export goes on past its stated height {height}")
     except BaseException:
         ledger.close()
-        for f in _sqlite_files(building):
-            f.unlink(missing_ok=True)
+        _remove_sqlite(building)
         raise
-    ledger.close()
+    ledger.close()  # checkpoints the WAL into the file, so the file alone is the ledger
     os.replace(building, ledger_path)
-    for f in _sqlite_files(building):
-        f.unlink(missing_ok=True)
+    _remove_sqlite(building)
     return height
 
 
-def _sqlite_files(path: Path) -> list[Path]:
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+def _remove_sqlite(path: Path) -> None:
+    """Remove an SQLite database and its WAL and shared-memory files, if present."""
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        f.unlink(missing_ok=True)
 
 
 def _parse(line: bytes, height: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
 from salus.ledger.ledger import Ledger
-from salus.ledger.signatures import verify_all
+from salus.ledger.signatures import executable
 from salus.node.contracts import registry
 
 GENESIS_TIME = 1_763_700_000_000
@@ -42,8 +42,8 @@ class Chain:
 
     def commit(self, *raws: bytes):
         self.time += 1000
-        decoded = [self.ledger.executor.decode(r) for r in raws]
-        return self.ledger.commit(self.time, decoded, verify_all(decoded))
+        txs, sig_ok = executable(raws, self.ledger.executor.max_tx_bytes)
+        return self.ledger.commit(self.time, txs, sig_ok)
 
 
 def make_genesis(orderer: Identity) -> genesis_mod.Genesis:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import uvicorn
 
-from salus.bench.harness import free_port
 from salus.client import SalusClient, SalusError
+from salus.ports import free_port
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:

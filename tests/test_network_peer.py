@@ -19,7 +19,7 @@ from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
 from salus.ledger.export import ExportError, export_lines, import_blocks
 from salus.ledger.ledger import Ledger
-from salus.ledger.signatures import verify_all
+from salus.ledger.signatures import executable
 from salus.network.attestation import Attestation, AttestationError, check_quorum
 from salus.network.peer import Peer
 from salus.node.contracts import registry
@@ -52,8 +52,8 @@ def ledger_of(tmp: Path, org: str) -> Ledger:
 
 
 def commit(ledger: Ledger, raws: list[bytes], time: int = GENESIS_TIME + 1000):
-    txs = [ledger.executor.decode(r) for r in raws]
-    return ledger.commit(time, txs, verify_all(txs), cursor=len(raws))
+    txs, sig_ok = executable(raws, ledger.executor.max_tx_bytes)
+    return ledger.commit(time, txs, sig_ok, cursor=len(raws))
 
 
 class ScriptedStream:

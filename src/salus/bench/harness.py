@@ -6,7 +6,6 @@ import hashlib
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,12 +18,7 @@ import nacl.signing
 from salus.client import SalusClient, SalusError
 from salus.identity import Identity
 from salus.ledger import transaction
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from salus.ports import free_port
 
 
 class ChildNode:

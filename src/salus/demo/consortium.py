@@ -15,7 +15,7 @@ from typing import Any
 from salus.identity import Identity
 from salus.ledger import transaction
 from salus.ledger.ledger import Ledger
-from salus.ledger.signatures import verify_all
+from salus.ledger.signatures import executable
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 
@@ -68,9 +68,9 @@ class _Session:
             nonce=self.nonce, time=time.time_ns() // 1_000_000))
 
     def commit(self) -> list[tuple[str, str]]:
-        txs = [self.ledger.executor.decode(r) for r in self.pending]
+        txs, sig_ok = executable(self.pending, self.ledger.executor.max_tx_bytes)
         self.pending = []
-        block = self.ledger.commit(time.time_ns() // 1_000_000, txs, verify_all(txs))
+        block = self.ledger.commit(time.time_ns() // 1_000_000, txs, sig_ok)
         return [(r.code, r.reason) for r in block.results]
 
 

@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from salus.canonical import JSONError, loads_strict
 from salus.ledger import genesis as genesis_mod
 from salus.ledger.block import BlockHeader, results_hash, tx_root
-from salus.ledger.codes import Rejected
 from salus.ledger.contract import Registry
 from salus.ledger.executor import Executor
 from salus.ledger.log import CompactRange, SignedTreeHead, STHError, leaf_hash
-from salus.ledger.signatures import signatures_ok
+from salus.ledger.signatures import executable
 from salus.ledger.state import next_state_hash
 from salus.ledger.store import Store
-from salus.ledger.transaction import Transaction
 
 
 @dataclass(frozen=True)
@@ -90,16 +88,12 @@ def audit(store: Store, registry: Registry,
                 writes = genesis.initial_writes()
                 results: list[tuple[str, str]] = []
             else:
-                decoded: list[Transaction | bytes] = []
                 for t in txs:
                     if leaf_hash(t.raw) != t.id:
                         raise _Discrepancy(height, f"transaction {t.seq}'s bytes do not match its id")
-                    try:
-                        decoded.append(executor.decode(t.raw))
-                    except Rejected:
-                        decoded.append(t.raw)
+                decoded, sig_ok = executable([t.raw for t in txs], executor.max_tx_bytes)
                 outcome = executor.execute(
-                    state.get, height, header.time, decoded, signatures_ok(decoded),
+                    state.get, height, header.time, decoded, sig_ok,
                     {t.id for t in txs} & seen_ids)
                 for t, r in zip(txs, outcome.results, strict=True):
                     if (t.code, t.reason) != (r.code, r.reason):

@@ -28,12 +28,10 @@ from salus.canonical import jcs, loads_strict
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger.block import BlockHeader
-from salus.ledger.codes import Rejected
 from salus.ledger.contract import Registry
 from salus.ledger.ledger import CURSOR_META, BlockRefused, Ledger, LedgerError
-from salus.ledger.signatures import signatures_ok
+from salus.ledger.signatures import executable
 from salus.ledger.store import Store
-from salus.ledger.transaction import Transaction
 
 EXPORT_FORMAT = "salus-export/1"
 
@@ -146,12 +144,8 @@ def _import_one(ledger: Ledger, doc: dict[str, Any], height: int,
         raise ExportError(f"block {height}: the header is not signed by a block signer of genesis")
     if header.encode() != header_bytes or header.height != height:
         raise ExportError(f"block {height}: the header bytes are not canonical")
-    txs: list[Transaction | bytes] = []
-    for raw in raws:
-        try:
-            txs.append(ledger.executor.decode(raw))
-        except Rejected:
-            txs.append(raw)  # recorded as malformed, as the exporting peer recorded it
+    # Bytes that do not decode stay bytes: recorded as malformed, as the exporter did.
+    txs, sig_ok = executable(raws, ledger.executor.max_tx_bytes)
 
     def same_as_exported(rebuilt: BlockHeader) -> None:
         if rebuilt != header:
@@ -160,6 +154,6 @@ def _import_one(ledger: Ledger, doc: dict[str, Any], height: int,
                                f"{', '.join(fields)} than the export says")
 
     try:
-        ledger.commit(header.time, txs, signatures_ok(txs), cursor=cursor, check=same_as_exported)
+        ledger.commit(header.time, txs, sig_ok, cursor=cursor, check=same_as_exported)
     except BlockRefused as exc:
         raise ExportError(str(exc)) from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salus.canonical import jcs, loads_strict
+from salus.canonical import compact_json, jcs, loads_strict
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger.block import BlockHeader, results_hash, tx_root
@@ -219,8 +219,8 @@ class Ledger:
         tx_rows = []
         for offset, r in enumerate(results):
             nodes.extend(log.append(r.id))
-            detail = None if r.rw is None else json.dumps(
-                {"rw": r.rw, "output": r.output, "events": r.events}, separators=(",", ":"))
+            detail = None if r.rw is None else compact_json(
+                {"rw": r.rw, "output": r.output, "events": r.events}).decode()
             tx_rows.append((first_seq + offset, r.id, height, r.code, r.reason, r.raw, detail))
         header = BlockHeader(
             chain_id=self.chain_id, height=height, prev_hash=self.head_row.hash, time=time,

@@ -1,10 +1,11 @@
-"""Ed25519 verification on every core.
+"""Decoding and Ed25519 verification of wire transactions, on every core.
 
 Large batches go to a pool of worker *processes*: verification is the one CPU-heavy step
 that parallelises, and doing it in threads of the node's own process makes every thread
-fight over the GIL (each libsodium call releases and retakes it). Workers receive only
-the wire bytes and public keys and answer one byte per transaction. Small batches are
-verified in-line, where a round trip to a worker would cost more than the work.
+fight over the GIL (each libsodium call releases and retakes it). Workers also parse
+each envelope, which is the next largest per-transaction cost the node's busy threads
+would otherwise carry, and answer with the envelope's fields, not objects. Small batches
+are handled in-line, where a round trip to a worker would cost more than the work.
 """
 
 from __future__ import annotations
@@ -15,31 +16,43 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-import nacl.bindings
-import nacl.exceptions
-
-from salus.identity import ed25519_from_did
-from salus.identity.did import DIDError
-from salus.ledger.transaction import Transaction, signature_ok
+from salus.ledger.codes import Rejected
+from salus.ledger.transaction import Transaction, decode, signature_ok
 
 WORKERS = max(2, os.cpu_count() or 2)
 _IN_LINE_BELOW = 256
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
+#: One wire transaction, checked: the transaction, or why it does not even decode; and
+#: whether its signature verifies (always False when it does not decode).
+Checked = tuple[Transaction | Rejected, bool]
 
-def _verify_chunk(raws: list[bytes], keys: list[bytes]) -> bytes:
-    """Worker side: one byte per transaction, 1 if its signature verifies."""
-    out = bytearray(len(raws))
-    for i, (raw, key) in enumerate(zip(raws, keys, strict=True)):
-        if key:
-            try:
-                nacl.bindings.crypto_sign_open(raw, key)
-                out[i] = 1
-            except nacl.exceptions.BadSignatureError:
-                pass
-    return bytes(out)
+# Worker answers, per transaction: (signature_ok, id, chain, contract, method, args,
+# signer, nonce, time) when it decodes, (code, reason) when it does not.
+_Answer = tuple[Any, ...]
+
+
+def _check_chunk(raws: list[bytes], max_bytes: int) -> list[_Answer]:
+    """Worker side: decode and verify each transaction."""
+    out: list[_Answer] = []
+    for raw in raws:
+        try:
+            tx = decode(raw, max_bytes)
+        except Rejected as exc:
+            out.append((exc.code, exc.reason))
+            continue
+        out.append((signature_ok(tx), tx.id, tx.chain, tx.contract, tx.method, tx.args,
+                    tx.signer, tx.nonce, tx.time))
+    return out
+
+
+def _checked(raw: bytes, answer: _Answer) -> Checked:
+    if len(answer) == 2:
+        return Rejected(*answer), False
+    return Transaction(raw, *answer[1:]), answer[0]
 
 
 def _get_pool() -> ProcessPoolExecutor:
@@ -55,7 +68,7 @@ def _get_pool() -> ProcessPoolExecutor:
 def warm_up() -> None:
     """Start the worker processes now, so the first large batch does not wait for them."""
     pool = _get_pool()
-    for future in [pool.submit(_verify_chunk, [], []) for _ in range(WORKERS)]:
+    for future in [pool.submit(_check_chunk, [], 0) for _ in range(WORKERS)]:
         future.result()
 
 
@@ -67,32 +80,35 @@ def shutdown() -> None:
             _pool = None
 
 
-def _key(did: str) -> bytes:
-    try:
-        return ed25519_from_did(did)
-    except DIDError:
-        return b""
+def check_all(raws: Sequence[bytes], max_bytes: int) -> list[Checked]:
+    """Decode and verify wire transactions, in order, using every core."""
+    if len(raws) < _IN_LINE_BELOW:
+        answers = _check_chunk(list(raws), max_bytes)
+    else:
+        step = -(-len(raws) // WORKERS)
+        pool = _get_pool()
+        parts = [pool.submit(_check_chunk, list(raws[i : i + step]), max_bytes)
+                 for i in range(0, len(raws), step)]
+        answers = [a for part in parts for a in part.result()]
+    return [_checked(raw, a) for raw, a in zip(raws, answers, strict=True)]
 
 
-def verify_all(txs: Sequence[Transaction]) -> list[bool]:
-    """Whether each transaction's signature verifies, in order, using every core."""
-    if len(txs) < _IN_LINE_BELOW:
-        return [signature_ok(tx) for tx in txs]
-    raws = [tx.raw for tx in txs]
-    keys = [_key(tx.signer) for tx in txs]
-    step = -(-len(txs) // WORKERS)
-    pool = _get_pool()
-    parts = [pool.submit(_verify_chunk, raws[i : i + step], keys[i : i + step])
-             for i in range(0, len(txs), step)]
-    return [b == 1 for part in parts for b in part.result()]
-
-
-def signatures_ok(items: Sequence[Transaction | bytes], trusted: Sequence[bool] | None = None
-                  ) -> list[bool]:
-    """Per item: True if trusted (verified earlier by this node) or if its signature verifies;
-    False for bytes that did not even decode (they fail validation anyway)."""
-    trusted = trusted or [False] * len(items)
-    todo = [t for t, ok in zip(items, trusted, strict=True) if not ok and isinstance(t, Transaction)]
-    checked = iter(verify_all(todo))
-    return [ok or (isinstance(t, Transaction) and next(checked))
-            for t, ok in zip(items, trusted, strict=True)]
+def executable(items: Sequence[Transaction | bytes], max_bytes: int
+               ) -> tuple[list[Transaction | bytes], list[bool]]:
+    """A block's items as :meth:`Executor.execute` takes them, with their signature
+    verdicts. A :class:`Transaction` is trusted: only a node's own ingress makes one, and
+    it verified it. Wire bytes are decoded and verified here; bytes that do not decode
+    stay bytes, and execution records them as MALFORMED or TOO_LARGE."""
+    wire = [item for item in items if isinstance(item, bytes)]
+    checked = iter(check_all(wire, max_bytes))
+    txs: list[Transaction | bytes] = []
+    ok: list[bool] = []
+    for item in items:
+        if isinstance(item, Transaction):
+            txs.append(item)
+            ok.append(True)
+            continue
+        tx, verified = next(checked)
+        txs.append(item if isinstance(tx, Rejected) else tx)
+        ok.append(verified)
+    return txs, ok

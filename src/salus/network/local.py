@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 
-from salus.bench.harness import free_port
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.network.config import NetworkConfig, stream_names
@@ -40,6 +39,7 @@ from salus.network.nats_server import (
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.ordering.jetstream import JetStreamSettings
+from salus.ports import free_port
 
 #: Organisation types given to a local network's organisations, in turn.
 ORG_TYPES = ("hospital", "lab", "board", "pharmacy", "insurer", "manufacturer", "school",

@@ -23,7 +23,7 @@ from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import BlockRefused, CommittedBlock, HeaderCheck, Ledger
 from salus.ledger.log import leaf_hash
-from salus.ledger.signatures import signatures_ok, verify_all
+from salus.ledger.signatures import check_all, executable
 from salus.ledger.transaction import BAD_SIGNATURE_REASON, Transaction
 from salus.node.metrics import NodeMetrics
 from salus.node.receipt import Receipt
@@ -80,28 +80,24 @@ class Node:
 
     # -- ingress -------------------------------------------------------------------------
     def _prepare(self, raws: Sequence[bytes]) -> list[Transaction | Receipt]:
-        """Stateless checks, duplicate check and signatures (runs off the event loop)."""
+        """Stateless checks, signatures and the duplicate check (runs off the event loop)."""
         executor = self.ledger.executor
         out: list[Transaction | Receipt] = []
-        for raw in raws:
+        for raw, (tx, sig_ok) in zip(raws, check_all(raws, executor.max_tx_bytes), strict=True):
             try:
-                tx = executor.decode(raw)
+                if isinstance(tx, Rejected):
+                    raise tx
                 executor.check_stateless(tx)
+                if not sig_ok:
+                    raise Rejected(Code.BAD_SIGNATURE, BAD_SIGNATURE_REASON)
                 out.append(tx)
             except Rejected as exc:
                 out.append(Receipt(leaf_hash(raw).hex(), "refused", exc.code, exc.reason))
-        txs = [t for t in out if isinstance(t, Transaction)]
-        sig_ok = dict(zip((t.id for t in txs), verify_all(txs), strict=True))
-        known = self.ledger.store.known_ids([t.id for t in txs])
-        for i, item in enumerate(out):
-            if isinstance(item, Transaction):
-                if not sig_ok[item.id]:
-                    out[i] = Receipt(item.id_hex, "refused", Code.BAD_SIGNATURE,
-                                     BAD_SIGNATURE_REASON)
-                elif item.id in known:
-                    out[i] = Receipt(item.id_hex, "refused", Code.DUPLICATE,
-                                     "this exact transaction is already on the ledger")
-        return out
+        known = self.ledger.store.known_ids([t.id for t in out if isinstance(t, Transaction)])
+        return [Receipt(item.id_hex, "refused", Code.DUPLICATE,
+                        "this exact transaction is already on the ledger")
+                if isinstance(item, Transaction) and item.id in known else item
+                for item in out]
 
     async def submit(self, raws: Sequence[bytes], *, wait: bool = False,
                      timeout: float = 30.0) -> list[Receipt]:
@@ -208,22 +204,11 @@ class Node:
         if batch.number != self.ledger.height + 1:
             raise RuntimeError(f"orderer delivered batch {batch.number} at height {self.ledger.height}")
         started = time.perf_counter()
-        # Transaction objects only come from this node's own ingress, which verified them.
-        trusted = [isinstance(item, Transaction) for item in batch.txs]
-        txs = [self._decode_or_raw(item) for item in batch.txs]
-        sig_ok = signatures_ok(txs, trusted)
+        txs, sig_ok = executable(batch.txs, self.ledger.executor.max_tx_bytes)
         block = self.ledger.commit(batch.time, txs, sig_ok, cursor=batch.cursor,
                                    check=self.check_block)
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         return block
-
-    def _decode_or_raw(self, raw: Transaction | bytes) -> Transaction | bytes:
-        if isinstance(raw, Transaction):
-            return raw
-        try:
-            return self.ledger.executor.decode(raw)
-        except Rejected:
-            return raw  # the executor records it as MALFORMED / TOO_LARGE
 
     def _committed(self, block: CommittedBlock) -> None:
         now = time.monotonic_ns()

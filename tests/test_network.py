@@ -164,12 +164,37 @@ def _cursor(net: LocalNetwork, i: int) -> int:
     return int(row[0])
 
 
-async def _purge(net: LocalNetwork, below: int) -> None:
+async def _purge(net: LocalNetwork, below: int | None = None, stream: str | None = None) -> None:
+    """Trim a stream (the ordering stream unless named) below a sequence, or entirely."""
     nc = await nats.connect(net.config.ordering.servers)
     try:
-        await nc.jetstream().purge_stream(net.config.ordering.stream, seq=below)
+        await nc.jetstream().purge_stream(stream or net.config.ordering.stream, seq=below)
     finally:
         await nc.close()
+
+
+def test_attestations_outlive_their_trimmed_stream_and_a_restart(net) -> None:
+    chain = net.config.chain_id
+    now = int(time.time() * 1000)
+    r = _post(net, 0, patient_registrations(chain, 0, 20, now, "archived"), attestations=3)
+    assert r.status_code == 200, r.text
+    old = r.json()["receipts"][0]
+    net.stop_peer(1)
+    away = _post(net, 0, patient_registrations(chain, 0, 20, now, "while-away"), attestations=2)
+    assert away.status_code == 200, away.text
+    # Retention drops every attestation, including those peer 1 has not read yet.
+    asyncio.run(_purge(net, stream=net.config.ordering.attestation_stream_config().name))
+    net.start_peer(1)
+
+    # The restarted peer still answers for the old block, from its archive...
+    found = httpx.get(f"{net.peers[1].url}/v1/network/attestations/{old['height']}").json()
+    assert check_quorum(found["attestations"], _trusted_peers(net), chain, old["height"],
+                        bytes.fromhex(old["block_hash"]), 3) == sorted(p.org for p in net.peers)
+    # ... and reads on from where the stream now starts: new receipts carry all three.
+    r = _post(net, 1, patient_registrations(chain, 0, 20, now, "after-trim"), attestations=3)
+    assert r.status_code == 200, r.text
+    assert all(x["code"] == "VALID" and len(x["attestations"]) == 3 for x in r.json()["receipts"])
+    wait_converged(net)
 
 
 def _wait_cluster_healthy(net: LocalNetwork, timeout: float = 60.0) -> None:

@@ -20,7 +20,13 @@ from salus.ledger import transaction
 from salus.ledger.export import ExportError, export_lines, import_blocks
 from salus.ledger.ledger import Ledger
 from salus.ledger.signatures import executable
-from salus.network.attestation import Attestation, AttestationError, check_quorum
+from salus.network.attestation import (
+    Attestation,
+    AttestationBook,
+    AttestationError,
+    check_quorum,
+)
+from salus.network.attestation_archive import AttestationArchive
 from salus.network.peer import Peer
 from salus.node.contracts import registry
 from salus.node.node import Node, NodeUnavailable
@@ -288,3 +294,36 @@ def test_a_genesis_names_an_orderer_or_peers() -> None:
 def test_a_key_that_is_not_a_block_signer_cannot_found_a_ledger(tmp_path) -> None:
     with pytest.raises(Exception, match="not a block signer"):
         Ledger.create(tmp_path / "l.db", network_genesis(), registry(), Identity.generate())
+
+
+# -- attestations kept on disk ---------------------------------------------------------------
+def test_attestations_outlive_memory_and_restarts_in_the_archive(tmp_path) -> None:
+    a = ledger_of(tmp_path, "st-mary")
+    for i in range(6):  # six blocks, each attested by st-mary
+        commit(a, registrations(1, f"p{i}"), time=GENESIS_TIME + 1000 * (i + 1))
+    atts = [Attestation.sign(PEER_KEYS["st-mary"], a.chain_id, h, a.block(h)[0].hash,
+                             a.block(h)[1].state_hash) for h in range(1, 7)]
+    peers = {PEER_KEYS[o].did: o for o in ORGS}
+    archive = AttestationArchive(tmp_path / "attestations.db", a.chain_id)
+    book = AttestationBook(peers, a.chain_id, keep_heights=2, archive=archive)
+    for att in atts:
+        assert book.add(att)
+    archive.add(atts, stream_cursor=17)
+    # Memory keeps the last heights only; older ones come back from the archive.
+    assert len(book._by_height) < 6
+    assert book.at(1) == [atts[0]] and book.matching(2, atts[1].block_hash) == [atts[1]]
+    assert book.at(99) == []
+    archive.close()
+
+    reopened = AttestationArchive(tmp_path / "attestations.db", a.chain_id)
+    assert reopened.stream_cursor == 17 and reopened.highest() == 6
+    restarted = AttestationBook(peers, a.chain_id, keep_heights=2, archive=reopened)
+    assert restarted.latest() == {PEER_KEYS["st-mary"].did: 6}
+    for h in range(1, 7):  # every height answers after a restart, with a stream trimmed or not
+        assert restarted.at(h) == [atts[h - 1]]
+    assert check_quorum([x.to_json() for x in restarted.at(3)], peers, a.chain_id, 3,
+                        atts[2].block_hash, 1) == ["st-mary"]
+    reopened.add(atts[:1])  # a repeat changes nothing
+    assert reopened.at(1) == [atts[0]] and reopened.stream_cursor == 17
+    reopened.close()
+    a.close()

@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nacl.exceptions
 import nacl.signing
@@ -20,6 +20,9 @@ import nacl.signing
 from salus.canonical import jcs
 from salus.identity import Identity, ed25519_from_did
 from salus.identity.did import DIDError
+
+if TYPE_CHECKING:
+    from salus.network.attestation_archive import AttestationArchive
 
 ATTESTATION_TYPE = "salus-attestation/1"
 
@@ -106,20 +109,34 @@ def check_quorum(attestations: Iterable[Any], peers: Mapping[str, str], chain_id
 
 class AttestationBook:
     """The attestations a peer has seen, by height, with waiters for k-of-n receipts.
-    Runs on the event loop; :meth:`at` may also be called from the commit thread."""
+    Runs on the event loop; :meth:`at` may also be called from the commit thread.
 
-    def __init__(self, peers: Mapping[str, str], chain_id: str, keep_heights: int = 100_000) -> None:
+    The most recent ``keep_heights`` heights are held in memory. With an ``archive``
+    (:class:`~salus.network.attestation_archive.AttestationArchive`), the book starts
+    from what it holds and answers older heights from it; the peer writes to it."""
+
+    def __init__(self, peers: Mapping[str, str], chain_id: str, keep_heights: int = 100_000,
+                 archive: AttestationArchive | None = None) -> None:
         self.peers = dict(peers)
         self.chain_id = chain_id
         self.keep_heights = keep_heights
+        self.archive = archive
         self._by_height: dict[int, dict[str, Attestation]] = {}
         self._latest: dict[str, int] = {}
         self._waiters: dict[int, list[tuple[bytes, int, asyncio.Future[list[Attestation]]]]] = {}
+        #: Heights below this may have been dropped from memory (the archive has them).
+        self._floor = 0
+        if archive is not None:
+            self._floor = max(0, archive.highest() - keep_heights + 1)
+            for att in archive.since(self._floor):
+                self.add(att)
 
     def add(self, att: Attestation) -> bool:
         """Record a verified attestation from a known peer; False if ignored."""
         if att.signer not in self.peers or att.chain_id != self.chain_id:
             return False
+        if att.height < self._floor:
+            return False  # older than memory holds; the archive keeps it
         at = self._by_height.setdefault(att.height, {})
         if att.signer in at:
             return False
@@ -132,6 +149,8 @@ class AttestationBook:
         return True
 
     def at(self, height: int) -> list[Attestation]:
+        if height < self._floor and self.archive is not None:
+            return [a for a in self.archive.at(height) if a.signer in self.peers]
         return list(self._by_height.get(height, {}).values())
 
     def latest(self) -> dict[str, int]:
@@ -176,3 +195,5 @@ class AttestationBook:
         if floor > 0 and len(self._by_height) > self.keep_heights:
             for h in [h for h in self._by_height if h < floor]:
                 del self._by_height[h]
+            if self.archive is not None:
+                self._floor = max(self._floor, floor)

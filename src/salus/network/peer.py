@@ -32,9 +32,10 @@ from salus.identity import Identity
 from salus.ledger.block import BlockHeader
 from salus.ledger.ledger import BlockRefused, CommittedBlock
 from salus.network.attestation import Attestation, AttestationBook, AttestationError
+from salus.network.attestation_archive import AttestationArchive
 from salus.node.node import Node
 from salus.ordering.jetstream import JetStreamSettings, connect, ensure_stream
-from salus.ordering.stream_reader import StreamReader
+from salus.ordering.stream_reader import StreamReader, StreamTrimmed
 
 log = logging.getLogger("salus.network")
 
@@ -56,7 +57,8 @@ class Disagreement:
 
 
 class Peer:
-    def __init__(self, node: Node, key: Identity, settings: JetStreamSettings, quorum: int) -> None:
+    def __init__(self, node: Node, key: Identity, settings: JetStreamSettings, quorum: int,
+                 archive: AttestationArchive | None = None) -> None:
         genesis = node.ledger.genesis
         org = genesis.peer_org(key.did)
         if org is None:
@@ -74,7 +76,9 @@ class Peer:
         self.settings = settings
         self.quorum = quorum
         self.chain_id = genesis.chain_id
-        self.book = AttestationBook(peers, self.chain_id)
+        #: Attestations on disk (the peer's ``attestations.db``); owned and closed here.
+        self.archive = archive
+        self.book = AttestationBook(peers, self.chain_id, archive=archive)
         self.disagreements: list[Disagreement] = []
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
@@ -101,7 +105,8 @@ class Peer:
         self._js = self._nc.jetstream(timeout=self.settings.publish_timeout_s)
         stream = self.settings.attestation_stream_config()
         await ensure_stream(self._js, stream)
-        reader = StreamReader(self._js, stream.name, 1, batch=1000, wait=0.25)
+        start = 1 if self.archive is None else self.archive.stream_cursor + 1
+        reader = StreamReader(self._js, stream.name, start, batch=1000, wait=0.25)
         blocks = self.node.subscribe_blocks(maxsize=0)
         self._tasks = [asyncio.create_task(self._read(reader), name="attest-read"),
                        asyncio.create_task(self._attest(blocks), name="attest-sign"),
@@ -117,11 +122,15 @@ class Peer:
         if self._nc is not None:
             with contextlib.suppress(NatsError, TimeoutError, OSError):
                 await self._nc.close()
+        if self.archive is not None:
+            self.archive.close()
 
     # -- attesting what this peer builds -------------------------------------------------
     def _own(self, height: int, block_hash: bytes, state_hash: bytes) -> Attestation:
         att = Attestation.sign(self.key, self.chain_id, height, block_hash, state_hash)
         self.book.add(att)
+        if self.archive is not None:
+            self.archive.add([att])
         self.attested_height.labels(self.org).set(height)
         return att
 
@@ -163,16 +172,26 @@ class Peer:
     # -- reading everyone's ----------------------------------------------------------------
     async def _read(self, reader: StreamReader) -> None:
         while True:
-            msgs = await reader.read()
+            try:
+                msgs = await reader.read()
+            except StreamTrimmed as exc:
+                # Attestations are history, not the ledger: what retention dropped is in
+                # the archive if this peer ever read it, and gone from the stream if not.
+                log.warning("attestation stream trimmed: reading on from sequence %d", exc.first)
+                reader.next_seq = exc.first
+                continue
+            verified: list[Attestation] = []
             for m in msgs:
                 try:
-                    self.receive(m.data)
+                    verified.append(self.receive(m.data))
                 except (AttestationError, ValueError) as exc:
                     log.warning("ignoring attestation at stream sequence %d: %s", m.seq, exc)
+            if msgs and self.archive is not None:
+                self.archive.add(verified, stream_cursor=msgs[-1].seq)
             if not msgs:
                 self._caught_up.set()
 
-    def receive(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> Attestation:
         """Take one attestation as published: verify it, record it, compare it."""
         att = Attestation.from_json(json.loads(data))
         if att.signer not in self.peers:
@@ -181,6 +200,7 @@ class Peer:
         if self.book.add(att):
             self.attested_height.labels(self.peers[att.signer]).set(self.book.latest()[att.signer])
             self._compare(att)
+        return att
 
     def _compare(self, att: Attestation) -> None:
         """Compare another peer's attestation with this peer's block at that height."""

@@ -41,6 +41,11 @@ class DataDir:
         return self.path / "ledger.db"
 
     @property
+    def attestations_file(self) -> Path:
+        """A network peer's archive of attestations (salus.network.attestation_archive)."""
+        return self.path / "attestations.db"
+
+    @property
     def keys_dir(self) -> Path:
         return self.path / "keys"
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from salus.api import create_app
 from salus.api.auth import TokenService
 from salus.identity import Identity
+from salus.network.attestation_archive import AttestationArchive
 from salus.network.config import NetworkConfig, NetworkConfigError
 from salus.network.peer import Peer
 from salus.node.datadir import DataDir
@@ -56,7 +57,8 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
                                      f"this ledger is {ledger.chain_id!r}")
         org = ledger.genesis.peer_org(key.did) or "peer"
         node = Node(ledger, JetStreamOrderer(network.ordering, name=org))
-        peer = Peer(node, key, network.ordering, network.quorum)
+        peer = Peer(node, key, network.ordering, network.quorum,
+                    AttestationArchive(datadir.attestations_file, ledger.chain_id))
     tokens = TokenService(key, ledger, config.token_lifetime)
 
     async def gateway(running: Node) -> Gateway:

@@ -257,6 +257,13 @@ def build_router(member: Any) -> APIRouter:
                 except TimeoutError:
                     yield ServerSentEvent(comment="keep-alive")
                     continue
+                if block is None:  # this stream fell too far behind and the node let go
+                    yield ServerSentEvent(event="dropped", data={
+                        "code": "TOO_SLOW", "height": gateway.ledger.height,
+                        "reason": "this stream fell too far behind the ledger and was "
+                                  "closed; reconnect, and read GET /v1/access/log for what "
+                                  "was missed"})
+                    return
                 for result in block.results:
                     for event in result.events or []:
                         if event.get("patient") == patient and event["kind"] in (

@@ -134,9 +134,8 @@ class Peer:
         self.attested_height.labels(self.org).set(height)
         return att
 
-    async def _attest(self, blocks: asyncio.Queue[CommittedBlock]) -> None:
-        while True:
-            block = await blocks.get()
+    async def _attest(self, blocks: asyncio.Queue[CommittedBlock | None]) -> None:
+        while (block := await blocks.get()) is not None:  # unbounded: never dropped
             h = block.header
             self._outbox.put_nowait(self._own(h.height, block.block_hash, h.state_hash))
             for att in self.book.at(h.height):

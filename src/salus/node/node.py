@@ -60,7 +60,7 @@ class Node:
         self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
         self._task: asyncio.Task[None] | None = None
-        self._block_listeners: set[asyncio.Queue[CommittedBlock]] = set()
+        self._block_listeners: set[asyncio.Queue[CommittedBlock | None]] = set()
         self._sync_metrics()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -235,6 +235,9 @@ class Node:
             except asyncio.QueueFull:  # a listener that stopped reading must not stop commits
                 log.warning("a block listener fell %d blocks behind and was dropped", queue.qsize())
                 self._block_listeners.discard(queue)
+                while not queue.empty():  # ... and is told so, rather than left waiting
+                    queue.get_nowait()
+                queue.put_nowait(None)
 
     def _sync_metrics(self) -> None:
         self.metrics.height.set(self.ledger.height)
@@ -253,12 +256,14 @@ class Node:
         return len(self._inflight)
 
     # -- subscriptions -------------------------------------------------------------------
-    def subscribe_blocks(self, maxsize: int = 10_000) -> asyncio.Queue[CommittedBlock]:
-        """Every block committed from now on (0 = unbounded; a bounded listener that falls
-        ``maxsize`` blocks behind is dropped rather than allowed to stall commits)."""
-        queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
+    def subscribe_blocks(self, maxsize: int = 10_000) -> asyncio.Queue[CommittedBlock | None]:
+        """Every block committed from now on, in order. With ``maxsize`` (0 = unbounded),
+        a listener that falls that many blocks behind is dropped rather than allowed to
+        hold memory or stall commits: its queue is emptied and then yields ``None``, once,
+        so it can tell its own client to start over."""
+        queue: asyncio.Queue[CommittedBlock | None] = asyncio.Queue(maxsize=maxsize)
         self._block_listeners.add(queue)
         return queue
 
-    def unsubscribe_blocks(self, queue: asyncio.Queue[CommittedBlock]) -> None:
+    def unsubscribe_blocks(self, queue: asyncio.Queue[CommittedBlock | None]) -> None:
         self._block_listeners.discard(queue)

@@ -417,10 +417,10 @@ class Gateway:
     # -- following the ledger ------------------------------------------------------------
     async def _follow(self) -> None:
         """Apply committed revocations and erasures to the vaults this node holds."""
-        queue = self.node.subscribe_blocks()
+        # Unbounded: a revocation must never be skipped because this fell behind.
+        queue = self.node.subscribe_blocks(maxsize=0)
         try:
-            while True:
-                block = await queue.get()
+            while (block := await queue.get()) is not None:
                 for result in block.results:
                     for event in result.events or []:
                         self._apply(event)

@@ -33,6 +33,7 @@ from salus.ledger.store import Store
 from salus.node.bootstrap import InitError, OrgSpec, init_datadir
 from salus.node.contracts import registry
 from salus.node.datadir import DataDir
+from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 
 app = typer.Typer(help="Salus: a permissioned ledger for health data.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -101,8 +102,10 @@ def node(
     data: DataOpt,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
-    block_txs: Annotated[int, typer.Option(help="Cut a block at this many transactions")] = 2000,
-    block_wait_ms: Annotated[int, typer.Option(help="...or this long after the first")] = 20,
+    block_txs: Annotated[int, typer.Option(
+        help="Cut a block at this many transactions")] = DEFAULT_MAX_TXS,
+    block_wait_ms: Annotated[int, typer.Option(
+        help="...or this long after the first")] = DEFAULT_MAX_WAIT_MS,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
     custodian: Annotated[list[str] | None, typer.Option(
         help="Hold this organisation's record vault (repeat); default: every hospital, lab "

@@ -22,7 +22,11 @@ from salus.ledger.codes import Rejected
 from salus.ledger.transaction import Transaction, decode, signature_ok
 
 WORKERS = max(2, os.cpu_count() or 2)
-_IN_LINE_BELOW = 256
+#: Below this many transactions a batch is handled in the caller's thread. A worker round
+#: trip costs about as much as one or two verifications, and work done in-line is CPU
+#: taken inside the node's own process: at 5,000 tx/s in batches of 50 that was ~30% of a
+#: core, enough to make the node fall behind (docs/benchmarks.md).
+_IN_LINE_BELOW = 16
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

@@ -21,6 +21,7 @@ from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.ordering import SoloOrderer
 from salus.ordering.jetstream import JetStreamOrderer
+from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
 
@@ -30,8 +31,8 @@ class NodeConfig:
     data: Path
     host: str = "127.0.0.1"
     port: int = 8700
-    block_max_txs: int = 2000
-    block_max_wait_ms: int = 20
+    block_max_txs: int = DEFAULT_MAX_TXS
+    block_max_wait_ms: int = DEFAULT_MAX_WAIT_MS
     token_lifetime: int = 300
     log_level: str = "warning"
     #: Custodian organisations whose vaults this node holds; None = every hospital, lab

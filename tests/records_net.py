@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,12 @@ from salus.records.gateway import Gateway
 from servers import ServerThread
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: Personal health information in the fixture Bundle: none of it may reach a ledger.
+PHI = ["Quackenbush", "Theodora", "Winifred", "1958-03-14", "987-65-4329", "MRN-77341920",
+       "+1-555-301-7788", "Juniper Hollow", "Marblehead", "01945", "89579-7", "401314000",
+       "7980", "83367", "41976001", "11524-6", "Troponin", "substernal", "Pettigrew",
+       "Hives over torso", "Chew 324", "Sinus tachycardia", "angiogram", "obs-troponin-1",
+       "enc-5521", "cond-nstemi", "Discharge summary", "2.37"]
 ORGS = [OrgSpec("st-mary", "hospital", "St Mary's"), OrgSpec("north", "hospital", "North General"),
         OrgSpec("city-lab", "lab", "City Lab"), OrgSpec("health-dept", "regulator", "Regulator"),
         OrgSpec("acme-ins", "insurer", "Acme Insurance")]
@@ -33,6 +41,16 @@ STAFF = [
     ("po-green", "st-mary", ["privacy_officer"]),
     ("tech-hall", "city-lab", ["lab_technician"]),
 ]
+
+
+def phi_in(blobs: Iterable[bytes], extra: Iterable[str] = ()) -> list[tuple[str, bytes]]:
+    """Each piece of :data:`PHI` (and ``extra``) found in ``blobs``, with where. Matches
+    are delimited, so that a code like 7980 is not "found" inside a timestamp or a hash."""
+    found = []
+    for needle in [*PHI, *extra]:
+        pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(needle.encode()) + rb"(?![0-9A-Za-z])")
+        found += [(needle, b[:80]) for b in blobs if pattern.search(b)]
+    return found
 
 
 def bundle_for(source_patient: str) -> dict:

@@ -15,10 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from network_net import Load, assert_exactly_once, read_ledger, running_network, wait_converged
+from records_net import bundle_for, phi_in
 from salus.bench.harness import patient_registrations
 from salus.cli.main import app as cli
+from salus.client import SalusClient
+from salus.identity import Identity
 from salus.network.attestation import AttestationError, check_quorum
 from salus.network.local import LocalNetwork
+from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 
 pytestmark = pytest.mark.timeout(600)
@@ -63,6 +67,41 @@ def test_every_peer_builds_the_same_blocks_and_receipts_carry_k_of_n_attestation
     with pytest.raises(AttestationError):
         check_quorum(forged, _trusted_peers(net), chain, receipt["height"],
                      bytes.fromhex(receipt["block_hash"]), 3)
+
+
+def test_a_hospital_peer_serves_its_records_with_consent(net) -> None:
+    """Each custodian's peer runs its records gateway: ingest, consent and a read, with
+    the registration and the consent ordered through the network."""
+    hospital = net.peers[0]
+    assert hospital.org.startswith("hospital")
+    admin = Identity.load(admin_key_path(DataDir(hospital.data), hospital.org))
+    doctor, patient = Identity.generate(), Identity.generate()
+    with SalusClient(hospital.url, admin) as a:
+        assert a.call("membership", "enrol", {"org": hospital.org, "member": doctor.did,
+                                              "roles": ["clinician"],
+                                              "encryption_key": doctor.encryption_did}).valid
+    with SalusClient(net.peers[1].url, patient) as p:  # registered through another peer
+        assert p.call("membership", "register_patient",
+                      {"encryption_key": patient.encryption_did}).valid
+    wait_converged(net)
+    with SalusClient(hospital.url, doctor) as d:
+        records = d.ingest(hospital.org, patient.did, bundle_for("MRN-NET-1"))
+    assert records and all(r["tx_id"] for r in records)
+    with SalusClient(hospital.url, patient) as p:
+        p.grant({"member": doctor.did}, ["TREAT"])
+        assert {r["id"] for r in p.record_index()} == {r["record"] for r in records}
+    with SalusClient(hospital.url, doctor) as d:
+        first = d.read_record(hospital.org, records[0]["record"])
+    assert first["resourceType"] == "Patient"
+    # Every peer holds the registrations; none holds any of the record's content.
+    wait_converged(net)
+    for i in range(len(net.peers)):
+        blobs = [raw + (detail or "").encode() for raw, detail in
+                 read_ledger(net, i, "SELECT raw, detail FROM txs")]
+        blobs += [key.encode() + value for key, value in
+                  read_ledger(net, i, "SELECT key, value FROM state")]
+        assert any(r["record"].encode() in b for b in blobs for r in records)  # registered
+        assert not phi_in(blobs, ["MRN-NET-1"]), net.peers[i].org  # ... and nothing else
 
 
 def test_bad_receipt_requests_are_refused_with_a_code(net) -> None:

@@ -194,7 +194,7 @@ class LocalNetwork:
         try:
             proc = subprocess.Popen(
                 [str(exe), "node", "--data", str(peer.data), "--port", str(peer.port),
-                 "--network", str(self.network_file), "--no-records"],
+                 "--network", str(self.network_file)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         finally:

@@ -21,7 +21,7 @@ from salus.ledger import transaction
 from salus.ledger.contracts.membership import has_role, member_of_key, org_key
 from salus.ledger.executor import nonce_key
 from salus.node.datadir import DataDir
-from salus.node.node import Node
+from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records.contracts.layout import GATEWAY_ROLE
 from salus.records.vault import Vault
@@ -95,6 +95,31 @@ def vault_path(datadir: DataDir, org: str) -> Path:
     return datadir.path / "vaults" / f"{org}.db"
 
 
+#: How long a starting gateway retries its enrolment while the ordering service is busy
+#: (a network peer may start before its NATS cluster has elected stream leaders).
+ENROL_PATIENCE_S = 60.0
+
+
+async def _enrol_gateway(writer: LedgerWriter, org: str, method: str, args: dict[str, Any],
+                         now_ms: int) -> Receipt:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    delay = 0.1
+    while True:
+        waited = loop.time() - started
+        try:
+            result = await writer.send("membership", method, args, now_ms + int(waited * 1000),
+                                       want_commit=True)
+            return result if isinstance(result, Receipt) else await result
+        except NodeUnavailable as exc:
+            if exc.code != "BUSY" or waited + delay > ENROL_PATIENCE_S:
+                raise CustodianError(f"could not enrol the gateway of {org}: {exc.code} "
+                                     f"{exc.reason}") from None
+            log.info("ordering not ready (%s); retrying the gateway enrolment of %s", exc.reason, org)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 async def open_custodian(node: Node, datadir: DataDir, org: str, admin: Identity | None,
                          now_ms: int) -> Custodian:
     """Load (or create) an organisation's gateway key and vault, enrolling the key with
@@ -117,9 +142,7 @@ async def open_custodian(node: Node, datadir: DataDir, org: str, admin: Identity
                                      "encryption_key": key.encryption_did}
         else:
             method, args = "grant_roles", {"member": key.did, "roles": [GATEWAY_ROLE]}
-        result = await LedgerWriter(node, admin).send("membership", method, args, now_ms,
-                                                      want_commit=True)
-        receipt = result if isinstance(result, Receipt) else await result
+        receipt = await _enrol_gateway(LedgerWriter(node, admin), org, method, args, now_ms)
         if not receipt.valid:
             raise CustodianError(f"could not enrol the gateway of {org}: {receipt.code} {receipt.reason}")
         log.info("enrolled gateway key %s for %s", key.did, org)

@@ -7,7 +7,9 @@ import base64
 import json
 import shutil
 import signal
+import socket
 import time
+from pathlib import Path
 
 import httpx
 import nats
@@ -21,7 +23,8 @@ from salus.cli.main import app as cli
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.network.attestation import AttestationError, check_quorum
-from salus.network.local import LocalNetwork
+from salus.network.local import LocalNetwork, NetworkError
+from salus.network.nats_server import process_alive
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 
@@ -253,6 +256,29 @@ def test_nothing_is_left_running_after_down(tmp_path) -> None:
         pids = json.loads(small.run_file.read_text())
         assert len(pids) == 2
     assert not small.run_file.exists()
-    from salus.network.nats_server import process_alive
     assert not any(process_alive(pid) for pid in pids.values())
     shutil.rmtree(tmp_path / "small")
+
+
+def test_a_failed_up_leaves_nothing_running(tmp_path) -> None:
+    net = LocalNetwork.create(tmp_path / "broken", 1)
+    with socket.socket() as squatter:  # the peer's port is taken: the peer cannot start
+        squatter.bind(("127.0.0.1", net.peers[0].port))
+        squatter.listen()
+        with pytest.raises(NetworkError, match="exited"):
+            net.up(timeout=60)
+    assert json.loads(net.run_file.read_text()) == {}
+    assert not net.nats_running(0) and not net.peer_running(0)
+    assert _processes_mentioning(str(net.root)) == []  # the NATS server it started is gone
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes() \
+                    and (proc / "stat").read_text().split(") ")[-1][0] != "Z":
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

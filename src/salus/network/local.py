@@ -156,17 +156,30 @@ class LocalNetwork:
 
     # -- running -------------------------------------------------------------------------
     def up(self, timeout: float = 90.0) -> None:
-        """Start every NATS server, then every peer; return once all answer."""
-        for i in range(len(self.nats)):
-            if not self.nats_running(i):
-                self.start_nats(i, wait=False)
-        for spec in self.nats:
-            wait_listening(spec)
-        for i in range(len(self.peers)):
-            if not self.peer_running(i):
-                self.start_peer(i, wait=False)
-        for i in range(len(self.peers)):
-            self.wait_peer(i, timeout)
+        """Start every NATS server, then every peer; return once all answer. If anything
+        fails to come up, what this call started is stopped again before the error is
+        raised, so a failed ``up`` leaves nothing behind."""
+        started_nats: list[int] = []
+        started_peers: list[int] = []
+        try:
+            for i in range(len(self.nats)):
+                if not self.nats_running(i):
+                    self.start_nats(i, wait=False)
+                    started_nats.append(i)
+            for spec in self.nats:
+                wait_listening(spec)
+            for i in range(len(self.peers)):
+                if not self.peer_running(i):
+                    self.start_peer(i, wait=False)
+                    started_peers.append(i)
+            for i in range(len(self.peers)):
+                self.wait_peer(i, timeout)
+        except BaseException:
+            for i in started_peers:
+                self.stop_peer(i)
+            for i in started_nats:
+                self.stop_nats(i)
+            raise
 
     def down(self) -> None:
         """Stop every peer, then every NATS server; nothing is left running."""

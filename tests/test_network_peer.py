@@ -9,11 +9,14 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import GENESIS_TIME, ident
+from salus.api import create_app
+from salus.api.auth import TokenService
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
@@ -65,8 +68,9 @@ def commit(ledger: Ledger, raws: list[bytes], time: int = GENESIS_TIME + 1000):
 class ScriptedStream:
     """A test double of the ordering stream: delivers the batches it is given."""
 
-    def __init__(self, batches: list[Batch]) -> None:
+    def __init__(self, batches: list[Batch], caught_up_at: int | None = None) -> None:
         self.batches = batches
+        self.caught_up_at = caught_up_at
         self._done = asyncio.Event()
 
     async def start(self, next_number: int, cursor: int | None) -> None:
@@ -327,3 +331,55 @@ def test_attestations_outlive_memory_and_restarts_in_the_archive(tmp_path) -> No
     assert reopened.at(1) == [atts[0]] and reopened.stream_cursor == 17
     reopened.close()
     a.close()
+
+
+# -- catching up before deciding on records --------------------------------------------------
+def test_records_wait_until_the_peer_has_caught_up_with_the_stream(tmp_path) -> None:
+    """A peer started behind the stream serves no records decision on stale state: its
+    gateway answers RECORDS_UNAVAILABLE (503) until the block ending where the stream
+    stood at start is committed, and opens then."""
+    ledger = ledger_of(tmp_path, "medboard")
+    release = asyncio.Event()
+
+    class Behind(ScriptedStream):
+        async def deliver(self) -> AsyncIterator[Batch]:
+            await release.wait()  # the backlog arrives only when the test says so
+            async for batch in super().deliver():
+                yield batch
+
+    stream = Behind([Batch(1, GENESIS_TIME + 1000, registrations(3), cursor=7)], caught_up_at=7)
+    node = Node(ledger, stream)
+    opened: list[Node] = []
+
+    async def open_gateway(running: Node) -> object:
+        opened.append(running)
+        return FakeGateway()
+
+    app = create_app(node, TokenService(PEER_KEYS["medboard"], ledger, 300),
+                     open_gateway=open_gateway)
+
+    async def run() -> tuple[int, dict, int, bool]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://peer") as c:
+                before = await c.post("/v1/records/read", json={"request": "AAAA"})
+                assert not node.caught_up and opened == []
+                release.set()
+                for _ in range(500):
+                    if opened:
+                        break
+                    await asyncio.sleep(0.01)
+                return before.status_code, before.json(), len(opened), node.caught_up
+
+    status, body, opened_count, caught_up = asyncio.run(run())
+    assert status == 503 and body["error"]["code"] == "RECORDS_UNAVAILABLE", body
+    assert "catching up" in body["error"]["reason"]
+    assert opened_count == 1 and caught_up and ledger.height == 1
+    ledger.close()
+
+
+class FakeGateway:
+    """Stands in for the records gateway: this test is about when it opens."""
+
+    async def stop(self) -> None:
+        pass

@@ -10,7 +10,9 @@ write sets of transactions.
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -35,6 +37,8 @@ from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records.gateway import Gateway
+
+log = logging.getLogger("salus.api")
 
 MAX_ENTRIES = 1000
 MAX_SCAN = 1000
@@ -88,18 +92,37 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             if peer is not None:
                 await peer.start()
             await node.start()
-        gateway = None
+        opening: asyncio.Task[None] | None = None
         try:
             if open_gateway is not None:
-                gateway = app.state.gateway = await open_gateway(node)
+                if node.caught_up:
+                    app.state.gateway = await open_gateway(node)
+                else:  # a peer that is behind would decide on stale consents and nonces
+                    app.state.records_unavailable = (
+                        "this peer is catching up with the network; its records gateway "
+                        "opens once it has")
+                    opening = asyncio.create_task(_open_when_caught_up(open_gateway))
             yield
         finally:
-            if gateway is not None:
-                await gateway.stop()
+            if opening is not None:
+                opening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await opening
+            if app.state.gateway is not None:
+                await app.state.gateway.stop()
             if manage_node:
                 await node.stop()
                 if peer is not None:
                     await peer.stop()
+
+    async def _open_when_caught_up(open_gateway: Callable[[Node], Awaitable[Gateway]]) -> None:
+        await node.wait_caught_up()
+        try:
+            app.state.gateway = await open_gateway(node)
+            app.state.records_unavailable = None
+        except Exception as exc:  # reported on every records request, not fatal to the peer
+            log.error("the records gateway could not open: %s", exc)
+            app.state.records_unavailable = f"the records gateway could not open: {exc}"
 
     app = FastAPI(
         title="Salus node API", version=salus.__version__, lifespan=lifespan,
@@ -108,6 +131,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     errors.install(app)
     app.state.node = node
     app.state.gateway = None
+    app.state.records_unavailable = None
     app.state.tokens = tokens
 
     async def member(request: Request) -> Principal:

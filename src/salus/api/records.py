@@ -49,6 +49,9 @@ class WrappedKey(BaseModel):
 def gateway_of(request: Request) -> Gateway:
     gateway = getattr(request.app.state, "gateway", None)
     if gateway is None:
+        unavailable = getattr(request.app.state, "records_unavailable", None)
+        if unavailable:
+            raise ApiError(503, "RECORDS_UNAVAILABLE", unavailable, {"Retry-After": "5"})
         raise ApiError(404, "RECORDS_DISABLED", "this node does not run a records gateway")
     return gateway
 

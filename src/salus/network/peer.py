@@ -266,6 +266,7 @@ class Peer:
                           "compared_at": common, "agrees": agrees, "self": did == self.key.did})
         return {
             "org": self.org, "did": self.key.did, "height": head,
+            "caught_up": self.node.caught_up,
             "block_hash": ledger.head_row.hash.hex(), "state_hash": ledger.head.state_hash.hex(),
             "quorum": self.quorum, "diverged": self.node.diverged, "halted": self.node.halted,
             "disagreements": [d.to_json() for d in self.disagreements[-20:]], "peers": peers,

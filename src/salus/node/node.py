@@ -61,12 +61,15 @@ class Node:
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
         self._task: asyncio.Task[None] | None = None
         self._block_listeners: set[asyncio.Queue[CommittedBlock | None]] = set()
+        self._caught_up = asyncio.Event()
         self._sync_metrics()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
         await self.orderer.start(self.ledger.height + 1, self.ledger.ordering_cursor)
+        if self.orderer.caught_up_at is None:
+            self._caught_up.set()
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
 
     async def stop(self) -> None:
@@ -193,6 +196,19 @@ class Node:
                 self.halt(f"block {batch.number}: {type(exc).__name__}: {exc}")
                 return
             self._committed(block)
+            target = self.orderer.caught_up_at
+            if target is not None and batch.cursor is not None and batch.cursor >= target:
+                self._caught_up.set()
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether this node has committed everything its ordering service held when it
+        started (always, for the embedded orderer). Until then its state is behind the
+        network's, and decisions on it (a records gateway's, say) would be stale."""
+        return self._caught_up.is_set()
+
+    async def wait_caught_up(self) -> None:
+        await self._caught_up.wait()
 
     def halt(self, reason: str) -> None:
         """Stop committing for good (until restart): better than a ledger that diverges."""

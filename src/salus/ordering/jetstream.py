@@ -154,6 +154,7 @@ class JetStreamOrderer:
         self._timer: asyncio.TimerHandle | None = None
         self._markers: set[asyncio.Task[None]] = set()
         self._running = False
+        self.caught_up_at: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, next_number: int, cursor: int | None) -> None:
@@ -165,6 +166,8 @@ class JetStreamOrderer:
         self._js = self._nc.jetstream(timeout=self.settings.publish_timeout_s,
                                       publish_async_max_pending=20_000)
         await ensure_stream(self._js, self.settings.stream_config())
+        last = (await self._js.stream_info(self.settings.stream)).state.last_seq
+        self.caught_up_at = last if last > (cursor or 0) else None
         self._reader = StreamReader(self._js, self.settings.stream, (cursor or 0) + 1)
         self._cutter = BlockCutter(next_number, self.settings.max_txs)
         self._running = True

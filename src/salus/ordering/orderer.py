@@ -40,6 +40,11 @@ class Batch:
 
 
 class Orderer(Protocol):
+    #: Set by :meth:`start`: the cursor up to which the service already held messages
+    #: when this peer started. Once a block ending there is committed, the peer has
+    #: caught up with what the others had. None when there is nothing to catch up on.
+    caught_up_at: int | None
+
     async def start(self, next_number: int, cursor: int | None) -> None:
         """Begin delivering from batch ``next_number`` (the peer's height + 1), which
         starts just after ``cursor`` (the cursor stored with the peer's head block)."""

@@ -11,15 +11,19 @@ are handled in-line, where a round trip to a worker would cost more than the wor
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from salus.ledger.codes import Rejected
 from salus.ledger.transaction import Transaction, decode, signature_ok
+
+log = logging.getLogger("salus.ledger")
 
 WORKERS = max(2, os.cpu_count() or 2)
 #: Below this many transactions a batch is handled in the caller's thread. A worker round
@@ -89,12 +93,36 @@ def check_all(raws: Sequence[bytes], max_bytes: int) -> list[Checked]:
     if len(raws) < _IN_LINE_BELOW:
         answers = _check_chunk(list(raws), max_bytes)
     else:
-        step = -(-len(raws) // WORKERS)
-        pool = _get_pool()
+        try:
+            answers = _in_workers(raws, max_bytes)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): that pool is unusable from then on,
+            # so a new one takes over and the batch, which has no side effects, is
+            # checked again. Without this, one dead worker would halt the node.
+            log.warning("a signature worker died; starting a new pool")
+            answers = _in_workers(raws, max_bytes)
+    return [_checked(raw, a) for raw, a in zip(raws, answers, strict=True)]
+
+
+def _in_workers(raws: Sequence[bytes], max_bytes: int) -> list[_Answer]:
+    step = -(-len(raws) // WORKERS)
+    pool = _get_pool()
+    try:
         parts = [pool.submit(_check_chunk, list(raws[i : i + step]), max_bytes)
                  for i in range(0, len(raws), step)]
-        answers = [a for part in parts for a in part.result()]
-    return [_checked(raw, a) for raw, a in zip(raws, answers, strict=True)]
+        return [a for part in parts for a in part.result()]
+    except BrokenProcessPool:
+        _discard(pool)
+        raise
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """Forget a broken pool, unless another thread already replaced it."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def executable(items: Sequence[Transaction | bytes], max_bytes: int

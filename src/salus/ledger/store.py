@@ -9,6 +9,7 @@ its own connection, which WAL lets proceed while a block is being written.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("salus.ledger")
 
 #: Log frames (pages) after which the checkpointer makes the next block start the WAL
 #: over: 16,384 frames of 4 KiB is 64 MiB.
@@ -103,18 +106,23 @@ class Store:
         conn = self._connect()
         try:
             while not self._closing.wait(interval):
-                _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if frames > restart_frames:
-                    # Under steady writes a passive checkpoint never finds the log fully
-                    # copied with no block in between, so SQLite never starts the log
-                    # over: it grew by ~80 MB/s at 5,000 tx/s, and every page read got
-                    # slower as the log's index grew. Between two blocks, with the log
-                    # just copied, a RESTART has little left to do, and the next block
-                    # writes the log from its start.
-                    with self._write_lock:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                try:
+                    self._checkpoint(conn, restart_frames)
+                except sqlite3.Error as exc:  # next round may do better; the log is safe
+                    log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection, restart_frames: int) -> None:
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames > restart_frames:
+            # Under steady writes a passive checkpoint never finds the log fully copied
+            # with no block in between, so SQLite never starts the log over: it grew by
+            # ~80 MB/s at 5,000 tx/s, and every page read got slower as the log's index
+            # grew. Between two blocks, with the log just copied, a RESTART has little
+            # left to do, and the next block writes the log from its start.
+            with self._write_lock:
+                conn.execute("PRAGMA wal_checkpoint(RESTART)")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

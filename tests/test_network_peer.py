@@ -23,6 +23,7 @@ from salus.ledger import transaction
 from salus.ledger.export import ExportError, export_lines, import_blocks
 from salus.ledger.ledger import Ledger
 from salus.ledger.signatures import executable
+from salus.ledger.transaction import Transaction
 from salus.network.attestation import (
     Attestation,
     AttestationBook,
@@ -33,6 +34,7 @@ from salus.network.attestation_archive import AttestationArchive
 from salus.network.peer import Peer
 from salus.node.contracts import registry
 from salus.node.node import Node, NodeUnavailable
+from salus.ordering import batch_message
 from salus.ordering.cutter import BlockCutter
 from salus.ordering.jetstream import JetStreamSettings
 from salus.ordering.orderer import Batch
@@ -95,8 +97,13 @@ def attest(ledger: Ledger, org: str, height: int = 1) -> bytes:
 
 
 # -- cutting -------------------------------------------------------------------------------
-stream_msgs = st.lists(st.one_of(st.just(("tx",)), st.tuples(st.just("cut"), st.integers(1, 12))),
+stream_msgs = st.lists(st.one_of(st.tuples(st.just("txs"), st.integers(1, 4)),
+                                 st.tuples(st.just("cut"), st.integers(1, 12))),
                        max_size=80)
+
+
+def _txs_of(seq: int, count: int) -> list[Transaction | bytes]:
+    return [b"%d.%d" % (seq, i) for i in range(count)]
 
 
 @settings(max_examples=200, deadline=None)
@@ -107,7 +114,7 @@ def test_cutting_is_a_function_of_the_stream_alone(msgs, max_txs, restart_at) ->
         for seq, m in enumerate(msgs, start=1):
             if seq < start:
                 continue
-            batch = (cutter.on_tx(seq, seq * 1_000_000, b"%d" % seq) if m[0] == "tx"
+            batch = (cutter.on_txs(seq, seq * 1_000_000, _txs_of(seq, m[1])) if m[0] == "txs"
                      else cutter.on_marker(seq, seq * 1_000_000, m[1]))
             if batch is not None:
                 out.append(batch)
@@ -116,17 +123,42 @@ def test_cutting_is_a_function_of_the_stream_alone(msgs, max_txs, restart_at) ->
     batches = run(BlockCutter(1, max_txs), 1)
     assert batches == run(BlockCutter(1, max_txs), 1)  # a second peer cuts the same
     delivered = [tx for b in batches for tx in b.txs]
-    txs_in_stream = [b"%d" % seq for seq, m in enumerate(msgs, 1) if m[0] == "tx"]
+    txs_in_stream = [tx for seq, m in enumerate(msgs, 1) if m[0] == "txs"
+                     for tx in _txs_of(seq, m[1])]
     assert delivered == txs_in_stream[:len(delivered)]  # in order, none twice, none lost
     for number, b in enumerate(batches, start=1):
-        assert b.number == number and 1 <= len(b.txs) <= max_txs
-        assert b.time == b.cursor  # the cutting message's own timestamp (here seq ms)
         cutter_msg = msgs[b.cursor - 1]
-        assert cutter_msg == ("tx",) or cutter_msg == ("cut", number)
+        assert b.number == number and b.txs
+        # a block closes at a message boundary: never more than one message past max_txs
+        assert len(b.txs) < max_txs + 4
+        assert b.time == b.cursor  # the cutting message's own timestamp (here seq ms)
+        assert cutter_msg[0] == "txs" or cutter_msg == ("cut", number)
+        if cutter_msg[0] == "txs":
+            assert len(b.txs) >= max_txs and len(b.txs) - cutter_msg[1] < max_txs
+        assert b.txs[-1] == delivered[sum(len(x.txs) for x in batches[:number]) - 1]
     # A peer restarted after block k (from its stored cursor) cuts the same later blocks.
     done = [b for b in batches if b.cursor <= restart_at]
     resume = done[-1].cursor + 1 if done else 1
     assert run(BlockCutter(len(done) + 1, max_txs), resume) == batches[len(done):]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=300), max_size=40), st.integers(64, 2000))
+def test_batch_messages_carry_transactions_exactly(raws, limit) -> None:
+    parts = list(batch_message.chunks(raws, limit))
+    assert [raw for part in parts for raw in part] == raws  # in order, nothing lost
+    for part in parts:
+        message = batch_message.encode(part)
+        assert batch_message.decode(message) == part
+        assert len(message) <= limit or len(part) == 1  # one big transaction still goes
+    # Anything not exactly a batch is refused, the same way by every peer.
+    for bad in (b"", b"\x02", b"\x01", b"\x01\x00\x00\x00\x00",
+                b"\x01\x00\x00\x00\x05abc", b"\x01\x00\x00"):
+        assert batch_message.decode(bad) is None
+    if raws:
+        whole = batch_message.encode(raws)
+        assert batch_message.decode(whole[:-1]) is None  # truncated
+        assert batch_message.message_id([b"a", b"b"]) != batch_message.message_id([b"b", b"a"])
 
 
 # -- a tampered stream, before and after the block is stored -------------------------------

@@ -1,10 +1,13 @@
 """Cutting blocks from a totally ordered stream, identically on every peer.
 
-The stream carries two kinds of message: transactions, and time-to-cut markers ("cut
-block N"), which any peer may publish when block N has waited its batch timeout. Every
-peer reads the same messages in the same order and applies the same two rules:
+The stream carries two kinds of message: transactions (one, or several published
+together), and time-to-cut markers ("cut block N"), which any peer may publish when
+block N has waited its batch timeout. Every peer reads the same messages in the same
+order and applies the same two rules:
 
-* a block is cut when it holds ``max_txs`` transactions;
+* a block is cut at the end of the message that brings it to ``max_txs`` transactions
+  or more (a block never splits a message, so it may exceed ``max_txs`` by less than
+  one message);
 * a block is cut at the first marker for its number, if it holds any transaction.
   Later markers for that number, and markers for other numbers, change nothing.
 
@@ -31,9 +34,10 @@ class BlockCutter:
         if self.max_txs < 1 or self.next_number < 1:
             raise ValueError("max_txs and next_number must be >= 1")
 
-    def on_tx(self, seq: int, time_ns: int, tx: Transaction | bytes) -> Batch | None:
-        """A transaction at stream sequence ``seq``; the batch it completes, if any."""
-        self.pending.append(tx)
+    def on_txs(self, seq: int, time_ns: int, txs: list[Transaction | bytes]) -> Batch | None:
+        """The transactions of the message at stream sequence ``seq``; the batch they
+        complete, if any."""
+        self.pending.extend(txs)
         if len(self.pending) >= self.max_txs:
             return self._cut(seq, time_ns)
         return None

@@ -3,9 +3,12 @@
 Like Hyperledger Fabric 1.x's Kafka orderer, the ordering service is a replicated log
 that no peer owns, and every peer cuts the same blocks from it (``cutter``):
 
-* :meth:`broadcast` publishes each transaction's exact bytes to ``<subject>.tx`` with
-  ``Nats-Msg-Id`` set to its hash, so the stream drops a resubmission within its
-  duplicate window; it returns once the stream has acknowledged every one.
+* :meth:`broadcast` publishes the exact bytes of a submission's transactions together
+  (``batch_message``) to ``<subject>.txs`` with ``Nats-Msg-Id`` set to a hash of their
+  ids, so the stream drops a resubmission within its duplicate window; it returns once
+  the stream has acknowledged every message. A transaction ordered twice anyway (sent
+  to two peers, say) is kept in its block as DUPLICATE the second time. Single-transaction
+  messages on ``<subject>.tx``, the earlier format, are still read.
 * :meth:`deliver` reads the stream from the peer's stored cursor (``stream_reader``) and
   yields the batches the cutter cuts. When a block has waited ``max_wait_ms`` this peer
   publishes a time-to-cut marker for it to ``<subject>.cut``; whichever peer's marker
@@ -22,7 +25,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nats
@@ -34,6 +37,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from salus.ledger.log import leaf_hash
 from salus.ledger.transaction import Transaction
+from salus.ordering import batch_message
 from salus.ordering.cutter import BlockCutter
 from salus.ordering.orderer import Batch, OrdererUnavailable
 from salus.ordering.stream_reader import StreamMessage, StreamReader
@@ -74,6 +78,10 @@ class JetStreamSettings:
         return f"{self.subject}.tx"
 
     @property
+    def txs_subject(self) -> str:
+        return f"{self.subject}.txs"
+
+    @property
     def cut_subject(self) -> str:
         return f"{self.subject}.cut"
 
@@ -83,7 +91,7 @@ class JetStreamSettings:
 
     def stream_config(self) -> StreamConfig:
         """The ordering stream: transactions and time-to-cut markers."""
-        return self._stream(self.stream, [self.tx_subject, self.cut_subject])
+        return self._stream(self.stream, [self.tx_subject, self.txs_subject, self.cut_subject])
 
     def attestation_stream_config(self) -> StreamConfig:
         """The peers' attestations, in a stream of their own (salus.network.peer)."""
@@ -123,7 +131,11 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: flo
     deadline = loop.time() + timeout
     while True:
         try:
-            await js.stream_info(config.name)
+            info = await js.stream_info(config.name)
+            have = set(info.config.subjects or [])
+            if not set(config.subjects or []) <= have:  # made by an earlier version
+                await js.update_stream(replace(info.config, subjects=sorted(
+                    have | set(config.subjects or []))))
             return
         except NotFoundError:
             try:
@@ -193,19 +205,22 @@ class JetStreamOrderer:
     async def broadcast(self, txs: Sequence[Transaction | bytes]) -> None:
         if not self._running or self._js is None:
             raise OrdererUnavailable("the orderer is stopped")
-        subject = self.settings.tx_subject
+        subject = self.settings.txs_subject
         pending: list[asyncio.Future[Any]] = []
         mine: list[bytes] = []
+        raws: list[bytes] = []
+        for tx in txs:
+            if isinstance(tx, Transaction):
+                self._own[tx.id] = tx
+                mine.append(tx.id)
+                raws.append(tx.raw)
+            else:
+                raws.append(tx)
         try:
-            for tx in txs:
-                if isinstance(tx, Transaction):
-                    raw, msg_id = tx.raw, tx.id_hex
-                    self._own[tx.id] = tx
-                    mine.append(tx.id)
-                else:
-                    raw, msg_id = tx, leaf_hash(tx).hex()
+            for part in batch_message.chunks(raws):
+                msg_id = batch_message.message_id([leaf_hash(raw) for raw in part])
                 pending.append(await self._js.publish_async(
-                    subject, raw, headers={"Nats-Msg-Id": msg_id}))
+                    subject, batch_message.encode(part), headers={"Nats-Msg-Id": msg_id}))
             await asyncio.wait_for(asyncio.gather(*pending), self.settings.publish_timeout_s)
         except (NatsError, TimeoutError, OSError) as exc:
             for fut in pending:
@@ -230,16 +245,13 @@ class JetStreamOrderer:
 
     def _take(self, m: StreamMessage) -> Batch | None:
         assert self._cutter is not None
+        if m.subject == self.settings.txs_subject:
+            raws = batch_message.decode(m.data)
+            if raws is None:
+                return None  # not a batch: ignored, by every peer alike
+            return self._cutter.on_txs(m.seq, m.time_ns, [self._mine(raw) for raw in raws])
         if m.subject == self.settings.tx_subject:
-            tx: Transaction | bytes = m.data
-            if m.msg_id is not None:
-                try:
-                    own = self._own.pop(bytes.fromhex(m.msg_id), None)
-                except ValueError:
-                    own = None
-                if own is not None and own.raw == m.data:
-                    tx = own
-            return self._cutter.on_tx(m.seq, m.time_ns, tx)
+            return self._cutter.on_txs(m.seq, m.time_ns, [self._mine(m.data)])
         if m.subject == self.settings.cut_subject:
             try:
                 number = int(m.data)
@@ -247,6 +259,13 @@ class JetStreamOrderer:
                 return None  # not a marker: ignored, by every peer alike
             return self._cutter.on_marker(m.seq, m.time_ns, number)
         return None
+
+    def _mine(self, raw: bytes) -> Transaction | bytes:
+        """The transaction object this peer's ingress verified, if ``raw`` is one it sent."""
+        if not self._own:
+            return raw
+        own = self._own.pop(leaf_hash(raw), None)
+        return own if own is not None and own.raw == raw else raw
 
     # -- time-to-cut ---------------------------------------------------------------------
     def _arm_timer(self) -> None:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,17 +17,26 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from network_net import Load, assert_exactly_once, read_ledger, running_network, wait_converged
+from network_net import (
+    Load,
+    assert_exactly_once,
+    ledger_txs,
+    read_ledger,
+    running_network,
+    wait_converged,
+)
 from records_net import bundle_for, phi_in
 from salus.bench.harness import patient_registrations
 from salus.cli.main import app as cli
 from salus.client import SalusClient
 from salus.identity import Identity
+from salus.ledger.log import leaf_hash
 from salus.network.attestation import AttestationError, check_quorum
 from salus.network.local import LocalNetwork, NetworkError
 from salus.network.nats_server import process_alive
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
+from salus.ordering.jetstream import ensure_stream
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -105,6 +115,52 @@ def test_a_hospital_peer_serves_its_records_with_consent(net) -> None:
                   read_ledger(net, i, "SELECT key, value FROM state")]
         assert any(r["record"].encode() in b for b in blobs for r in records)  # registered
         assert not phi_in(blobs, ["MRN-NET-1"]), net.peers[i].org  # ... and nothing else
+
+
+def test_single_transaction_messages_of_the_first_format_are_still_ordered(net) -> None:
+    (raw,) = patient_registrations(net.config.chain_id, 0, 1, int(time.time() * 1000), "old-format")
+    # A batch message that is not well formed is ignored by every peer alike.
+    asyncio.run(_publish(net, net.config.ordering.txs_subject, b"\x01\x00\x00\x00\x09abc"))
+    asyncio.run(_publish(net, net.config.ordering.tx_subject, raw))
+    tx_id = leaf_hash(raw)
+    deadline = time.monotonic() + 60
+    while not all((tx_id, "VALID") in ledger_txs(net, i) for i in range(len(net.peers))):
+        assert time.monotonic() < deadline, "the single-transaction message was not ordered"
+        time.sleep(0.3)
+    wait_converged(net)
+
+
+async def _publish(net: LocalNetwork, subject: str, payload: bytes) -> None:
+    nc = await nats.connect(net.config.ordering.servers)
+    try:
+        await nc.jetstream().publish(subject, payload)
+    finally:
+        await nc.close()
+
+
+def test_a_stream_made_by_an_earlier_version_gains_the_batch_subject(tmp_path) -> None:
+    net = LocalNetwork.create(tmp_path / "old", 1)
+    net.start_nats(0)
+    settings = net.config.ordering
+    old = replace(settings.stream_config(), subjects=[settings.tx_subject, settings.cut_subject])
+
+    async def run() -> list[str]:
+        nc = await nats.connect(settings.servers)
+        try:
+            js = nc.jetstream()
+            await js.add_stream(old)
+            await ensure_stream(js, settings.stream_config())
+            await js.publish(settings.txs_subject, b"\x01\x00\x00\x00\x01x")  # accepted now
+            return list((await js.stream_info(settings.stream)).config.subjects or [])
+        finally:
+            await nc.close()
+
+    try:
+        subjects = asyncio.run(run())
+    finally:
+        net.stop_nats(0)
+    assert sorted(subjects) == sorted([settings.tx_subject, settings.txs_subject,
+                                       settings.cut_subject])
 
 
 def test_bad_receipt_requests_are_refused_with_a_code(net) -> None:

@@ -338,3 +338,44 @@ def _processes_mentioning(text: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_streams_wait_for_the_cluster_to_gather(tmp_path) -> None:
+    """An R3 stream cannot be placed until three servers have joined; a peer starting
+    first waits for them instead of giving up."""
+    net = LocalNetwork.create(tmp_path / "gathering", 3)
+    settings = net.config.ordering
+    net.start_nats(0)
+    net.start_nats(1)  # two of three: a JetStream leader, but no room for three replicas
+
+    async def run() -> int:
+        nc = await nats.connect(settings.servers[:2])
+        try:
+            js = nc.jetstream()
+            await _meta_leader(js)
+            creating = asyncio.create_task(ensure_stream(js, settings.stream_config()))
+            await asyncio.sleep(2)
+            assert not creating.done()  # still waiting for placement, not failed
+            await asyncio.get_running_loop().run_in_executor(None, net.start_nats, 2)
+            await asyncio.wait_for(creating, 60)
+            return (await js.stream_info(settings.stream)).config.num_replicas
+        finally:
+            await nc.close()
+
+    try:
+        assert asyncio.run(run()) == 3
+    finally:
+        for i in range(3):
+            net.stop_nats(i)
+
+
+async def _meta_leader(js, timeout: float = 30.0) -> None:
+    """Wait until the JetStream cluster answers account requests (it has a leader)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await js.account_info()
+            return
+        except Exception:
+            assert asyncio.get_running_loop().time() < deadline, "no JetStream leader"
+            await asyncio.sleep(0.3)

@@ -45,6 +45,7 @@ from salus.ordering.stream_reader import StreamMessage, StreamReader
 log = logging.getLogger("salus.ordering")
 
 _STREAM_IN_USE = 10058  # JetStream API error: stream name already in use
+_NO_PLACEMENT = 10005  # JetStream API error: no suitable peers for placement (yet)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: flo
             except BadRequestError as exc:
                 if exc.err_code == _STREAM_IN_USE:  # another peer made it first
                     return
-                raise OrdererUnavailable(f"cannot create stream {config.name}: {exc}") from None
+                if exc.err_code != _NO_PLACEMENT:
+                    raise OrdererUnavailable(f"cannot create stream {config.name}: {exc}") from None
+                last = exc  # the cluster has not gathered enough servers yet
             except (NatsError, TimeoutError) as exc:
                 last = exc
         except (NatsError, TimeoutError) as exc:

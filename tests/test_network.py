@@ -258,8 +258,9 @@ def test_a_peer_joining_after_the_stream_was_trimmed_bootstraps_from_an_export(n
 
 
 def _cursor(net: LocalNetwork, i: int) -> int:
-    (row,) = read_ledger(net, i, "SELECT value FROM meta WHERE key='ordering_cursor'")
-    return int(row[0])
+    ((cursor,),) = read_ledger(net, i, "SELECT cursor FROM block_cursors "
+                                       "ORDER BY height DESC LIMIT 1")
+    return int(cursor)
 
 
 async def _purge(net: LocalNetwork, below: int | None = None, stream: str | None = None) -> None:

@@ -21,7 +21,7 @@ from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
 from salus.ledger.export import ExportError, export_lines, import_blocks
-from salus.ledger.ledger import Ledger
+from salus.ledger.ledger import CURSOR_META, Ledger
 from salus.ledger.signatures import executable
 from salus.ledger.transaction import Transaction
 from salus.network.attestation import (
@@ -265,6 +265,29 @@ def test_an_export_rebuilds_the_same_ledger_under_the_importers_own_key(tmp_path
     assert rebuilt.ordering_cursor == 3  # the exporter's stream position at its head
     rebuilt.close()
     source.close()
+
+
+def test_an_export_cut_below_the_head_carries_that_blocks_stream_position(tmp_path) -> None:
+    source, _ = _exported(tmp_path)
+    lines = list(export_lines(source.store, to_height=1))
+    assert json.loads(lines[0])["cursor"] == source.cursor_at(1) == 5
+    target = tmp_path / "cut" / "ledger.db"
+    target.parent.mkdir()
+    assert import_blocks(lines, target, network_genesis(), registry(), PEER_KEYS["medboard"]) == 1
+    rebuilt = Ledger.open(target, registry())
+    assert rebuilt.ordering_cursor == 5  # so the peer can follow the stream from there
+    assert rebuilt.head_row.hash == source.block(1)[0].hash
+    rebuilt.close()
+    source.close()
+
+
+def test_a_ledger_from_before_per_block_cursors_still_resumes_from_its_head(tmp_path) -> None:
+    ledger = ledger_of(tmp_path, "st-mary")
+    txs, ok = executable(registrations(2), ledger.executor.max_tx_bytes)
+    ledger.commit(GENESIS_TIME + 1000, txs, ok)  # no cursor stored with the block
+    ledger.store.set_meta(CURSOR_META, b"41")  # where earlier versions kept the head's
+    assert ledger.ordering_cursor == 41 and ledger.cursor_at(0) is None
+    ledger.close()
 
 
 @pytest.mark.parametrize("tamper", ["tx", "header", "signature", "truncated", "extra"])

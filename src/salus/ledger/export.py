@@ -29,7 +29,7 @@ from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger.block import BlockHeader
 from salus.ledger.contract import Registry
-from salus.ledger.ledger import CURSOR_META, BlockRefused, Ledger, LedgerError
+from salus.ledger.ledger import BlockRefused, Ledger, LedgerError, cursor_at
 from salus.ledger.signatures import executable
 from salus.ledger.store import Store
 
@@ -50,11 +50,9 @@ def export_lines(store: Store, to_height: int | None = None) -> Iterator[bytes]:
         if head is None:
             raise ExportError("the ledger is empty")
         height = head if to_height is None else min(to_height, head)
-        cursor = store.get_meta(CURSOR_META) if height == head else None
         genesis = loads_strict(store.get_meta("genesis") or b"null")
         yield _line({"format": EXPORT_FORMAT, "chain_id": genesis["chain_id"],
-                     "genesis": genesis, "height": height,
-                     "cursor": None if cursor is None else int(cursor)})
+                     "genesis": genesis, "height": height, "cursor": cursor_at(store, height)})
         for h in range(1, height + 1):
             row = store.block(h)
             assert row is not None

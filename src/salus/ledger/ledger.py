@@ -55,8 +55,19 @@ class BlockRefused(LedgerError):
 #: refuse it (nothing is written).
 HeaderCheck = Callable[[BlockHeader], None]
 
-#: Meta key of the ordering cursor stored with the head block.
+#: Meta key under which ledgers before per-block cursors kept the head's cursor.
 CURSOR_META = "ordering_cursor"
+
+
+def cursor_at(store: Store, height: int) -> int | None:
+    """The ordering position stored with block ``height`` of ``store`` (see
+    :meth:`Ledger.cursor_at`); ledgers from before per-block cursors kept only the
+    head's, in meta."""
+    cursor = store.block_cursor(height)
+    if cursor is None and height == store.head_height():
+        raw = store.get_meta(CURSOR_META)
+        cursor = None if raw is None else int(raw)
+    return cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +212,18 @@ class Ledger:
                                             w.known_ids(decoded_ids))
             block = self._seal(prev, height, time, outcome, w, check)
             if cursor is not None:
-                w.set_meta(CURSOR_META, b"%d" % cursor)
+                w.set_block_cursor(height, cursor)
         return self._advance(block, outcome)
 
     @property
     def ordering_cursor(self) -> int | None:
         """The ordering position stored with the head block (None if never given)."""
-        raw = self.store.get_meta(CURSOR_META)
-        return None if raw is None else int(raw)
+        return self.cursor_at(self.height)
+
+    def cursor_at(self, height: int) -> int | None:
+        """The ordering position stored with block ``height``: where a peer holding the
+        ledger up to that block resumes reading the ordering service."""
+        return cursor_at(self.store, height)
 
     def _seal(self, prev: BlockHeader, height: int, time: int, outcome: BlockOutcome,
               w: BlockWriter, check: HeaderCheck | None) -> _Sealed:

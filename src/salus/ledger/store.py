@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS log_nodes (
     level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS block_cursors (
+    height INTEGER PRIMARY KEY,
+    cursor INTEGER NOT NULL    -- the ordering service's position after this block
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -215,6 +219,12 @@ class Store:
     def known_ids(self, ids: Sequence[bytes]) -> set[bytes]:
         return _known_ids(self.reader, ids)
 
+    def block_cursor(self, height: int) -> int | None:
+        """The ordering position stored with block ``height`` (None if none was)."""
+        row = self.reader.execute("SELECT cursor FROM block_cursors WHERE height=?",
+                                  (height,)).fetchone()
+        return None if row is None else int(row[0])
+
     def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         # Point lookups on the primary key: SQLite does not use the key for a row-value
         # IN (VALUES ...) list and would scan the table.
@@ -297,6 +307,9 @@ class BlockWriter:
 
     def set_meta(self, key: str, value: bytes) -> None:
         self._c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def set_block_cursor(self, height: int, cursor: int) -> None:
+        self._c.execute("INSERT INTO block_cursors VALUES (?, ?)", (height, cursor))
 
     def write(
         self,

@@ -220,6 +220,7 @@ def test_network_status_reports_agreement(net) -> None:
     assert status["agree"] is True
     assert {p["org"] for p in status["peers"]} == {p.org for p in net.peers}
     assert all(n["healthy"] for n in status["nats"])
+    assert all(p["caught_up"] is True for p in status["peers"])
     first = status["peers"][0]
     assert first["stream"]["leader"] and len(first["stream"]["replicas"]) == 2
 

@@ -99,7 +99,8 @@ def _print_status(status: dict[str, Any]) -> None:
         stream = p.get("stream") or {}
         health = stream.get("error") or (
             f"{stream.get('messages', '?')} msgs, leader {stream.get('leader', '-')}")
-        peers.add_row(p["org"], p["api"], str(p["height"]), p["state_hash"][:16],
+        height = str(p["height"]) + ("" if p.get("caught_up", True) else " (catching up)")
+        peers.add_row(p["org"], p["api"], height, p["state_hash"][:16],
                       f"{agreeing}/{len(others)}", f"[red]{alarm}[/]" if alarm else "ok", health)
     out.print(peers)
     nats = Table(title="NATS servers")

@@ -40,8 +40,9 @@ class Context:
 
     state: TxState
     signer: str  # did:key of the signing key
-    #: The signer's membership record (None for a newcomer). Shared and read-only: a method
-    #: that changes a member loads its record from state.
+    #: The signer's membership record (None for a newcomer). Shared by every transaction
+    #: that reads the same record, across blocks, and so read-only: a method that changes
+    #: a member loads its record from state.
     member: dict[str, Any] | None
     height: int
     time: int  # block time, ms since epoch

@@ -36,8 +36,9 @@ from salus.node.contracts import registry
 from salus.node.node import Node, NodeUnavailable
 from salus.ordering import batch_message
 from salus.ordering.cutter import BlockCutter
-from salus.ordering.jetstream import JetStreamSettings
+from salus.ordering.jetstream import JetStreamOrderer, JetStreamSettings
 from salus.ordering.orderer import Batch
+from salus.ordering.stream_reader import StreamMessage
 
 ORGS = ("st-mary", "city-lab", "medboard")
 PEER_KEYS = {org: ident(f"peer-{org}") for org in ORGS}
@@ -438,3 +439,24 @@ class FakeGateway:
 
     async def stop(self) -> None:
         pass
+
+
+def test_a_peer_hands_back_its_own_verified_transactions_and_only_those() -> None:
+    orderer = JetStreamOrderer(SETTINGS)
+    orderer._cutter = BlockCutter(1, 1000)
+    ours = [transaction.decode(raw) for raw in registrations(3, "ours")]
+    msg_id = batch_message.message_id([t.id for t in ours])
+    orderer._own[msg_id] = list(ours)
+    theirs = registrations(2, "theirs")
+
+    def message(seq: int, raws: list[bytes], mid: str | None) -> StreamMessage:
+        return StreamMessage(seq, seq, SETTINGS.txs_subject, batch_message.encode(raws), mid)
+
+    orderer._take(message(1, [t.raw for t in ours], msg_id))
+    orderer._take(message(2, theirs, batch_message.message_id([b"x"])))
+    orderer._own["forged"] = list(ours)  # an id that is ours, with other bytes
+    orderer._take(message(3, theirs, "forged"))
+    pending = orderer._cutter.pending
+    assert pending[:3] == ours and all(isinstance(t, Transaction) for t in pending[:3])
+    assert pending[3:] == theirs + theirs  # others' bytes stay bytes, verified at commit
+    assert orderer._own == {}

@@ -157,6 +157,14 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: flo
         await asyncio.sleep(0.5)
 
 
+def _raw(tx: Transaction | bytes) -> bytes:
+    return tx.raw if isinstance(tx, Transaction) else tx
+
+
+def _id(tx: Transaction | bytes) -> bytes:
+    return tx.id if isinstance(tx, Transaction) else leaf_hash(tx)
+
+
 class JetStreamOrderer:
     def __init__(self, settings: JetStreamSettings, name: str = "salus-peer") -> None:
         self.settings = settings
@@ -165,7 +173,9 @@ class JetStreamOrderer:
         self._js: JetStreamContext | None = None
         self._reader: StreamReader | None = None
         self._cutter: BlockCutter | None = None
-        self._own: dict[bytes, Transaction] = {}
+        #: This peer's messages not yet read back, by message id: their transactions as
+        #: its ingress verified them.
+        self._own: dict[str, list[Transaction | bytes]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._markers: set[asyncio.Task[None]] = set()
         self._running = False
@@ -210,26 +220,23 @@ class JetStreamOrderer:
             raise OrdererUnavailable("the orderer is stopped")
         subject = self.settings.txs_subject
         pending: list[asyncio.Future[Any]] = []
-        mine: list[bytes] = []
-        raws: list[bytes] = []
-        for tx in txs:
-            if isinstance(tx, Transaction):
-                self._own[tx.id] = tx
-                mine.append(tx.id)
-                raws.append(tx.raw)
-            else:
-                raws.append(tx)
+        items = list(txs)
+        sent: list[str] = []
+        start = 0
         try:
-            for part in batch_message.chunks(raws):
-                msg_id = batch_message.message_id([leaf_hash(raw) for raw in part])
+            for part in batch_message.chunks([_raw(tx) for tx in items]):
+                own, start = items[start : start + len(part)], start + len(part)
+                msg_id = batch_message.message_id([_id(tx) for tx in own])
+                self._own[msg_id] = own
+                sent.append(msg_id)
                 pending.append(await self._js.publish_async(
                     subject, batch_message.encode(part), headers={"Nats-Msg-Id": msg_id}))
             await asyncio.wait_for(asyncio.gather(*pending), self.settings.publish_timeout_s)
         except (NatsError, TimeoutError, OSError) as exc:
             for fut in pending:
                 fut.cancel()
-            for tx_id in mine:
-                self._own.pop(tx_id, None)
+            for msg_id in sent:
+                self._own.pop(msg_id, None)
             raise OrdererUnavailable(
                 f"the ordering stream did not accept the transactions ({type(exc).__name__}: "
                 f"{exc or 'timed out'}); retry shortly") from None
@@ -252,9 +259,9 @@ class JetStreamOrderer:
             raws = batch_message.decode(m.data)
             if raws is None:
                 return None  # not a batch: ignored, by every peer alike
-            return self._cutter.on_txs(m.seq, m.time_ns, [self._mine(raw) for raw in raws])
-        if m.subject == self.settings.tx_subject:
-            return self._cutter.on_txs(m.seq, m.time_ns, [self._mine(m.data)])
+            return self._cutter.on_txs(m.seq, m.time_ns, self._mine(m.msg_id, raws))
+        if m.subject == self.settings.tx_subject:  # the first format: never this peer's now
+            return self._cutter.on_txs(m.seq, m.time_ns, [m.data])
         if m.subject == self.settings.cut_subject:
             try:
                 number = int(m.data)
@@ -263,12 +270,13 @@ class JetStreamOrderer:
             return self._cutter.on_marker(m.seq, m.time_ns, number)
         return None
 
-    def _mine(self, raw: bytes) -> Transaction | bytes:
-        """The transaction object this peer's ingress verified, if ``raw`` is one it sent."""
-        if not self._own:
-            return raw
-        own = self._own.pop(leaf_hash(raw), None)
-        return own if own is not None and own.raw == raw else raw
+    def _mine(self, msg_id: str | None, raws: list[bytes]) -> list[Transaction | bytes]:
+        """The transaction objects this peer's ingress verified, if the message is one it
+        sent (same id, same bytes); otherwise the bytes, to be verified at commit."""
+        own = self._own.pop(msg_id, None) if msg_id is not None else None
+        if own is not None and [_raw(tx) for tx in own] == raws:
+            return own
+        return list(raws)
 
     # -- time-to-cut ---------------------------------------------------------------------
     def _arm_timer(self) -> None:

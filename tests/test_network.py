@@ -335,7 +335,7 @@ def _processes_mentioning(text: str) -> list[int]:
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes() \
-                    and (proc / "stat").read_text().split(") ")[-1][0] != "Z":
+                    and process_alive(int(proc.name)):
                 found.append(int(proc.name))
         except OSError:
             continue

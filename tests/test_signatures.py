@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 from conftest import GENESIS_TIME, ident
 from salus.ledger import signatures, transaction
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES, Transaction
+from salus.network.nats_server import process_alive
 
 
 def _batch(n: int) -> list[bytes]:
@@ -45,17 +45,9 @@ def test_a_dead_worker_is_replaced_and_the_batch_still_checked() -> None:
     victim = signatures._get_pool().submit(os.getpid).result()
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while _alive(victim):
+    while process_alive(victim):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     for _ in range(3):  # the first call may meet the broken pool; none may fail
         checked = signatures.check_all(raws, DEFAULT_MAX_TX_BYTES)
         assert [ok for _, ok in checked] == [True] * 64
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-    except OSError:
-        return False
-    return state != "Z"

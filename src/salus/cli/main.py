@@ -244,6 +244,10 @@ def demo(
     run_demo(data, port, err)
 
 
+#: Every benchmark prints one JSON object; --json prints that alone, without progress.
+BenchJsonOpt = Annotated[bool, typer.Option("--json", help="Print only the JSON result")]
+
+
 @bench_app.command("records")
 def bench_records(
     reads: Annotated[int, typer.Option(help="Consent-checked reads to time")] = 20_000,
@@ -252,7 +256,7 @@ def bench_records(
     in_flight: Annotated[int, typer.Option(help="Read requests outstanding")] = 32,
     latency_rate: Annotated[int, typer.Option(help="Reads/s offered for p50/p99")] = 1000,
     latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+    as_json: BenchJsonOpt = False,
 ) -> None:
     """FHIR ingest and audited reads through the records gateway."""
     from salus.bench import records as bench
@@ -269,7 +273,7 @@ def bench_credentials(
     batch_size: Annotated[int, typer.Option(help="Credentials per anchored batch")] = 1000,
     workers: Annotated[int | None, typer.Option(help="Verifying processes (default: one "
                                                      "per core)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+    as_json: BenchJsonOpt = False,
 ) -> None:
     """Issue credentials in anchored batches, then verify every step of each offline."""
     from salus.bench import credentials as bench
@@ -286,7 +290,7 @@ def bench_network(
     rate: Annotated[int, typer.Option(help="Offered tx/s for the latency run")] = 5000,
     latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
     attestations: Annotated[int, typer.Option(help="Attestations each receipt waits for")] = 2,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+    as_json: BenchJsonOpt = False,
 ) -> None:
     """End to end through a local network: submit -> committed with k-of-n attestations."""
     from salus.bench import network as bench
@@ -302,7 +306,7 @@ def bench_ledger(
     signers: Annotated[int, typer.Option(help="Distinct signing members")] = 500,
     batch: Annotated[int, typer.Option(help="Transactions per HTTP request")] = 1000,
     latency_seconds: Annotated[float, typer.Option(help="Length of the 5,000 tx/s run")] = 10.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+    as_json: BenchJsonOpt = False,
     growth: Annotated[bool, typer.Option(
         "--growth", help="Instead: throughput and proofs as the log grows 10^4 -> 10^6")] = False,
 ) -> None:

@@ -128,9 +128,7 @@ class Peer:
     # -- attesting what this peer builds -------------------------------------------------
     def _own(self, height: int, block_hash: bytes, state_hash: bytes) -> Attestation:
         att = Attestation.sign(self.key, self.chain_id, height, block_hash, state_hash)
-        self.book.add(att)
-        if self.archive is not None:
-            self.archive.add([att])
+        self.book.add(att)  # the archive gets it when it comes back from the stream
         self.attested_height.labels(self.org).set(height)
         return att
 

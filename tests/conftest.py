@@ -11,6 +11,7 @@ from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
 from salus.ledger.ledger import Ledger
+from salus.ledger.log import leaf_hash
 from salus.ledger.signatures import executable
 from salus.node.contracts import registry
 
@@ -30,6 +31,7 @@ class Chain:
     orderer: Identity
     time: int = GENESIS_TIME
     nonces: dict[str, int] = field(default_factory=dict)
+    _submitted: dict[int, list[bytes]] = field(default_factory=dict)
 
     def tx(self, who: Identity, contract: str, method: str, args: dict | None = None,
            *, nonce: int | None = None, chain: str | None = None, time: int | None = None) -> bytes:
@@ -43,7 +45,22 @@ class Chain:
     def commit(self, *raws: bytes):
         self.time += 1000
         txs, sig_ok = executable(raws, self.ledger.executor.max_tx_bytes)
-        return self.ledger.commit(self.time, txs, sig_ok)
+        block = self.ledger.commit(self.time, txs, sig_ok)
+        self._submitted[block.header.height] = list(raws)
+        return block
+
+    def verdicts(self, block) -> list[tuple[str, str]]:
+        """Each submitted transaction's (code, reason), in submission order, whether the
+        block kept it (in the log) or dropped it (failed admission: nowhere)."""
+        by_id = {r.id: (r.code, r.reason) for r in [*block.results, *block.dropped]}
+        return [by_id[leaf_hash(raw)] for raw in self._submitted[block.header.height]]
+
+    def codes(self, block) -> list[str]:
+        return [code for code, _ in self.verdicts(block)]
+
+    def kept(self, block) -> list[str]:
+        """Codes of what the block kept: the only transactions that reach the log."""
+        return [r.code for r in block.results]
 
 
 def make_genesis(orderer: Identity) -> genesis_mod.Genesis:

@@ -69,7 +69,7 @@ def alice(net: Net) -> Identity:
 
 def test_commit_receipt_and_offline_proof(net: Net, alice: Identity) -> None:
     with net.client(alice) as c:
-        raw = c.sign("notary", "anchor", {"hash": "aa" * 32, "label": "x-ray report"})
+        raw = c.sign("notary", "anchor", {"hash": "aa" * 32, "label": "x-ray-report"})
         receipt = c.submit(raw)
         assert receipt.valid and receipt.tx_id == leaf_hash(raw).hex()
         assert receipt.output == {"hash": "aa" * 32, "height": receipt.height}
@@ -144,9 +144,6 @@ def test_every_refusal_code_from_api_and_sdk_changes_nothing(net: Net, alice: Id
         Code.WRONG_CHAIN: sign(alice, ch="another-chain"),
         Code.BAD_SIGNATURE: bytes(forged),
         Code.UNKNOWN_CONTRACT: sign(alice, "nosuch"),
-        Code.DUPLICATE: committed,
-    }
-    invalid_in_block = {
         Code.UNKNOWN_METHOD: sign(alice, method="nosuch"),
         Code.BAD_ARGUMENTS: sign(alice, args={"hash": "BB"}),
         Code.UNKNOWN_SIGNER: sign(stranger),
@@ -154,15 +151,19 @@ def test_every_refusal_code_from_api_and_sdk_changes_nothing(net: Net, alice: Id
                              {"org": "st-mary", "member": stranger.did, "roles": ["nurse"]}),
         Code.REPLAYED_NONCE: sign(alice, args={"hash": "ee" * 32}, nonce=1),
         Code.STALE: sign(alice, args={"hash": "ef" * 32}, at=now - 3_600_000),
-        Code.CONFLICT: sign(alice, args={"hash": "cc" * 32}),
         Code.NOT_FOUND: sign(net.admin, "membership", "grant_roles",
                              {"member": stranger.did, "roles": ["nurse"]}),
+        Code.DUPLICATE: committed,
+    }
+    # What only the order can decide is kept in its block, as invalid.
+    invalid_in_block = {
+        Code.CONFLICT: sign(alice, args={"hash": "cc" * 32}),
     }
     before_state = net.state_rows()
     with net.client(alice) as c:
         size_before = c.status()["log_size"]
         receipts = c.submit_many(list(refused_at_ingress.values()))
-        assert [r.code for r in receipts] == list(refused_at_ingress)
+        assert [r.code for r in receipts] == list(refused_at_ingress), [r.reason for r in receipts]
         assert all(r.status == "refused" and r.reason for r in receipts)
         assert c.status()["log_size"] == size_before  # refused: never ordered
         for code, raw in refused_at_ingress.items():
@@ -171,6 +172,9 @@ def test_every_refusal_code_from_api_and_sdk_changes_nothing(net: Net, alice: Id
             assert exc.value.code == code
             r = httpx.post(f"{net.url}/v1/tx", json={"tx": base64.b64encode(raw).decode()})
             assert r.status_code == 422 and r.json()["error"]["code"] == code
+            if code != Code.DUPLICATE:  # (that one is on the ledger: it is the first copy)
+                assert httpx.get(f"{net.url}/v1/tx/{leaf_hash(raw).hex()}").status_code == 404
+        assert c.status()["log_size"] == size_before
         receipts = c.submit_many(list(invalid_in_block.values()))
         assert [r.code for r in receipts] == list(invalid_in_block), [r.reason for r in receipts]
         assert all(r.status == "committed" and r.reason for r in receipts)
@@ -183,6 +187,27 @@ def test_every_refusal_code_from_api_and_sdk_changes_nothing(net: Net, alice: Id
     assert after == [row for row in before_state if not row[0].startswith("nonce/")]
     nonces_after = {k: v for k, v in net.state_rows() if k.startswith("nonce/")}
     assert nonces_after == {k: v for k, v in before_state if k.startswith("nonce/")}
+
+
+def test_admitted_at_ingress_but_not_by_the_block_is_refused_and_not_kept(net: Net) -> None:
+    """Ingress judges against the head; a block judges again, in order. A key revoked
+    earlier in the same block makes a later transaction of that key fail admission: the
+    block drops it (it is in no log) and its submitter gets a refusal."""
+    bob = Identity.generate()
+    with net.client(net.admin) as admin:
+        admin.call("membership", "enrol", {"org": "st-mary", "member": bob.did,
+                                           "roles": ["nurse"]})
+        revoke = admin.sign("membership", "revoke_key", {"key": bob.did,
+                                                         "reason": "key_compromise"})
+    with net.client(bob) as c:
+        anchor = c.sign("notary", "anchor", {"hash": "ab" * 32})
+        size = c.status()["log_size"]
+        first, second = c.submit_many([revoke, anchor])
+    assert first.status == "committed" and first.valid
+    assert (second.status, second.code) == ("refused", Code.KEY_NOT_ACTIVE), second
+    assert httpx.get(f"{net.url}/v1/tx/{second.tx_id}").status_code == 404
+    with net.client() as c:
+        assert c.status()["log_size"] == size + 1
 
 
 def test_bad_requests_get_stable_codes(net: Net) -> None:

@@ -11,8 +11,10 @@ from salus.ordering import SoloOrderer
 
 def test_a_listener_that_falls_behind_is_told_it_was_dropped(chain: Chain) -> None:
     admin = ident("st-mary-admin")
-    node = Node(chain.ledger, SoloOrderer(max_txs=1, max_wait_ms=1,
-                                          clock=lambda: GENESIS_TIME + 1000))
+    def clock() -> int:
+        return GENESIS_TIME + 1000
+
+    node = Node(chain.ledger, SoloOrderer(max_txs=1, max_wait_ms=1, clock=clock), clock=clock)
 
     async def run() -> tuple[list[int | None], list[int]]:
         await node.start()

@@ -1,4 +1,4 @@
-"""Contracts stay deterministic: no clock, randomness, floats or I/O in their source."""
+"""Contracts stay deterministic and declare what they take and who may call them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import inspect
 
 import pytest
 
+from salus.ledger import authority, schema
 from salus.ledger.contract import Contract, Registry, method
+from salus.ledger.schema import SchemaError, free_text, text
 from salus.node.contracts import registry
 
 FORBIDDEN_MODULES = {"time", "datetime", "random", "secrets", "os", "socket", "uuid", "io",
@@ -16,11 +18,12 @@ FORBIDDEN_CALLS = {"open", "float", "input", "print", "hash", "id"}
 
 
 def contract_modules():
-    reg = registry()
-    seen = set()
-    for name in reg.contracts:
-        for contract in reg._methods[name].values():
-            module = inspect.getmodule(contract[0])
+    """Every module whose code runs inside execution: the contracts, their authority
+    rules and the schema module."""
+    seen = {authority, schema}
+    yield from seen
+    for m in registry().all_methods():
+        for module in (inspect.getmodule(m.fn), inspect.getmodule(type(m.who))):
             if module not in seen:
                 seen.add(module)
                 yield module
@@ -40,12 +43,45 @@ def test_contract_source_is_deterministic(module) -> None:
             assert node.func.id not in FORBIDDEN_CALLS, f"{module.__name__} calls {node.func.id}"
 
 
-def test_registry_refuses_unsupported_parameters() -> None:
-    class Bad(Contract):
-        name = "bad"
+def _registry_of(fn) -> Registry:
+    class C(Contract):
+        name = "c"
 
-        @method
-        def m(self, ctx, x: float) -> None: ...
+    C.m = method(who=authority.AnyMember())(fn)
+    return Registry([C()])
 
-    with pytest.raises(TypeError, match="unsupported"):
-        Registry([Bad()])
+
+def test_every_method_declares_a_rule() -> None:
+    with pytest.raises(TypeError, match="authority rule"):
+        method(who=None)  # type: ignore[arg-type]
+    for m in registry().all_methods():
+        assert isinstance(m.who, authority.Rule) and m.who.describe(), m.name
+
+
+def test_schemas_refuse_floats_unbounded_and_undeclared_free_text() -> None:
+    def f(self, ctx, x: float) -> None: ...
+    with pytest.raises(SchemaError, match="no floats"):
+        _registry_of(f)
+
+    def unbounded(self, ctx, x: str) -> None: ...
+    with pytest.raises(SchemaError, match="maximum length"):
+        _registry_of(unbounded)
+
+    def free(self, ctx, x: text("[a-z]+", 10, "x"), y: free_text(10, "a reason")) -> None: ...
+    reg = _registry_of(free)
+    assert reg.lookup("c", "m").schema.free_text == {"y": "a reason"}
+
+    def big(self, ctx, n: int) -> None: ...
+    with pytest.raises(SchemaError, match="minimum and a maximum"):
+        _registry_of(big)
+
+    def items(self, ctx, xs: list[text("[a-z]+", 10, "x")]) -> None: ...
+    with pytest.raises(SchemaError, match="maximum number of items"):
+        _registry_of(items)
+
+
+def test_only_declared_free_text() -> None:
+    """The one free-text argument on the ledger, written only by a regulator's admin."""
+    found = {(m.contract, m.name, path) for m in registry().all_methods()
+             for path in m.schema.free_text}
+    assert found == {("membership", "add_organisation", "name")}

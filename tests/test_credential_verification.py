@@ -130,23 +130,23 @@ def test_revoked_fails_at_status_and_history_answers_was_it_revoked_on_date_d(
     with net.issuer("registrar") as board:
         (cred,) = board.issue([licence(ident("dr-rev").did, "MD-200")])
         before = wall_clock_ms()
-        board.revoke(cred["id"], "board order 2026-17")
+        board.revoke(cred["id"], "disciplinary_action")
     verifier = net.verifier()
     _fails(verifier.verify(cred), "status", "revoked since")
-    assert "board order 2026-17" in verifier.verify(cred).step("status").reason
+    assert "disciplinary_action" in verifier.verify(cred).step("status").reason
     # as of a moment before the revocation, it stood
     assert verifier.verify(cred, before - 1).step("status").ok
     with net.issuer("registrar") as board, pytest.raises(TransactionRejected) as err:
-        board.set_status(cred["id"], "revocation", False, "undo")
+        board.set_status(cred["id"], "revocation", False, "reinstated")
     assert err.value.code == "CONFLICT"
 
 
 def test_suspended_fails_until_reinstated(net: CredNet) -> None:
     with net.issuer("registrar") as board:
         (cred,) = board.issue([licence(ident("dr-sus").did, "MD-201")])
-        board.suspend(cred["id"], "under investigation")
+        board.suspend(cred["id"], "under_investigation")
         _fails(net.verifier().verify(cred), "status", "suspended since")
-        board.reinstate(cred["id"], "cleared")
+        board.reinstate(cred["id"], "reinstated")
     report = net.verifier().verify(cred)
     _ok(report)
     assert "changed 2 time(s)" in report.step("status").reason
@@ -219,7 +219,7 @@ def test_revoked_key_keeps_what_it_issued_before_unless_compromised_earlier(
     late_height = verifier.context.anchors[late["proof"][1]["batchRoot"]]["height"]
     # the compromise is known to have begun after `early` was issued, before `late`
     with net.client("med-school-admin") as admin:
-        admin.call("membership", "revoke_key", {"key": ident("dean").did, "reason": "stolen",
+        admin.call("membership", "revoke_key", {"key": ident("dean").did, "reason": "key_compromise",
                                                 "effective_height": late_height})
     verifier = net.verifier()
     report = verifier.verify(early)
@@ -252,7 +252,8 @@ def test_anchor_not_in_the_log_fails_at_log(net: CredNet, issued: dict) -> None:
 
 
 def test_an_anchor_the_ledger_rejected_fails_at_anchor(net: CredNet) -> None:
-    """A non-issuer's anchor is a log leaf too, but it was rejected (FORBIDDEN)."""
+    """A non-issuer's anchor never reaches the log (refused at admission); an issuer's
+    anchor of a type its organisation may not issue is a log leaf, but a rejected one."""
     outsider = ident("dr-pat")
     signed = add_proof({**_draft_for(net), "issuer": outsider.did}, outsider,
                        created=iso_from_ms(wall_clock_ms()))
@@ -261,10 +262,22 @@ def test_an_anchor_the_ledger_rejected_fails_at_anchor(net: CredNet) -> None:
         with pytest.raises(IssueError) as err:
             anchor_batch(c, [signed], ["HospitalPrivilegesCredential"])
         assert err.value.code == "FORBIDDEN"
+        size = c.status()["log_size"]
         tree = batch.build([batch.credential_leaf(signed)])
         raw = c.sign("credentials", "anchor", {"root": tree.root.hex(), "size": 1,
                                                "types": ["HospitalPrivilegesCredential"]})
-        c.submit(raw)  # committed, as an invalid transaction
+        with pytest.raises(TransactionRejected) as rejected:
+            c.submit(raw)
+        assert rejected.value.code == "FORBIDDEN" and c.status()["log_size"] == size
+    registrar = net.keys["registrar"]  # a board's issuer: boards issue no privileges
+    signed = add_proof({**_draft_for(net), "issuer": registrar.did}, registrar,
+                       created=iso_from_ms(wall_clock_ms()))
+    with net.client("registrar") as c:
+        tree = batch.build([batch.credential_leaf(signed)])
+        raw = c.sign("credentials", "anchor", {"root": tree.root.hex(), "size": 1,
+                                               "types": ["HospitalPrivilegesCredential"]})
+        receipt = c.submit(raw)  # committed, as an invalid transaction
+        assert receipt.status == "committed" and receipt.code == "FORBIDDEN"
         cred = attach(signed, tree, 0, anchor_evidence(c, raw))
     _fails(net.verifier().verify(cred), "anchor", "accepted no anchor")
 

@@ -84,15 +84,15 @@ def test_bad_assessments_are_refused_and_change_nothing(school: Chain, args: dic
             "date": "2026-10-01"}
     before = list(school.ledger.store.state_prefix("edu-"))
     block = school.commit(school.tx(PROF, "education", "assess", {**base, **args}))
-    assert block.results[0].code == code, block.results[0].reason
+    assert school.codes(block) == [code], school.verdicts(block)
     assert list(school.ledger.store.state_prefix("edu-")) == before
 
 
 def test_only_assessors_of_teaching_organisations_assess(school: Chain) -> None:
     block = _assess(school, DR_B, DR_A, "EPA1", 3)  # a learner is no assessor
-    assert block.results[0].code == "FORBIDDEN"
+    assert school.codes(block) == ["FORBIDDEN"]
     block = _assess(school, REGISTRAR, DR_A, "EPA1", 3)  # a board's issuer neither
-    assert block.results[0].code == "FORBIDDEN"
+    assert school.codes(block) == ["FORBIDDEN"]
     _valid(school.commit(school.tx(SCHOOL_ADMIN, "membership", "grant_roles",
                                    {"member": DR_A.did, "roles": ["assessor"]})))
     assert _assess(school, DR_A, DR_A, "EPA1", 5).results[0].code == "FORBIDDEN"  # self
@@ -142,7 +142,7 @@ def test_cme_hours_per_period_against_a_requirement(school: Chain) -> None:
     not_provider = school.commit(school.tx(PROF, "education", "record_cme", {
         "professional": DR_A.did, "activity": "x", "hours": 1, "category": "MOC",
         "completed": "2026-06-02"}))
-    assert not_provider.results[0].code == "FORBIDDEN"
+    assert school.codes(not_provider) == ["FORBIDDEN"]
     with pytest.raises(education.EducationError) as err:
         education.cme_status(_scan(school), school.ledger.state_value, DR_A.did,
                              "medboard/none", date(2026, 11, 21))
@@ -167,9 +167,9 @@ def test_module_usage_and_effectiveness(school: Chain) -> None:
 def test_any_arguments_get_a_code_and_change_nothing_unless_valid(school: Chain, args) -> None:
     before = list(school.ledger.store.state_prefix("edu-"))
     block = school.commit(school.tx(PROF, "education", "assess", args))
-    result = block.results[0]
-    assert result.code and result.reason is not None
-    if result.code != "VALID":
+    ((code, reason),) = school.verdicts(block)
+    assert code and reason is not None
+    if code != "VALID":
         assert list(school.ledger.store.state_prefix("edu-")) == before
 
 

@@ -7,9 +7,9 @@ import sqlite3
 from conftest import Chain, ident
 from salus.ledger.audit import audit
 from salus.ledger.codes import Code
-from salus.ledger.contracts.membership import has_role, key_valid_at, member_of_key
 from salus.ledger.ledger import Ledger
 from salus.ledger.log import leaf_hash, verify_consistency, verify_inclusion
+from salus.ledger.members import has_role, key_valid_at, member_of_key
 from salus.node.contracts import registry
 
 ADMIN = ident("st-mary-admin")
@@ -44,31 +44,43 @@ def test_every_validation_code_changes_nothing(chain: Chain) -> None:
     ok = chain.tx(alice, "notary", "anchor", {"hash": DOC})
     chain.commit(ok)
     before = chain.ledger.head.state_hash
+    log_before = chain.ledger.log_size
     bad_sig = bytearray(chain.tx(alice, "notary", "anchor", {"hash": "cd" * 32}))
     bad_sig[5] ^= 1
-    cases = {
+    # Failing admission: dropped, on every peer alike; never in the log.
+    unadmitted = {
+        Code.MALFORMED: b"\x00" * 64 + b"{not json",
         Code.WRONG_CHAIN: chain.tx(alice, "notary", "anchor", {"hash": "01" * 32}, chain="other"),
         Code.BAD_SIGNATURE: bytes(bad_sig),
-        Code.REPLAYED_NONCE: chain.tx(alice, "notary", "anchor", {"hash": "02" * 32}, nonce=1),
         Code.UNKNOWN_CONTRACT: chain.tx(alice, "nosuch", "anchor", {}),
         Code.UNKNOWN_METHOD: chain.tx(alice, "notary", "nosuch", {}),
         Code.BAD_ARGUMENTS: chain.tx(alice, "notary", "anchor", {"hash": 5}),
         Code.UNKNOWN_SIGNER: chain.tx(stranger, "notary", "anchor", {"hash": "03" * 32}),
         Code.FORBIDDEN: chain.tx(alice, "membership", "enrol",
                                  {"org": "st-mary", "member": stranger.did, "roles": ["clinician"]}),
-        Code.CONFLICT: chain.tx(alice, "notary", "anchor", {"hash": DOC}),
         Code.NOT_FOUND: chain.tx(ADMIN, "membership", "grant_roles",
                                  {"member": stranger.did, "roles": ["nurse"]}),
+    }
+    # Failing on what came first: kept in the block as invalid, changing nothing.
+    ordered = {
+        Code.REPLAYED_NONCE: chain.tx(alice, "notary", "anchor", {"hash": "02" * 32}, nonce=1),
+        Code.CONFLICT: chain.tx(alice, "notary", "anchor", {"hash": DOC}),
         Code.STALE: chain.tx(alice, "notary", "anchor", {"hash": "04" * 32}, time=1),
     }
-    block = chain.commit(*cases.values())
-    assert codes(block) == list(cases), [(r.code, r.reason) for r in block.results]
-    assert all(r.reason for r in block.results)
+    block = chain.commit(*unadmitted.values(), *ordered.values())
+    assert chain.codes(block) == [*unadmitted, *ordered]
+    assert chain.kept(block) == list(ordered)
+    assert all(r.reason for r in [*block.results, *block.dropped])
+    assert chain.ledger.log_size == log_before + len(ordered)
+    stored = {row.raw for row in chain.ledger.store.txs_of_block(block.header.height)}
+    assert stored == set(ordered.values())  # nothing unadmitted reaches the ledger file
     assert chain.ledger.head.state_hash != before  # chained, so it moves ...
     assert not any(r.rw for r in block.results)  # ... but no transaction wrote anything
     assert chain.ledger.state_value(f"anchor/{'01' * 32}") is None
     dup = chain.commit(ok)
     assert codes(dup) == [Code.DUPLICATE]
+    empty = chain.commit(unadmitted[Code.UNKNOWN_SIGNER])
+    assert empty.header.tx_count == 0 and chain.codes(empty) == [Code.UNKNOWN_SIGNER]
     assert audit(chain.ledger.store, registry()).ok
 
 
@@ -80,11 +92,11 @@ def test_key_rotation_and_revocation_history(chain: Chain) -> None:
     assert codes(b2) == ["VALID"]
     b3 = chain.commit(chain.tx(alice, "notary", "anchor", {"hash": DOC}),
                       chain.tx(new, "notary", "anchor", {"hash": DOC}))
-    assert codes(b3) == [Code.KEY_NOT_ACTIVE, "VALID"]
+    assert chain.codes(b3) == [Code.KEY_NOT_ACTIVE, "VALID"] and codes(b3) == ["VALID"]
     b4 = chain.commit(chain.tx(ADMIN, "membership", "revoke_key",
-                               {"key": new.did, "reason": "lost laptop"}))
+                               {"key": new.did, "reason": "key_lost"}))
     assert codes(b4) == ["VALID"]
-    assert codes(chain.commit(chain.tx(new, "notary", "anchor", {"hash": "ee" * 32}))) == [
+    assert chain.codes(chain.commit(chain.tx(new, "notary", "anchor", {"hash": "ee" * 32}))) == [
         Code.KEY_NOT_ACTIVE]
     b6 = chain.commit(chain.tx(ADMIN, "membership", "rotate_key",
                                {"new_key": newer.did, "member": alice.did}))
@@ -102,10 +114,10 @@ def test_removed_organisation_loses_roles(chain: Chain) -> None:
     chain.commit(chain.tx(ADMIN, "membership", "enrol",
                           {"org": "st-mary", "member": alice.did, "roles": ["clinician"]}))
     forbidden = chain.commit(chain.tx(ADMIN, "membership", "remove_organisation",
-                                      {"id": "medboard", "reason": "x"}))
-    assert codes(forbidden) == [Code.FORBIDDEN]
+                                      {"id": "medboard", "reason": "closed"}))
+    assert chain.codes(forbidden) == [Code.FORBIDDEN] and codes(forbidden) == []
     b = chain.commit(chain.tx(ident("regulator-admin"), "membership", "remove_organisation",
-                              {"id": "st-mary", "reason": "licence withdrawn"}))
+                              {"id": "st-mary", "reason": "licence_withdrawn"}))
     assert codes(b) == ["VALID"]
     get = chain.ledger.state_value
     m = member_of_key(get, alice.did)

@@ -21,8 +21,8 @@ from salus.api.errors import ApiError
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, public_key, sign_jwt
 from salus.identity.did import DIDError
-from salus.ledger.contracts.membership import has_role, key_entry, member_of_key
 from salus.ledger.ledger import Ledger
+from salus.ledger.members import has_role, key_entry, member_of_key
 
 MAX_ASSERTION_LIFETIME = 300
 CLOCK_SKEW = 60

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from salus.api.auth import Principal
 from salus.api.errors import ApiError
 from salus.credentials import education
-from salus.ledger.contracts.membership import member_of_key
 from salus.ledger.ledger import Ledger
+from salus.ledger.members import member_of_key
 
 
 def build_router(ledger: Ledger, member: Any) -> APIRouter:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from salus.api.auth import Principal
 from salus.api.errors import ApiError
-from salus.ledger.contracts.membership import has_role, member_key
+from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
 from salus.records.contracts.layout import (
     AUTHOR_ROLES,

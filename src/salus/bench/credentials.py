@@ -121,7 +121,7 @@ def run(*, credentials: int = 20_000, batch_size: int = 1000, revoked: int = 10,
                     issued += issuer.issue([licence(first + i) for i in range(count)])
                 issue_s = time.perf_counter() - started
                 for cred in issued[:revoked]:
-                    issuer.revoke(cred["id"], "benchmark")
+                    issuer.revoke(cred["id"], "other")
             with SalusClient(node.url) as c:
                 context = c.credentials_context()
         say(f"node stopped; verifying {len(issued)} credentials offline with {workers} "

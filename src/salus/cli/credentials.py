@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from salus.cli.common import DEFAULT_NODE, NodeUrl, emit, fail, load_key, out
 from salus.client import SalusClient, SalusError
 from salus.clock import ms_from_iso
 from salus.credentials.context import ContextInvalid, VerificationContext
+from salus.credentials.contracts.layout import STATUS_REASONS
 from salus.credentials.credentialing import (
     CredentialingError,
     assess,
@@ -83,12 +85,14 @@ def _status(credential_id: str, purpose: str, value: bool, reason: str, key: Pat
             store: Path, node_url: str) -> None:
     with SalusClient(node_url, load_key(key)) as client, Issuer(client, store) as issuer:
         try:
-            emit(issuer.set_status(credential_id, purpose, value, reason))
+            emit(issuer.set_status(credential_id, purpose, value, str(reason)))
         except SalusError as exc:
             fail(f"{exc.code}: {exc.reason}")
 
 
-ReasonOpt = Annotated[str, typer.Option(help="Why (kept on the ledger with the change)")]
+StatusReason = StrEnum("StatusReason", {r: r for r in sorted(STATUS_REASONS)})
+ReasonOpt = Annotated[StatusReason, typer.Option(
+    help="Why, as a code (kept on the ledger with the change: never a story)")]
 
 
 @credentials_app.command("revoke")
@@ -405,7 +409,7 @@ def credentialing_verify(
         with SalusClient(node_url or DEFAULT_NODE, office) as client:
             try:
                 receipt = client.call("notary", "anchor", {"hash": digest,
-                                                           "label": "credentialing report"})
+                                                           "label": "credentialing-report"})
             except SalusError as exc:
                 fail(f"the report was written but not anchored: {exc.code}: {exc.reason}")
         summary["anchored"] = {"hash": digest, "tx": receipt.tx_id, "height": receipt.height}

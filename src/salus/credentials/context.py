@@ -30,9 +30,9 @@ from salus.credentials import status_list
 from salus.credentials.contracts.layout import ANCHOR_PREFIX, LIST_PREFIX, STATUS_PREFIX
 from salus.credentials.data_integrity import ProofInvalid, add_proof, verify_proof
 from salus.identity import Identity
-from salus.ledger.contracts.membership import member_key, org_key
 from salus.ledger.ledger import Ledger
 from salus.ledger.log import SignedTreeHead, STHError
+from salus.ledger.members import member_key, org_key
 from salus.ledger.store import Store
 
 CONTEXT_TYPE = "SalusVerificationContext"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from salus.canonical import jcs, loads_strict
-from salus.client import SalusClient, SalusError
+from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.credentials import batch as batch_mod
 from salus.credentials.anchor_proof import AnchorEvidence, attach
@@ -33,8 +33,8 @@ from salus.credentials.contracts.layout import STATUS_PURPOSES
 from salus.credentials.data_integrity import add_proof
 from salus.credentials.status_list import MIN_ENTRIES, random_index
 from salus.credentials.types import OB3_CONTEXT, TYPES, VC_CONTEXT, SchemaError, check_schema
-from salus.ledger.contracts.membership import key_index, member_key
 from salus.ledger.log import leaf_hash, verify_inclusion
+from salus.ledger.members import key_index, member_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lists (
@@ -128,8 +128,12 @@ class Issuer:
         # the issuer's own namespace: two issuers of one organisation never share a list
         tag = hashlib.sha256(self.did.encode()).hexdigest()[:8]
         list_id = f"{self.org()}.{tag}.{purpose}.{seq}"
-        self.client.call("credentials", "create_status_list",
-                         {"status_list": list_id, "purpose": purpose, "size": MIN_ENTRIES})
+        try:
+            self.client.call("credentials", "create_status_list",
+                             {"status_list": list_id, "purpose": purpose, "size": MIN_ENTRIES})
+        except TransactionRejected as exc:
+            raise IssueError(exc.code, f"the ledger refused a new status list: {exc.reason}") \
+                from None
         self.db.execute("INSERT INTO lists VALUES (?, ?, ?, ?)",
                         (list_id, purpose, MIN_ENTRIES, seq))
         return list_id, MIN_ENTRIES, set()
@@ -244,7 +248,10 @@ def anchor_batch(client: SalusClient, signed: Sequence[dict[str, Any]], types: S
     tree = batch_mod.build([batch_mod.credential_leaf(c) for c in signed])
     raw = client.sign("credentials", "anchor",
                       {"root": tree.root.hex(), "size": tree.size, "types": list(types)})
-    receipt = client.submit(raw)
+    try:
+        receipt = client.submit(raw)
+    except TransactionRejected as exc:  # refused at admission: it never reached the log
+        raise IssueError(exc.code, f"the ledger refused the batch anchor: {exc.reason}") from None
     if not receipt.valid:
         raise IssueError(receipt.code or "REJECTED",
                          f"the ledger refused the batch anchor: {receipt.reason}")

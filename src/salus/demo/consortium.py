@@ -94,15 +94,18 @@ def seed(data: Path) -> None:
             s.tx(people[name], "membership", "register_patient",
                  {"encryption_key": people[name].encryption_did})
         s.commit()
-        for i, (name, label) in enumerate([("dr-alice", "discharge summary"),
-                                           ("tech-dan", "lipid panel report"),
-                                           ("pharm-erin", "dispensing record"),
-                                           ("dr-bob", "emergency note")]):
+        for i, (name, label) in enumerate([("dr-alice", "discharge-summary"),
+                                           ("tech-dan", "lipid-panel-report"),
+                                           ("pharm-erin", "dispensing-record"),
+                                           ("dr-bob", "emergency-note")]):
             digest = hashlib.sha256(f"demo document {i}".encode()).hexdigest()
             s.tx(people[name], "notary", "anchor", {"hash": digest, "label": label})
-        # A refused transaction stays on the ledger with its code: a nurse may not enrol.
-        s.tx(people["nurse-carol"], "membership", "enrol", {
-            "org": "st-mary", "member": Identity.generate().did, "roles": ["clinician"]})
+        s.commit()
+        # What only the order decides stays on the ledger with its code: the same document
+        # anchored a second time is a CONFLICT. (What fails admission, say a nurse enrolling
+        # someone, is refused before it is ordered and is nowhere on the ledger.)
+        s.tx(people["dr-bob"], "notary", "anchor",
+             {"hash": hashlib.sha256(b"demo document 0").hexdigest(), "label": "copy"})
         s.commit()
         rotated = Identity.generate()
         s.tx(people["dr-alice"], "membership", "rotate_key", {"new_key": rotated.did})

@@ -69,7 +69,7 @@ def _requests(issuer: str, did: dict[str, str]) -> list[CredentialRequest]:
             "id": did["resident-vic"], "achievement": _achievement(
                 "Assessment", f"Core EPA {epa}"), "epa": epa, "entrustmentLevel": level,
             "assessor": did["director-sam"], "assessed": "2026-10-15",
-            "setting": "inpatient ward"}) for epa, level in ((1, 4), (4, 3), (10, 2))]
+            "setting": "inpatient-ward"}) for epa, level in ((1, 4), (4, 3), (10, 2))]
     assert issuer == "office-uma"
     return [CredentialRequest("HospitalPrivilegesCredential", {
         "id": did["dr-alice"], "facility": "st-mary", "department": "Internal Medicine",
@@ -87,7 +87,7 @@ def _education(c: dict[str, SalusClient], did: dict[str, str]) -> None:
                                          ("MK2", 2, "milestone", "2026-10-20")):
         sam.call("education", "assess", {"learner": did["resident-vic"], "kind": kind,
                                          "competency": competency, "level": level,
-                                         "date": day, "setting": "inpatient ward"})
+                                         "date": day, "setting": "inpatient-ward"})
     # lineage: dean-ruth taught alice and bob; alice now teaches resident-vic
     ruth.call("education", "teach", {"learners": [did["dr-alice"], did["dr-bob"]],
                                      "activity": "clinical-skills-2015"})
@@ -125,7 +125,7 @@ def seed_credentials(url: str, data: Path, say: Callable[[str], None] = lambda _
                 if issuer == "registrar-grace":
                     walt = next(x for x in issued if x["credentialSubject"]["id"] ==
                                 did["dr-walt"])
-                    service.revoke(walt["id"], "licence surrendered after board action")
+                    service.revoke(walt["id"], "surrendered")
                     made["revoked"] = {"holder": "dr-walt", "credential": walt["id"]}
             for cred in issued:
                 made["issued"].setdefault(issuer, []).append(cred["id"])

@@ -95,6 +95,10 @@ def audit(store: Store, registry: Registry,
                 outcome = executor.execute(
                     state.get, height, header.time, decoded, sig_ok,
                     {t.id for t in txs} & seen_ids)
+                if outcome.dropped:
+                    d = outcome.dropped[0]
+                    raise _Discrepancy(height, f"transaction {d.id.hex()} is in the block but "
+                                               f"fails admission ({d.code}: {d.reason})")
                 for t, r in zip(txs, outcome.results, strict=True):
                     if (t.code, t.reason) != (r.code, r.reason):
                         raise _Discrepancy(height, f"transaction {t.seq} is recorded as {t.code} "

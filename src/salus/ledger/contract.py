@@ -1,25 +1,30 @@
 """Contracts and the runtime that calls them.
 
-A contract is a plain class whose public transaction methods are marked with
-:func:`method`. Each method takes a :class:`Context` and keyword arguments with simple
-annotations (``str``, ``int``, ``bool``, ``list[str]``, ``dict``, or ``X | None`` with a
-default); the runtime checks the arguments against the signature before the call, so a
-method body only deals with meaning. Methods are deterministic: no wall clock (use
-``ctx.time``, the block time), no randomness, no floats, no I/O. A method refuses with
-:class:`~salus.ledger.codes.Rejected`, and then nothing it wrote is kept.
+A contract is a plain class whose transaction methods are marked with
+``@method(who=<rule>)``. Each method takes a :class:`Context` and keyword arguments
+annotated with the types of :mod:`salus.ledger.schema`; from those annotations the
+registry builds the method's strict argument schema, and ``who`` is its authority rule
+(:mod:`salus.ledger.authority`). Before a method runs, the runtime *admits* the call
+(:meth:`Registry.admit`): the arguments fit the schema, the things they name exist, and
+the signer may call it on that data. A method body then only deals with meaning.
+
+Methods are deterministic: no wall clock (use ``ctx.time``, the block time), no
+randomness, no floats, no I/O. A method refuses with :class:`~salus.ledger.codes.Rejected`,
+and then nothing it wrote is kept.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from salus.ledger.authority import Rule
 from salus.ledger.codes import Code, Rejected
+from salus.ledger.schema import Invalid, MethodSchema
 from salus.ledger.state import TxState
 
 #: A SHA-256 as contracts take it: 64 lowercase hex digits, nothing after.
@@ -28,10 +33,21 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 _MARK = "__salus_method__"
 
 
-def method(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a contract method as callable by transactions."""
-    setattr(fn, _MARK, True)
-    return fn
+class NotAdmitted(Rejected):
+    """A transaction that fails admission: what it asks is malformed, unknown, or not the
+    signer's to ask, whatever the order. It is refused at ingress and, if a peer meets it
+    in a block anyway, dropped by every peer alike: never kept in the log."""
+
+
+def method(*, who: Rule) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a contract method as callable by transactions, under authority rule ``who``."""
+    if not isinstance(who, Rule):
+        raise TypeError("@method(who=...) needs an authority rule from salus.ledger.authority")
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, _MARK, who)
+        return fn
+    return mark
 
 
 @dataclass(slots=True)
@@ -72,33 +88,29 @@ class Context:
 
 
 @dataclass(frozen=True, slots=True)
-class _Param:
+class Method:
+    """One transaction method: its code, argument schema and authority rule."""
+
+    contract: str
     name: str
-    check: Callable[[Any], bool]
-    kind: str
-    required: bool
+    fn: Callable[..., Any]
+    schema: MethodSchema
+    who: Rule
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.fn) or ""
 
 
-def _checker(annotation: Any) -> tuple[Callable[[Any], bool], str, bool]:
-    """(predicate, description, optional?) for one parameter annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        check, kind, _ = _checker(inner[0])
-        return (lambda v: v is None or check(v)), f"{kind} or null", True
-    if annotation is str:
-        return (lambda v: type(v) is str), "string", False
-    if annotation is int:
-        return (lambda v: type(v) is int), "integer", False
-    if annotation is bool:
-        return (lambda v: type(v) is bool), "boolean", False
-    if origin is list and typing.get_args(annotation) == (str,):
-        return (lambda v: type(v) is list and all(type(x) is str for x in v)), "list of strings", False
-    if annotation is dict or origin is dict:
-        return (lambda v: type(v) is dict), "object", False
-    if annotation is list or origin is list:
-        return (lambda v: type(v) is list), "list", False
-    raise TypeError(f"unsupported contract parameter annotation: {annotation!r}")
+def _schema(contract: str, fn: Callable[..., Any]) -> MethodSchema:
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: dict[str, tuple[Any, Any]] = {}
+    for p in list(inspect.signature(fn).parameters.values())[1:]:  # skip ctx
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY and p.kind is not \
+                inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            raise TypeError(f"{fn.__qualname__}: *args / **kwargs are not arguments")
+        fields[p.name] = (hints[p.name], ... if p.default is inspect.Parameter.empty else p.default)
+    return MethodSchema(f"{contract}.{fn.__name__}", fields)
 
 
 class Contract:
@@ -108,27 +120,17 @@ class Contract:
 
 
 class Registry:
-    """Contracts by name, with each method's checked parameter list."""
+    """Contracts by name, each method with its schema and rule."""
 
     def __init__(self, contracts: list[Contract]) -> None:
-        self._methods: dict[str, dict[str, tuple[Callable[..., Any], list[_Param]]]] = {}
+        self._methods: dict[str, dict[str, Method]] = {}
         for contract in contracts:
-            table: dict[str, tuple[Callable[..., Any], list[_Param]]] = {}
+            table: dict[str, Method] = {}
             for name, fn in inspect.getmembers(contract, callable):
-                if getattr(fn, _MARK, False):
-                    table[name] = (fn, self._params(fn))
+                who = getattr(fn, _MARK, None)
+                if who is not None:
+                    table[name] = Method(contract.name, name, fn, _schema(contract.name, fn), who)
             self._methods[contract.name] = table
-
-    @staticmethod
-    def _params(fn: Callable[..., Any]) -> list[_Param]:
-        hints = typing.get_type_hints(fn)
-        params = []
-        for p in list(inspect.signature(fn).parameters.values())[1:]:  # skip ctx
-            check, kind, optional = _checker(hints[p.name])
-            params.append(_Param(p.name, check, kind, p.default is inspect.Parameter.empty))
-            if optional and p.default is inspect.Parameter.empty:
-                raise TypeError(f"{fn.__qualname__}: optional parameter {p.name} needs a default")
-        return params
 
     @property
     def contracts(self) -> list[str]:
@@ -140,26 +142,43 @@ class Registry:
     def methods(self, contract: str) -> list[str]:
         return sorted(self._methods.get(contract, {}))
 
-    def call(self, ctx: Context, contract: str, method_name: str, args: dict[str, Any]) -> Any:
+    def all_methods(self) -> list[Method]:
+        return [m for c in self.contracts for m in (self._methods[c][n] for n in self.methods(c))]
+
+    def lookup(self, contract: str, method_name: str) -> Method:
+        """The method, or ``NotAdmitted`` (UNKNOWN_CONTRACT / UNKNOWN_METHOD)."""
         table = self._methods.get(contract)
         if table is None:
-            raise Rejected(Code.UNKNOWN_CONTRACT, f"no contract named {contract!r}")
-        entry = table.get(method_name)
-        if entry is None:
-            raise Rejected(
-                Code.UNKNOWN_METHOD,
-                f"contract {contract!r} has no method {method_name!r} "
-                f"(it has: {', '.join(sorted(table))})",
-            )
-        fn, params = entry
-        known = {p.name for p in params}
-        unknown = sorted(set(args) - known)
-        if unknown:
-            raise Rejected(Code.BAD_ARGUMENTS, f"unexpected argument(s): {', '.join(unknown)}")
-        for p in params:
-            if p.name not in args:
-                if p.required:
-                    raise Rejected(Code.BAD_ARGUMENTS, f"missing argument {p.name!r}")
-            elif not p.check(args[p.name]):
-                raise Rejected(Code.BAD_ARGUMENTS, f"argument {p.name!r} must be a {p.kind}")
-        return fn(ctx, **args)
+            raise NotAdmitted(Code.UNKNOWN_CONTRACT, f"no contract named {contract!r} (there "
+                                                     f"are: {', '.join(self.contracts)})")
+        found = table.get(method_name)
+        if found is None:
+            raise NotAdmitted(Code.UNKNOWN_METHOD,
+                              f"contract {contract!r} has no method {method_name!r} "
+                              f"(it has: {', '.join(sorted(table))})")
+        return found
+
+    @staticmethod
+    def check_args(found: Method, args: dict[str, Any], get: Callable[[str], Any] | None) -> None:
+        """The arguments fit the method's schema (and, given state, name what exists)."""
+        try:
+            found.schema.check(args, get)
+        except Invalid as exc:
+            raise NotAdmitted(Code.NOT_FOUND if exc.not_found else Code.BAD_ARGUMENTS,
+                              exc.reason) from None
+
+    def admit(self, ctx: Context, found: Method, args: dict[str, Any]) -> None:
+        """Admission of one call in ``ctx``: schema, references, then the authority rule.
+        Raises :class:`NotAdmitted`; changes nothing."""
+        self.check_args(found, args, ctx.get)
+        try:
+            found.who.check(ctx, args)
+        except NotAdmitted:
+            raise
+        except Rejected as exc:
+            raise NotAdmitted(exc.code, exc.reason) from None
+
+    @staticmethod
+    def call(ctx: Context, found: Method, args: dict[str, Any]) -> Any:
+        """Run an admitted call."""
+        return found.fn(ctx, **args)

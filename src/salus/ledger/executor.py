@@ -1,26 +1,36 @@
 """Deterministic execution of one block: the only place transactions change state.
 
 Given the committed state, the block's height and time and its transactions in order,
-:meth:`Executor.execute` returns each transaction's result and the block's net writes.
-It does no I/O and reads no clock: the node's commit path and ``salus audit`` both run
-it, and any two peers running it over the same blocks reach the same state hash.
+:meth:`Executor.execute` returns the results of the transactions the block keeps, those
+it drops, and the block's net writes. It does no I/O and reads no clock: the node's
+commit path and ``salus audit`` both run it, and any two peers running it over the same
+blocks reach the same state hash.
+
+Each transaction is first *admitted* (:meth:`Executor.admit`, the same checks a node's
+ingress runs): it decodes, is signed for this chain by the key it names, calls a method
+that exists with arguments that fit its schema and name what exists, from a signer with
+an active key whom the method's authority rule allows. What fails admission is dropped,
+identically on every peer: it never reaches the log, so nothing a non-member or a
+malformed request sends is ever stored. What is admitted is then judged on what depends
+on order (a duplicate, a stale time, a nonce already used, the contract's own checks);
+failures there are kept in the block as invalid, with their code, and change nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from salus.ledger import transaction
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Registry
-from salus.ledger.contracts.membership import key_entry, key_index, member_of_key
+from salus.ledger.contract import Context, Method, NotAdmitted, Registry
 from salus.ledger.genesis import Genesis
 from salus.ledger.log import leaf_hash
+from salus.ledger.members import key_entry, key_index, member_of_key
 from salus.ledger.state import BlockState, Reader, TxState
 
-SELF_REGISTRATION = ("membership", "register_patient")
 _RECORD_CACHE_LIMIT = 100_000
 _MEMBERSHIP_PREFIXES = ("member/", "key/")
 
@@ -45,8 +55,10 @@ class TxResult:
 
 @dataclass(slots=True)
 class BlockOutcome:
-    results: list[TxResult]
+    results: list[TxResult]  # what the block keeps, in order
     writes: dict[str, bytes | None]
+    #: What failed admission: never stored. Only their submitters hear of them.
+    dropped: list[TxResult] = field(default_factory=list)
 
 
 class Executor:
@@ -62,13 +74,22 @@ class Executor:
     def decode(self, raw: bytes) -> transaction.Transaction:
         return transaction.decode(raw, self.max_tx_bytes)
 
-    def check_stateless(self, tx: transaction.Transaction) -> None:
-        """Checks that need no state: a node runs these at ingress too."""
+    def check_stateless(self, tx: transaction.Transaction) -> Method:
+        """Admission checks that need no state; returns the method called."""
         if tx.chain != self.chain_id:
-            raise Rejected(Code.WRONG_CHAIN,
-                           f"signed for chain {tx.chain!r}; this is {self.chain_id!r}")
-        if not self.registry.has(tx.contract):
-            raise Rejected(Code.UNKNOWN_CONTRACT, f"no contract named {tx.contract!r}")
+            raise NotAdmitted(Code.WRONG_CHAIN,
+                              f"signed for chain {tx.chain!r}; this is {self.chain_id!r}")
+        return self.registry.lookup(tx.contract, tx.method)
+
+    def admit(self, read: Reader, tx: transaction.Transaction, height: int, now: int) -> None:
+        """Ingress: would ``tx`` be admitted into block ``height`` over committed state
+        ``read``, at time ``now``? Raises what :meth:`execute` would drop it for, or a
+        refusal it would surely meet in a block (a used nonce, a stale time). Writes
+        nothing."""
+        found = self.check_stateless(tx)
+        state = TxState(BlockState(read))
+        ctx = self._admitted(state, found, tx, self._signer(state, tx.signer), height, now, 0)
+        self._check_order(ctx, tx, now)
 
     def execute(
         self,
@@ -82,35 +103,47 @@ class Executor:
         """Run a block. ``signature_ok[i]`` says whether tx i's signature verified;
         ``already_ordered`` holds ids of earlier transactions that appear again."""
         block = BlockState(read)
-        results = []
+        results: list[TxResult] = []
+        dropped: list[TxResult] = []
         seen: set[bytes] = set()
         # Signer lookups, valid until a transaction in this block changes membership.
         signers: dict[str, dict[str, Any] | None] = {}
-        for index, (tx, sig_ok) in enumerate(zip(txs, signature_ok, strict=True)):
+        for tx, sig_ok in zip(txs, signature_ok, strict=True):
             if isinstance(tx, bytes):
                 try:
                     tx = self.decode(tx)
                 except Rejected as exc:
-                    results.append(TxResult(leaf_hash(tx), tx, exc.code, exc.reason))
+                    dropped.append(TxResult(leaf_hash(tx), tx, exc.code, exc.reason))
                     continue
             result = TxResult(tx.id, tx.raw, Code.VALID, "", signer=tx.signer,
                               contract=tx.contract, method=tx.method)
             try:
                 if not sig_ok:
-                    raise Rejected(Code.BAD_SIGNATURE, transaction.BAD_SIGNATURE_REASON)
+                    raise NotAdmitted(Code.BAD_SIGNATURE, transaction.BAD_SIGNATURE_REASON)
+                found = self.check_stateless(tx)
+                state = TxState(block)
+                if tx.signer in signers:
+                    member = signers[tx.signer]
+                    state.reads.append(key_index(tx.signer))
+                else:
+                    member = signers[tx.signer] = self._signer(state, tx.signer)
+                # Kept transactions are numbered without gaps: contracts key entries by
+                # their index, and a re-execution of the stored block sees the same.
+                ctx = self._admitted(state, found, tx, member, height, time, len(results))
                 if tx.id in seen or tx.id in already_ordered:
                     raise Rejected(Code.DUPLICATE, "this exact transaction was already ordered")
                 seen.add(tx.id)
-                self.check_stateless(tx)
-                if abs(time - tx.time) > self.window:
-                    raise Rejected(Code.STALE, f"transaction time {tx.time} is more than "
-                                               f"{self.window} ms from block time {time}")
-                self._run(block, height, time, index, tx, result, signers)
+                self._check_order(ctx, tx, time)
+                self._run(ctx, found, tx, result, signers)
+            except NotAdmitted as exc:
+                result.code, result.reason = exc.code, exc.reason
+                dropped.append(result)
+                continue
             except Rejected as exc:
                 result.code, result.reason = exc.code, exc.reason
                 result.rw, result.output, result.events = None, None, []
             results.append(result)
-        return BlockOutcome(results, block.writes)
+        return BlockOutcome(results, block.writes, dropped)
 
     def _membership_record(self, state: TxState, key: str) -> Any:
         """``state.get`` for the signer lookup. Equal bytes parse to equal records, and
@@ -127,41 +160,52 @@ class Executor:
             record = self._records[raw] = json.loads(raw)
             return record
 
-    def _run(self, block: BlockState, height: int, time: int, index: int,
-             tx: transaction.Transaction,
-             result: TxResult, signers: dict[str, dict[str, Any] | None]) -> None:
-        state = TxState(block)
-        if tx.signer in signers:
-            member = signers[tx.signer]
-            state.reads.append(key_index(tx.signer))
-        else:
-            member = signers[tx.signer] = member_of_key(
-                lambda key: self._membership_record(state, key), tx.signer)
+    def _signer(self, state: TxState, did: str) -> dict[str, Any] | None:
+        get: Callable[[str], Any] = lambda key: self._membership_record(state, key)  # noqa: E731
+        return member_of_key(get, did)
+
+    def _admitted(self, state: TxState, found: Method, tx: transaction.Transaction,
+                  member: dict[str, Any] | None, height: int, time: int, index: int) -> Context:
+        """The signer's standing, the arguments and the authority rule (NotAdmitted)."""
         if member is None:
-            if (tx.contract, tx.method) != SELF_REGISTRATION:
-                raise Rejected(Code.UNKNOWN_SIGNER, f"{tx.signer} is not enrolled on this chain")
+            if not found.who.newcomer:
+                raise NotAdmitted(Code.UNKNOWN_SIGNER,
+                                  f"{tx.signer} is not a member of this chain")
         else:
             entry = key_entry(member, tx.signer)
             if entry is None or entry["status"] != "active":
                 status = entry["status"] if entry else "unknown"
-                raise Rejected(Code.KEY_NOT_ACTIVE, f"signing key is {status}; sign with the "
-                                                    "member's current key")
-        nonce_at = nonce_key(tx.signer)
-        last = state.get_bytes(nonce_at)
+                raise NotAdmitted(Code.KEY_NOT_ACTIVE, f"signing key is {status}; sign with "
+                                                       "the member's current key")
+        ctx = Context(state=state, signer=tx.signer, member=member, height=height, time=time,
+                      tx_id=tx.id.hex(), chain_id=self.chain_id, index=index)
+        self.registry.admit(ctx, found, tx.args)
+        return ctx
+
+    def _check_order(self, ctx: Context, tx: transaction.Transaction, time: int) -> None:
+        """What an admitted transaction can still fail on, depending on what came first."""
+        if abs(time - tx.time) > self.window:
+            raise Rejected(Code.STALE, f"transaction time {tx.time} is more than "
+                                       f"{self.window} ms from block time {time}")
+        last = ctx.state.get_bytes(nonce_key(tx.signer))
         if last is not None and tx.nonce <= int(last):
             raise Rejected(Code.REPLAYED_NONCE,
                            f"nonce {tx.nonce} is not above the last committed nonce {int(last)}")
-        ctx = Context(state=state, signer=tx.signer, member=member, height=height, time=time,
-                      tx_id=tx.id.hex(), chain_id=self.chain_id, index=index)
+
+    def _run(self, ctx: Context, found: Method, tx: transaction.Transaction,
+             result: TxResult, signers: dict[str, dict[str, Any] | None]) -> None:
+        state = ctx.state
         try:
-            output = self.registry.call(ctx, tx.contract, tx.method, tx.args)
+            output = self.registry.call(ctx, found, tx.args)
+        except NotAdmitted as exc:  # admission is over: a body's refusal is kept
+            raise Rejected(exc.code, exc.reason) from None
         except Rejected:
             raise
         except Exception as exc:  # a contract bug must not stop the chain
             raise Rejected(Code.CONTRACT_ERROR, f"{type(exc).__name__}: {exc}") from None
         if any(k.startswith(_MEMBERSHIP_PREFIXES) for k in state.writes):
             signers.clear()
-        state.writes[nonce_at] = b"%d" % tx.nonce  # == state_bytes(tx.nonce)
+        state.writes[nonce_key(tx.signer)] = b"%d" % tx.nonce  # == state_bytes(tx.nonce)
         state.commit()
         result.rw = state.rw_set()
         result.output = output

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from salus.canonical import jcs
-from salus.identity import ed25519_from_did
+from salus.identity import ed25519_from_did, x25519_from_did
 from salus.identity.did import DIDError
 from salus.ledger.codes import Rejected
 from salus.ledger.contracts.membership import check_org, install_organisation
@@ -135,8 +135,17 @@ def load(doc: Any) -> Genesis:
         if org["id"] in ids:
             raise GenesisError(f"organisation {org['id']!r} appears twice")
         ids.add(org["id"])
-        if not org.get("admins"):
+        if not org.get("admins") or not isinstance(org["admins"], list):
             raise GenesisError(f"organisation {org['id']!r} needs at least one admin")
+        for admin in org["admins"]:
+            if not isinstance(admin, dict):
+                raise GenesisError(f"each admin of {org['id']!r} is {{did, encryption_key}}")
+            _check_did(admin.get("did"), f"admin of {org['id']}")
+            if admin.get("encryption_key") is not None:
+                try:
+                    x25519_from_did(admin["encryption_key"])
+                except (DIDError, TypeError) as exc:
+                    raise GenesisError(f"genesis admin encryption_key of {org['id']}: {exc}") from None
     _check_peers(doc.get("peers", []), ids)
     genesis = Genesis(doc)
     try:

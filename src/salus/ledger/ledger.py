@@ -88,6 +88,8 @@ class CommittedBlock:
     sth: SignedTreeHead
     first_seq: int
     results: list[TxResult]
+    #: Transactions of the batch that failed admission: not in the block (see executor).
+    dropped: list[TxResult]
 
 
 class Ledger:
@@ -265,7 +267,7 @@ class Ledger:
             if level >= _CACHED_LEVEL:
                 self._node_cache[(level, idx)] = value
         return CommittedBlock(block.header, block.row.hash, block.row.signature, block.sth,
-                              block.first_seq, outcome.results)
+                              block.first_seq, outcome.results, outcome.dropped)
 
     # -- reads ---------------------------------------------------------------------------
     @property
@@ -326,12 +328,16 @@ class Ledger:
             raise LedgerError(f"first must be between 1 and second ({second})")
         return consistency_proof(first, second, self._read_nodes)
 
+    def state_bytes(self, key: str) -> bytes | None:
+        """The committed bytes of ``key`` (None if absent): what admission at ingress reads."""
+        try:
+            return self._state_cache[key]
+        except KeyError:
+            row = self.store.state_row(key)
+            return None if row is None else row[0]
+
     def state_value(self, key: str) -> Any:
         """The committed value of ``key``. Served from the commit path's cache when the
         key is in it (the cache only ever holds committed values; only commits fill it)."""
-        try:
-            raw = self._state_cache[key]
-        except KeyError:
-            row = self.store.state_row(key)
-            raw = None if row is None else row[0]
+        raw = self.state_bytes(key)
         return None if raw is None else json.loads(raw)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
-from salus.ledger.contracts.membership import ORG_TYPES
+from salus.ledger.members import ORG_TYPES
 from salus.node.datadir import DataDir
 
 _ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")

@@ -1,7 +1,9 @@
 """The node: takes signed transactions in, gets them ordered, commits blocks, answers.
 
-Ingress does every check that needs no state (format, size, chain, contract, signature,
-duplicate) and refuses failures at once: they are never ordered and change nothing.
+Ingress admits a transaction only if a block would (format, size, chain, signature,
+method, argument schema, signer's key, authority rule: ``Executor.admit`` against the
+committed head), and refuses the rest at once: they are never ordered and change
+nothing.
 Signatures are verified on every core (``salus.ledger.signatures``). Accepted
 transactions go to the orderer; a single commit loop takes the batches it delivers, in
 order, and commits each as one durable block on a dedicated thread, so the event loop
@@ -16,9 +18,10 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from salus.clock import wall_clock_ms
 from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import BlockRefused, CommittedBlock, HeaderCheck, Ledger
@@ -44,9 +47,12 @@ class NodeUnavailable(Exception):
 
 
 class Node:
-    def __init__(self, ledger: Ledger, orderer: Orderer) -> None:
+    def __init__(self, ledger: Ledger, orderer: Orderer,
+                 clock: Callable[[], int] = wall_clock_ms) -> None:
         self.ledger = ledger
         self.orderer = orderer
+        #: Ingress judges a transaction's time against this (blocks, against block time).
+        self.clock = clock
         #: Sees each block's sealed header before it is stored and may refuse it; a
         #: network peer installs its check of what other peers attested.
         self.check_block: HeaderCheck | None = None
@@ -83,24 +89,28 @@ class Node:
 
     # -- ingress -------------------------------------------------------------------------
     def _prepare(self, raws: Sequence[bytes]) -> list[Transaction | Receipt]:
-        """Stateless checks, signatures and the duplicate check (runs off the event loop)."""
-        executor = self.ledger.executor
+        """Admission (runs off the event loop): format and signature, the duplicate
+        check, then every check a block would drop the transaction for, against the
+        committed head. What fails is refused here and never ordered."""
+        ledger = self.ledger
+        executor = ledger.executor
+        checked = check_all(raws, executor.max_tx_bytes)
+        known = ledger.store.known_ids([tx.id for tx, _ in checked if isinstance(tx, Transaction)])
+        height, now = ledger.height + 1, self.clock()
         out: list[Transaction | Receipt] = []
-        for raw, (tx, sig_ok) in zip(raws, check_all(raws, executor.max_tx_bytes), strict=True):
+        for raw, (tx, sig_ok) in zip(raws, checked, strict=True):
             try:
                 if isinstance(tx, Rejected):
                     raise tx
-                executor.check_stateless(tx)
                 if not sig_ok:
                     raise Rejected(Code.BAD_SIGNATURE, BAD_SIGNATURE_REASON)
+                if tx.id in known:
+                    raise Rejected(Code.DUPLICATE, "this exact transaction is already on the ledger")
+                executor.admit(ledger.state_bytes, tx, height, now)
                 out.append(tx)
             except Rejected as exc:
                 out.append(Receipt(leaf_hash(raw).hex(), "refused", exc.code, exc.reason))
-        known = self.ledger.store.known_ids([t.id for t in out if isinstance(t, Transaction)])
-        return [Receipt(item.id_hex, "refused", Code.DUPLICATE,
-                        "this exact transaction is already on the ledger")
-                if isinstance(item, Transaction) and item.id in known else item
-                for item in out]
+        return out
 
     async def submit(self, raws: Sequence[bytes], *, wait: bool = False,
                      timeout: float = 30.0) -> list[Receipt]:
@@ -243,6 +253,12 @@ class Node:
                 for fut in waiters:
                     if not fut.done():
                         fut.set_result(receipt)
+        for r in block.dropped:  # admitted at ingress, but not by the block's state
+            self._inflight.pop(r.id, None)
+            self.metrics.refused.labels(r.code).inc()
+            for fut in self._waiters.pop(r.id, ()):
+                if not fut.done():
+                    fut.set_result(Receipt(r.id.hex(), "refused", r.code, r.reason))
         self.metrics.blocks.inc()
         self._sync_metrics()
         for queue in list(self._block_listeners):

@@ -18,8 +18,8 @@ from typing import Any
 
 from salus.identity import Identity
 from salus.ledger import transaction
-from salus.ledger.contracts.membership import has_role, member_of_key, org_key
 from salus.ledger.executor import nonce_key
+from salus.ledger.members import has_role, member_of_key, org_key
 from salus.node.datadir import DataDir
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt

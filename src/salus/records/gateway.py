@@ -26,12 +26,13 @@ from typing import Any
 from salus.clock import wall_clock_ms
 from salus.ledger import transaction
 from salus.ledger.codes import Rejected
-from salus.ledger.contracts.membership import key_valid_at, member_key, member_of_key
+from salus.ledger.members import key_valid_at, member_key, member_of_key
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
-from salus.records.contracts.access import MAX_ENTRIES
+from salus.records.contracts.access import MAX_ENTRIES, UNKNOWN_PURPOSE
 from salus.records.contracts.layout import (
+    PURPOSES,
     RECORD_ID,
     patient_records_prefix,
     record_key,
@@ -61,7 +62,8 @@ class GatewayError(Exception):
 
 class AccessRefused(GatewayError):
     def __init__(self, decision: Decision) -> None:
-        status = 404 if decision.code in (AccessCode.UNKNOWN_RECORD, AccessCode.RECORD_ERASED) else 403
+        status = {AccessCode.UNKNOWN_RECORD: 404, AccessCode.RECORD_ERASED: 404,
+                  AccessCode.BAD_REQUEST_SIGNATURE: 401}.get(decision.code, 403)
         super().__init__(status, decision.code, decision.reason)
         self.decision = decision
 
@@ -220,25 +222,32 @@ class Gateway:
     # -- reading -------------------------------------------------------------------------
     async def read(self, who: Requester, custodian_org: str, record_id: str, purpose: str,
                    request: str) -> Release:
-        """Decide, audit, then release (or raise :class:`AccessRefused`)."""
+        """Decide, audit, then release (or raise :class:`AccessRefused`).
+
+        A request nobody can be tied to (its signature does not verify, or its key is no
+        member's) is refused before any decision and audited nowhere: an entry naming no
+        reader would let anyone write to a patient's access log."""
         custodian = self.custodian(custodian_org)
+        if who.did is None:
+            raise AccessRefused(Decision(AccessCode.BAD_REQUEST_SIGNATURE,
+                                         "the request's signature does not verify"))
+        if who.member is None:
+            raise AccessRefused(Decision(AccessCode.NOT_A_MEMBER,
+                                         "the requester is not a member of this ledger"))
         height, now = self.ledger.height, self.clock()
         well_formed = RECORD_ID.match(record_id) is not None
         record = self.get(record_key(record_id)) if well_formed else None
-        if who.did is None:
-            decision = Decision(AccessCode.BAD_REQUEST_SIGNATURE,
-                                "the request's signature does not verify")
-        elif record is not None and record["custodian"] != custodian.org:
+        if record is not None and record["custodian"] != custodian.org:
             decision = Decision(AccessCode.WRONG_CUSTODIAN,
                                 f"record {record_id} is held by {record['custodian']}")
+            record = None  # a gateway logs only its own custodian's records
         else:
             decision = decide(self.get, who.member, record, purpose, height, now)
         await self.trails[custodian.org].record({
-            "record": record_id if well_formed else "-",
+            "record": record["id"] if record else None,
             "patient": record["patient"] if record else None,
-            "requester": who.did if who.member is not None else None,
-            "requester_org": who.member["org"] if who.member else None,
-            "purpose": purpose if len(purpose) <= 16 else "unknown",
+            "requester": who.did, "requester_org": who.member["org"],
+            "purpose": purpose if purpose in PURPOSES else UNKNOWN_PURPOSE,
             "code": decision.code.value, "basis": decision.basis,
             "request": request, "at": now, "height": height,
         })

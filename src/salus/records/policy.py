@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from salus.ledger.contracts.membership import Getter, has_role
+from salus.ledger.members import Getter, has_role
 from salus.records.contracts.layout import (
     EMERGENCY_PURPOSE,
     EMERGENCY_ROLE,

@@ -12,53 +12,87 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from typing_extensions import TypedDict
 
 from salus.credentials.contracts.layout import (
     ISSUER_ROLE,
-    LIST_ID,
     MAX_BATCH,
     MAX_LIST_SIZE,
     MAX_STATUS_CHANGES,
     MIN_LIST_SIZE,
     STATUS_PURPOSES,
+    STATUS_REASONS,
     anchor_key,
     list_key,
     status_key,
 )
 from salus.credentials.types import ISSUER_ORG_TYPES
+from salus.ledger.authority import HoldsRole
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import SHA256_HEX, Context, Contract, method
-from salus.ledger.contracts.membership import has_role, org_key
+from salus.ledger.contract import Context, Contract, method
+from salus.ledger.members import org_key
+from salus.ledger.schema import CODE_PATTERN, STRICT, Sha256Hex, array, integer, one_of, reference, text
+
+ListId = text(CODE_PATTERN, 64, "status list id: 1-64 of A-Z a-z 0-9 . _ -")
+ListRef = reference(ListId, "status list", list_key)
+CredentialType = one_of(frozenset(ISSUER_ORG_TYPES), "credential type")
+BatchTypes = array(CredentialType, 1, len(ISSUER_ORG_TYPES), "each credential type in the batch")
+BatchSize = integer(1, MAX_BATCH, "credentials in the batch")
+ListSize = integer(MIN_LIST_SIZE, MAX_LIST_SIZE, "entries (a multiple of 8)")
+StatusPurpose = one_of(STATUS_PURPOSES, "what setting an entry means")
 
 
-def require_issuer(ctx: Context) -> dict[str, Any]:
-    """The signer's organisation, if the signer holds the issuer role in it now."""
-    member = ctx.member
-    if member is None or not has_role(ctx.get, member, ISSUER_ROLE, None, ctx.height):
-        raise Rejected(Code.FORBIDDEN, f"only a member with the {ISSUER_ROLE} role may do this")
-    org = ctx.get(org_key(member["org"]))
-    assert org is not None  # has_role checked the organisation is active
-    return org
+StatusIndex = integer(0, MAX_LIST_SIZE - 1, "entry index")
+StatusReason = one_of(STATUS_REASONS, "why the status changes")
+
+
+class StatusChange(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    index: StatusIndex
+    value: bool
+    reason: StatusReason
+
+
+StatusChanges = array(StatusChange, 1, MAX_STATUS_CHANGES, "entries to change")
+
+
+def issuer_org(ctx: Context) -> dict[str, Any]:
+    """The signer's organisation (the issuer rule has admitted the signer)."""
+    assert ctx.member is not None
+    return ctx.get(org_key(ctx.member["org"]))
+
+
+@dataclass(frozen=True)
+class IssuerOfList(HoldsRole):
+    """A4 for status lists: an issuer of the organisation that created the list."""
+
+    status_list: str = "status_list"
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        super().check(ctx, args)
+        doc = ctx.get(list_key(args[self.status_list]))
+        if doc["org"] != ctx.member["org"]:
+            raise Rejected(Code.FORBIDDEN, f"status list {args[self.status_list]!r} belongs to "
+                                           f"{doc['org']}")
+
+    def describe(self) -> str:
+        return super().describe() + f", of the organisation that created `{self.status_list}`"
 
 
 class CredentialsContract(Contract):
     name = "credentials"
 
-    @method
-    def anchor(self, ctx: Context, root: str, size: int, types: list[str]) -> dict[str, Any]:
-        org = require_issuer(ctx)
-        if not SHA256_HEX.match(root):
-            raise Rejected(Code.BAD_ARGUMENTS, "root must be 64 lowercase hex digits")
-        if not 1 <= size <= MAX_BATCH:
-            raise Rejected(Code.BAD_ARGUMENTS, f"a batch holds 1 to {MAX_BATCH} credentials")
-        if not types or len(set(types)) != len(types):
+    @method(who=HoldsRole((ISSUER_ROLE,)))
+    def anchor(self, ctx: Context, root: Sha256Hex, size: BatchSize, types: BatchTypes
+               ) -> dict[str, Any]:
+        org = issuer_org(ctx)
+        if len(set(types)) != len(types):
             raise Rejected(Code.BAD_ARGUMENTS, "types lists each credential type in the batch once")
         for kind in types:
-            allowed = ISSUER_ORG_TYPES.get(kind)
-            if allowed is None:
-                raise Rejected(Code.BAD_ARGUMENTS, f"{kind!r} is not a credential type; known: "
-                                                   f"{', '.join(sorted(ISSUER_ORG_TYPES))}")
+            allowed = ISSUER_ORG_TYPES[kind]
             if org["type"] not in allowed:
                 raise Rejected(Code.FORBIDDEN, f"a {org['type']} may not issue {kind} "
                                                f"(issued by: {', '.join(allowed)})")
@@ -71,15 +105,11 @@ class CredentialsContract(Contract):
         ctx.emit("batch_anchored", root=root, size=size, org=org["id"])
         return {"root": root, "height": ctx.height}
 
-    @method
-    def create_status_list(self, ctx: Context, status_list: str, purpose: str,
-                           size: int = MIN_LIST_SIZE) -> dict[str, Any]:
-        org = require_issuer(ctx)
-        if not LIST_ID.match(status_list):
-            raise Rejected(Code.BAD_ARGUMENTS, "list id must be 1-64 of A-Z a-z 0-9 . _ -")
-        if purpose not in STATUS_PURPOSES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"purpose must be one of {', '.join(STATUS_PURPOSES)}")
-        if not MIN_LIST_SIZE <= size <= MAX_LIST_SIZE or size % 8:
+    @method(who=HoldsRole((ISSUER_ROLE,)))
+    def create_status_list(self, ctx: Context, status_list: ListId, purpose: StatusPurpose,
+                           size: ListSize = MIN_LIST_SIZE) -> dict[str, Any]:
+        org = issuer_org(ctx)
+        if size % 8:
             raise Rejected(Code.BAD_ARGUMENTS, f"size must be a multiple of 8 from {MIN_LIST_SIZE} "
                                                f"to {MAX_LIST_SIZE}")
         if ctx.get(list_key(status_list)) is not None:
@@ -89,29 +119,17 @@ class CredentialsContract(Contract):
             "created_by": ctx.member_id, "height": ctx.height, "time": ctx.time, "set": 0})
         return {"list": status_list}
 
-    @method
-    def set_status(self, ctx: Context, status_list: str, changes: list[dict[str, Any]]
+    @method(who=IssuerOfList((ISSUER_ROLE,)))
+    def set_status(self, ctx: Context, status_list: ListRef, changes: StatusChanges
                    ) -> dict[str, Any]:
         """``changes``: ``[{index, value, reason}]``; value true revokes or suspends."""
-        org = require_issuer(ctx)
-        doc = ctx.get(list_key(status_list)) if LIST_ID.match(status_list) else None
-        if doc is None:
-            raise Rejected(Code.NOT_FOUND, f"no status list {status_list!r}")
-        if doc["org"] != org["id"]:
-            raise Rejected(Code.FORBIDDEN,
-                           f"status list {status_list!r} belongs to {doc['org']}")
-        if not 1 <= len(changes) <= MAX_STATUS_CHANGES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"1 to {MAX_STATUS_CHANGES} changes per transaction")
+        doc = ctx.get(list_key(status_list))
         seen: set[int] = set()
         for change in changes:
-            if not isinstance(change, dict) or set(change) != {"index", "value", "reason"}:
-                raise Rejected(Code.BAD_ARGUMENTS, "each change is {index, value, reason}")
             index, value, reason = change["index"], change["value"], change["reason"]
-            if type(index) is not int or not 0 <= index < doc["size"] or index in seen:
+            if not index < doc["size"] or index in seen:
                 raise Rejected(Code.BAD_ARGUMENTS, f"index must be a distinct integer in "
                                                    f"[0, {doc['size']})")
-            if type(value) is not bool or not isinstance(reason, str) or len(reason) > 200:
-                raise Rejected(Code.BAD_ARGUMENTS, "value is a boolean, reason a string (<= 200)")
             seen.add(index)
             entry = ctx.get(status_key(status_list, index)) or {"value": False, "history": []}
             if entry["value"] == value:

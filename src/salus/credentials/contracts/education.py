@@ -35,37 +35,38 @@ from salus.credentials.contracts.layout import (
     module_learner_key,
     requirement_key,
 )
+from salus.ledger.authority import HoldsRole
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, method
-from salus.ledger.contracts.membership import has_role, member_of_key, org_key
+from salus.ledger.members import KeyRef, member_of_key, org_key
+from salus.ledger.schema import Date, OptionalCode, ShortCode, array, integer, one_of, text
 
-MILESTONE = re.compile(r"[A-Z]{2,4}[0-9]{1,2}\Z")
-CODE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
-DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\Z")
-
-
-def _holder(ctx: Context, roles: tuple[str, ...], org_types: frozenset[str] | None
-            ) -> dict[str, Any]:
-    """The signer's organisation, if they hold one of ``roles`` there now and it is of
-    one of ``org_types``."""
-    member = ctx.member
-    if member is None or not any(has_role(ctx.get, member, r, None, ctx.height) for r in roles):
-        raise Rejected(Code.FORBIDDEN, f"only a member with the {' or '.join(roles)} role "
-                                       f"may do this")
-    org = ctx.get(org_key(member["org"]))
-    if org_types is not None and org["type"] not in org_types:
-        raise Rejected(Code.FORBIDDEN, f"a {org['type']} may not do this (only: "
-                                       f"{', '.join(sorted(org_types))})")
-    return dict(org)
+Kind = one_of(("epa", "milestone"), "an AAMC core EPA or an ACGME milestone")
+#: EPA1-EPA13 (AAMC core EPAs) or a sub-competency code such as PC1 or MK2.
+Competency = text("EPA([1-9]|1[0-3])|[A-Z]{2,4}[0-9]{1,2}", 6, "EPA1-EPA13, or a milestone "
+                  "sub-competency code such as PC1")
+EPA = re.compile(r"EPA([1-9]|1[0-3])\Z")
+Level = integer(1, 5, "entrustment or milestone level")
+Learners = array(KeyRef, 1, MAX_LEARNERS, "learners, each once")
+CmeHours = integer(1, 100_000, "hours in hundredths (150 = 1.5 h)")
+RequiredHours = integer(1, 1_000_000, "hours in hundredths")
+Months = integer(1, 120, "the requirement's period in months")
+CmeCategory = one_of(CME_CATEGORIES, "CME credit category")
+Score = integer(0, 100, "test score")
+ASSESSOR = HoldsRole(("assessor",), ASSESSING_ORG_TYPES)
+EDUCATOR = HoldsRole(("educator", "assessor"), ASSESSING_ORG_TYPES)
 
 
-def _member(ctx: Context, did: Any, what: str) -> str:
-    """The member id of ``did``: a member's id, or any key of theirs, past or present
-    (records stay under one id when a member rotates their key)."""
-    member = member_of_key(ctx.get, did) if isinstance(did, str) else None
-    if member is None:
-        raise Rejected(Code.NOT_FOUND, f"{what} {did!r} is not a member")
-    return str(member["id"])
+def _org(ctx: Context) -> dict[str, Any]:
+    """The signer's organisation (the method's rule admitted the signer)."""
+    assert ctx.member is not None
+    return ctx.get(org_key(ctx.member["org"]))
+
+
+def _member(ctx: Context, did: str) -> str:
+    """The member id behind any of a member's keys, past or present (records stay under
+    one id when a member rotates their key); the schema checked the key exists."""
+    return str(member_of_key(ctx.get, did)["id"])
 
 
 def _edge(ctx: Context, educator: str, learner: str, how: str) -> None:
@@ -77,103 +78,64 @@ def _edge(ctx: Context, educator: str, learner: str, how: str) -> None:
     ctx.put(key, edge)
 
 
-def _date(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not DATE.match(value):
-        raise Rejected(Code.BAD_ARGUMENTS, f"{what} is a date, YYYY-MM-DD")
-    return value
-
-
 class EducationContract(Contract):
     name = "education"
 
-    @method
-    def assess(self, ctx: Context, learner: str, kind: str, competency: str, level: int,
-               date: str, setting: str = "") -> dict[str, Any]:
-        org = _holder(ctx, ("assessor",), ASSESSING_ORG_TYPES)
-        learner = _member(ctx, learner, "learner")
-        if kind == "epa":
-            if not (competency.startswith("EPA") and competency[3:].isdigit()
-                    and 1 <= int(competency[3:]) <= 13 and competency[3] != "0"):
-                raise Rejected(Code.BAD_ARGUMENTS, "an EPA is EPA1 to EPA13 (AAMC core EPAs)")
-        elif kind == "milestone":
-            if not MILESTONE.match(competency):
-                raise Rejected(Code.BAD_ARGUMENTS, "a milestone is a sub-competency code such "
-                                                   "as PC1 or MK2")
-        else:
-            raise Rejected(Code.BAD_ARGUMENTS, "kind is epa or milestone")
-        if type(level) is not int or not 1 <= level <= 5:
-            raise Rejected(Code.BAD_ARGUMENTS, "level is an integer from 1 to 5")
-        if not isinstance(setting, str) or len(setting) > 100:
-            raise Rejected(Code.BAD_ARGUMENTS, "setting is a short text (<= 100)")
+    @method(who=ASSESSOR)
+    def assess(self, ctx: Context, learner: KeyRef, kind: Kind, competency: Competency,
+               level: Level, date: Date, setting: OptionalCode = "") -> dict[str, Any]:
+        """Record an EPA entrustment or milestone level; ``setting`` is a code for where."""
+        org = _org(ctx)
+        learner = _member(ctx, learner)
+        if (kind == "epa") != (EPA.match(competency) is not None) or (
+                kind == "milestone" and competency.startswith("EPA")):
+            raise Rejected(Code.BAD_ARGUMENTS, "an epa is EPA1 to EPA13; a milestone is a "
+                                               "sub-competency code such as PC1")
         if ctx.member_id == learner:
             raise Rejected(Code.FORBIDDEN, "no one assesses themself")
         key = assessment_key(learner, competency)
         history = ctx.get(key) or {"kind": kind, "entries": []}
-        history["entries"].append({"level": level, "date": _date(date, "date"),
-                                   "assessor": ctx.member_id, "org": org["id"],
-                                   "setting": setting, "height": ctx.height})
+        history["entries"].append({"level": level, "date": date, "assessor": ctx.member_id,
+                                   "org": org["id"], "setting": setting, "height": ctx.height})
         ctx.put(key, history)
         _edge(ctx, ctx.member_id, learner, "assessed")
         ctx.emit("assessed", learner=learner, competency=competency, level=level)
         return {"learner": learner, "competency": competency, "level": level}
 
-    @method
-    def teach(self, ctx: Context, learners: list[str], activity: str) -> dict[str, Any]:
-        _holder(ctx, ("educator", "assessor"), ASSESSING_ORG_TYPES)
-        if not 1 <= len(learners) <= MAX_LEARNERS or len(set(learners)) != len(learners):
+    @method(who=EDUCATOR)
+    def teach(self, ctx: Context, learners: Learners, activity: ShortCode) -> dict[str, Any]:
+        if len(set(learners)) != len(learners):
             raise Rejected(Code.BAD_ARGUMENTS, f"1 to {MAX_LEARNERS} distinct learners")
-        if not isinstance(activity, str) or not CODE.match(activity):
-            raise Rejected(Code.BAD_ARGUMENTS, "activity is a code: 1-64 of A-Z a-z 0-9 . _ -")
         for learner in learners:
-            _edge(ctx, ctx.member_id, _member(ctx, learner, "learner"), "taught")
+            _edge(ctx, ctx.member_id, _member(ctx, learner), "taught")
         return {"educator": ctx.member_id, "learners": len(learners)}
 
-    @method
-    def record_cme(self, ctx: Context, professional: str, activity: str, hours: int,
-                   category: str, completed: str) -> dict[str, Any]:
-        org = _holder(ctx, ("issuer",), frozenset({"cme_provider"}))
-        professional = _member(ctx, professional, "professional")
-        if not isinstance(activity, str) or not CODE.match(activity):
-            raise Rejected(Code.BAD_ARGUMENTS, "activity is a code: 1-64 of A-Z a-z 0-9 . _ -")
-        if type(hours) is not int or not 1 <= hours <= 100_000:
-            raise Rejected(Code.BAD_ARGUMENTS, "hours in hundredths: 1 to 100000 (150 = 1.5 h)")
-        if category not in CME_CATEGORIES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"category is one of {', '.join(CME_CATEGORIES)}")
+    @method(who=HoldsRole(("issuer",), frozenset({"cme_provider"})))
+    def record_cme(self, ctx: Context, professional: KeyRef, activity: ShortCode, hours: CmeHours,
+                   category: CmeCategory, completed: Date) -> dict[str, Any]:
+        org = _org(ctx)
+        professional = _member(ctx, professional)
         key = cme_key(professional, org["id"], activity)
         if ctx.get(key) is not None:
             raise Rejected(Code.CONFLICT, f"{activity} is already recorded for {professional}")
-        ctx.put(key, {"hours": hours, "category": category, "completed": _date(completed,
-                                                                              "completed"),
+        ctx.put(key, {"hours": hours, "category": category, "completed": completed,
                       "provider": org["id"], "height": ctx.height})
         return {"professional": professional, "activity": activity, "hours": hours}
 
-    @method
-    def set_cme_requirement(self, ctx: Context, id: str, hours: int, months: int,
-                            category: str | None = None) -> dict[str, Any]:
-        org = _holder(ctx, ("issuer", "admin"), frozenset({"board"}))
-        if not isinstance(id, str) or not CODE.match(id):
-            raise Rejected(Code.BAD_ARGUMENTS, "id is a code: 1-64 of A-Z a-z 0-9 . _ -")
-        if type(hours) is not int or not 1 <= hours <= 1_000_000:
-            raise Rejected(Code.BAD_ARGUMENTS, "hours in hundredths: 1 to 1000000")
-        if type(months) is not int or not 1 <= months <= 120:
-            raise Rejected(Code.BAD_ARGUMENTS, "months: 1 to 120")
-        if category is not None and category not in CME_CATEGORIES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"category is one of {', '.join(CME_CATEGORIES)}")
+    @method(who=HoldsRole(("issuer", "admin"), frozenset({"board"})))
+    def set_cme_requirement(self, ctx: Context, id: ShortCode, hours: RequiredHours,
+                            months: Months, category: CmeCategory | None = None
+                            ) -> dict[str, Any]:
+        org = _org(ctx)
         ctx.put(requirement_key(org["id"], id), {
             "board": org["id"], "id": id, "hours": hours, "months": months,
             "category": category, "height": ctx.height})
         return {"requirement": f"{org['id']}/{id}"}
 
-    @method
-    def record_module(self, ctx: Context, module: str, learner: str, pre: int, post: int
-                      ) -> dict[str, Any]:
-        _holder(ctx, ("educator", "assessor"), ASSESSING_ORG_TYPES)
-        learner = _member(ctx, learner, "learner")
-        if not isinstance(module, str) or not CODE.match(module):
-            raise Rejected(Code.BAD_ARGUMENTS, "module is a code: 1-64 of A-Z a-z 0-9 . _ -")
-        for score in (pre, post):
-            if type(score) is not int or not 0 <= score <= 100:
-                raise Rejected(Code.BAD_ARGUMENTS, "pre and post scores are integers 0 to 100")
+    @method(who=EDUCATOR)
+    def record_module(self, ctx: Context, module: ShortCode, learner: KeyRef, pre: Score,
+                      post: Score) -> dict[str, Any]:
+        learner = _member(ctx, learner)
         stats = ctx.get(module_key(module)) or {
             "module": module, "completions": 0, "learners": 0, "pre_total": 0,
             "post_total": 0, "improved": 0}

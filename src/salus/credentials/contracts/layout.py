@@ -12,6 +12,12 @@ MIN_LIST_SIZE = 131_072  # W3C Bitstring Status List v1.0, section 3.1
 MAX_LIST_SIZE = 1 << 24
 MAX_BATCH = 100_000
 MAX_STATUS_CHANGES = 1000  # per transaction
+#: Why a credential's status changes: a code, never a story (a story about a professional
+#: can be health information: "suspended while in treatment for ...").
+STATUS_REASONS = frozenset({
+    "issued_in_error", "superseded", "surrendered", "lapsed", "disciplinary_action",
+    "under_investigation", "reinstated", "other",
+})
 
 
 ANCHOR_PREFIX = "cred-anchor/"

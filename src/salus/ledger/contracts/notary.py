@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from salus.ledger.authority import AnyMember
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import SHA256_HEX, Context, Contract, method
-
-MAX_LABEL = 128
+from salus.ledger.contract import Context, Contract, method
+from salus.ledger.schema import OptionalCode, Sha256Hex
 
 
 class NotaryContract(Contract):
     name = "notary"
 
-    @method
-    def anchor(self, ctx: Context, hash: str, label: str = "") -> dict[str, Any]:
-        if not SHA256_HEX.match(hash):
-            raise Rejected(Code.BAD_ARGUMENTS, "hash must be 64 lowercase hex digits (SHA-256)")
-        if len(label) > MAX_LABEL:
-            raise Rejected(Code.BAD_ARGUMENTS, f"label is longer than {MAX_LABEL} characters")
+    @method(who=AnyMember())
+    def anchor(self, ctx: Context, hash: Sha256Hex, label: OptionalCode = "") -> dict[str, Any]:
+        """Anchor a document's hash. ``label`` is the member's own code for it, not a
+        title: a title can name a patient or a diagnosis."""
         key = f"anchor/{hash}"
         if ctx.get(key) is not None:
             raise Rejected(Code.CONFLICT, f"hash {hash} is already anchored")

@@ -4,16 +4,27 @@ A custodian's gateway writes one ``log`` transaction per batch of accesses it de
 granted or refused; each entry is stored for the custodian's audit, indexed for the
 patient, and (for emergency overrides) put on the privacy officer's review list.
 Entries carry ids, codes and times only.
+
+What a gateway may log is checked at admission (rule A5 and :func:`check_entry`): only
+records its own custodian holds, the record's real patient, and for a granted read a
+basis the ledger shows was in force for that reader at the height the gateway decided
+at: the patient themself, a grant naming the reader, or the reader's own break-glass
+override. These are facts of history (grants and overrides are never deleted, roles
+keep their heights), so an entry admitted once is admitted in any order.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import TypedDict
+
+from salus.ledger.authority import HoldsRole
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import SHA256_HEX, Context, Contract, method
-from salus.ledger.contracts.membership import has_role
+from salus.ledger.contract import Context, Contract, method
+from salus.ledger.members import KeyRef, OrgRef, PatientRef, member_of_key
+from salus.ledger.schema import STRICT, Height, Sha256Hex, TimeMs, array, one_of, text
 from salus.records.contracts.consent import load as load_consent
 from salus.records.contracts.layout import (
     BREAK_GLASS_MS,
@@ -21,62 +32,120 @@ from salus.records.contracts.layout import (
     EMERGENCY_ROLE,
     PRIVACY_OFFICER_ROLE,
     PURPOSES,
-    RECORD_ID,
+    GrantId,
+    RecordRef,
+    SessionId,
     access_log_prefix,
     audit_prefix,
     emergency_key,
     entry_suffix,
+    record_key,
     review_prefix,
+    session_key,
 )
-from salus.records.contracts.records import require_gateway, require_patient
-from salus.records.policy import GRANTED, AccessCode
+from salus.records.contracts.records import CustodianGateway, custodian_of
+from salus.records.policy import GRANTED, AccessCode, covers, grantee_matches
 
 MAX_ENTRIES = 500
-_DID = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}\Z")
-_ENTRY_FIELDS = {"record": str, "patient": (str, type(None)), "requester": (str, type(None)),
-                 "requester_org": (str, type(None)), "purpose": str, "code": str,
-                 "basis": (str, type(None)), "request": str, "at": int, "height": int}
 FINDINGS = frozenset({"justified", "unjustified"})
+#: What a log entry says the reader asked for: a purpose of use, or ``unknown`` when the
+#: reader named none the gateway knows (never what they typed).
+UNKNOWN_PURPOSE = "unknown"
 
 
-def _check_entry(entry: Any, index: int) -> None:
-    if type(entry) is not dict or set(entry) != set(_ENTRY_FIELDS):
-        raise Rejected(Code.BAD_ARGUMENTS,
-                       f"entry {index} must have exactly: {', '.join(sorted(_ENTRY_FIELDS))}")
-    for name, kind in _ENTRY_FIELDS.items():
-        if not isinstance(entry[name], kind) or type(entry[name]) is bool:
-            raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: {name} has the wrong type")
-    # Free-form strings could smuggle health information onto the ledger: every string
-    # field must be an id, a did, a hash or a code.
-    if not RECORD_ID.match(entry["record"]):
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: record is not a record id")
-    for name in ("patient", "requester"):
-        if entry[name] is not None and not _DID.match(entry[name]):
-            raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: {name} is not a did:key")
-    if entry["requester_org"] is not None and not RECORD_ID.match(entry["requester_org"]):
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: requester_org is not an org id")
-    if entry["basis"] is not None and not RECORD_ID.match(entry["basis"]):
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: basis is not a grant or override id")
-    if entry["code"] not in AccessCode.__members__:
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: unknown access code")
-    if entry["purpose"] not in PURPOSES and entry["code"] != AccessCode.BAD_PURPOSE:
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: unknown purpose of use")
-    if entry["code"] == AccessCode.BAD_PURPOSE:
-        entry["purpose"] = "unknown"  # never store what the requester typed
-    if not SHA256_HEX.match(entry["request"]):
-        raise Rejected(Code.BAD_ARGUMENTS, f"entry {index}: request must be a sha256 hex digest")
+LoggedPurpose = one_of(PURPOSES | {UNKNOWN_PURPOSE}, "purpose of use asked for")
+Decision = one_of(frozenset(AccessCode.__members__), "the gateway's decision")
+
+
+class AccessEntry(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    record: RecordRef | None
+    patient: PatientRef | None
+    requester: KeyRef | None
+    requester_org: OrgRef | None
+    purpose: LoggedPurpose
+    code: Decision
+    basis: GrantId | SessionId | None
+    request: Sha256Hex
+    at: TimeMs
+    height: Height
+
+
+Entries = array(AccessEntry, 1, MAX_ENTRIES, "accesses decided")
+EntryKey = text(r"[0-9]{12}/[0-9]{5}/[0-9]{4}", 23, "an access entry (height/index/n)")
+BreakGlassReason = one_of(BREAK_GLASS_REASONS, "why consent cannot be asked")
+Finding = one_of(FINDINGS, "the privacy officer's finding")
+
+
+def _refuse(index: int, reason: str) -> Rejected:
+    return Rejected(Code.FORBIDDEN, f"entry {index}: {reason}")
+
+
+def check_entry(ctx: Context, entry: dict[str, Any], index: int) -> None:
+    """One entry's claims against the ledger (see the module docstring)."""
+    record = ctx.get(record_key(entry["record"])) if entry["record"] is not None else None
+    if record is None:
+        if entry["patient"] is not None:
+            raise _refuse(index, "an entry names a patient only through one of their records")
+    elif entry["patient"] != record["patient"]:
+        raise _refuse(index, f"record {entry['record']} is not that patient's")
+    if entry["patient"] is not None and entry["requester"] is None:
+        # Nothing ties such a request to a reader: it is no one's access to log.
+        raise _refuse(index, "a patient's access log names the reader")
+    reader = member_of_key(ctx.get, entry["requester"]) if entry["requester"] else None
+    if reader is not None and entry["requester_org"] != reader["org"]:
+        raise _refuse(index, "requester_org is not the reader's organisation")
+    if entry["code"] in GRANTED:
+        if record is None or reader is None:
+            raise _refuse(index, "a granted read names a record and a member reading it")
+        _check_basis(ctx, entry, record, reader, index)
+
+
+def _check_basis(ctx: Context, entry: dict[str, Any], record: dict[str, Any],
+                 reader: dict[str, Any], index: int) -> None:
+    code, basis, height = entry["code"], entry["basis"], entry["height"]
+    if height > ctx.height:
+        raise _refuse(index, "decided at a height not reached yet")
+    if code == AccessCode.PATIENT:
+        if reader["id"] != record["patient"]:
+            raise _refuse(index, "only the patient reads as PATIENT")
+    elif code == AccessCode.CONSENT:
+        grant = load_consent(ctx, record["patient"])["grants"].get(basis or "")
+        if grant is None or not covers(grant, record) or entry["purpose"] not in grant["purposes"] \
+                or not grantee_matches(ctx.get, grant["grantee"], reader, height) \
+                or grant["granted_height"] > height or (
+                    grant["revoked_height"] is not None and grant["revoked_height"] <= height):
+            raise _refuse(index, "no grant in force at that height covers this reader and record")
+    else:  # BREAK_GLASS
+        session = ctx.get(session_key(basis or ""))
+        if session is None or session["patient"] != record["patient"] \
+                or session["clinician"] != reader["id"] \
+                or not session["start"] <= entry["at"] < session["end"]:
+            raise _refuse(index, "no break-glass override of this reader covers that time")
+
+
+@dataclass(frozen=True)
+class AccessLogRule(CustodianGateway):
+    """A5 for the audit trail: the gateway's own custodian's records, and claims the
+    ledger bears out (:func:`check_entry`)."""
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        super().check(ctx, args)
+        for i, entry in enumerate(args["entries"]):
+            check_entry(ctx, entry, i)
+
+    def describe(self) -> str:
+        return (super().describe() + "; each granted entry must cite a basis in force for "
+                "that reader: the patient, a grant naming them, or their own break-glass")
 
 
 class AccessContract(Contract):
     name = "access"
 
-    @method
-    def log(self, ctx: Context, entries: list) -> dict[str, Any]:
-        custodian = require_gateway(ctx)
-        if not entries or len(entries) > MAX_ENTRIES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"log 1-{MAX_ENTRIES} entries per transaction")
-        for i, entry in enumerate(entries):
-            _check_entry(entry, i)
+    @method(who=AccessLogRule(lambda a: [e["record"] for e in a["entries"] if e["record"]],
+                              "every entry's `record`"))
+    def log(self, ctx: Context, entries: Entries) -> dict[str, Any]:
+        custodian = custodian_of(ctx)
         for n, entry in enumerate(entries):
             granted = entry["code"] in GRANTED
             stored = {**entry, "kind": "read", "custodian": custodian,
@@ -95,15 +164,10 @@ class AccessContract(Contract):
                 ctx.put(review_prefix(custodian) + suffix, {**stored, "finding": None})
         return {"logged": len(entries)}
 
-    @method
-    def break_glass(self, ctx: Context, patient: str, reason: str) -> dict[str, Any]:
+    @method(who=HoldsRole((EMERGENCY_ROLE,)))
+    def break_glass(self, ctx: Context, patient: PatientRef, reason: BreakGlassReason
+                    ) -> dict[str, Any]:
         """An emergency clinician opens an override on a patient's records."""
-        if not has_role(ctx.get, ctx.member, EMERGENCY_ROLE, None, ctx.height):
-            raise Rejected(Code.FORBIDDEN, f"break-glass needs the {EMERGENCY_ROLE} role")
-        if reason not in BREAK_GLASS_REASONS:
-            raise Rejected(Code.BAD_ARGUMENTS,
-                           f"reason must be one of {', '.join(sorted(BREAK_GLASS_REASONS))}")
-        require_patient(ctx, patient)
         if load_consent(ctx, patient)["break_glass_opt_out"]:
             raise Rejected(Code.FORBIDDEN, "the patient opted out of emergency access")
         clinician = ctx.member_id
@@ -111,6 +175,7 @@ class AccessContract(Contract):
                    "org": ctx.member["org"], "reason": reason, "start": ctx.time,
                    "end": ctx.time + BREAK_GLASS_MS, "height": ctx.height}
         ctx.put(emergency_key(patient, clinician), session)
+        ctx.put(session_key(session["id"]), session)
         entry = {"kind": "break_glass", "record": None, "patient": patient,
                  "requester": clinician, "requester_org": ctx.member["org"],
                  "purpose": "ETREAT", "code": AccessCode.BREAK_GLASS.value,
@@ -122,16 +187,11 @@ class AccessContract(Contract):
                  reason=reason, until=session["end"])
         return session
 
-    @method
-    def review(self, ctx: Context, entry: str, finding: str) -> dict[str, Any]:
+    @method(who=HoldsRole((PRIVACY_OFFICER_ROLE,)))
+    def review(self, ctx: Context, entry: EntryKey, finding: Finding) -> dict[str, Any]:
         """The custodian's privacy officer records a finding on an emergency access."""
-        member = ctx.member
-        custodian = member["org"] if member else None
-        if not has_role(ctx.get, member, PRIVACY_OFFICER_ROLE, custodian, ctx.height):
-            raise Rejected(Code.FORBIDDEN, f"only a {PRIVACY_OFFICER_ROLE} may review accesses")
-        if finding not in FINDINGS:
-            raise Rejected(Code.BAD_ARGUMENTS, f"finding must be one of {', '.join(sorted(FINDINGS))}")
-        key = review_prefix(custodian or "") + entry
+        custodian = ctx.member["org"]
+        key = review_prefix(custodian) + entry
         stored = ctx.get(key)
         if stored is None:
             raise Rejected(Code.NOT_FOUND, f"no emergency access {entry} at {custodian}")

@@ -11,34 +11,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing_extensions import TypedDict
+
+from salus.ledger.authority import Patient
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, method
-from salus.ledger.contracts.membership import ROLES, member_key, org_key
-from salus.records.contracts.layout import PURPOSES, RESOURCE_TYPES, consent_key, record_key
+from salus.ledger.members import OrgRef, PractitionerRef, Role
+from salus.ledger.schema import STRICT, TimeMs, array
+from salus.records.contracts.layout import (
+    PURPOSES,
+    RESOURCE_TYPES,
+    GrantId,
+    Purpose,
+    RecordRef,
+    ResourceType,
+    consent_key,
+    record_key,
+)
 
 MAX_GRANTS = 1000
-GRANTEE_FORMS = ({"member"}, {"org"}, {"role"}, {"role", "org"})
+MAX_GRANT_RECORDS = 1000
 
 
-def _patient(ctx: Context) -> str:
-    member = ctx.member
-    if member is None or member["kind"] != "patient":
-        raise Rejected(Code.FORBIDDEN, "only a registered patient manages their consent")
-    return member["id"]
+class MemberGrantee(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    member: PractitionerRef
 
 
-def _check_grantee(ctx: Context, grantee: dict[str, Any]) -> None:
-    if set(grantee) not in GRANTEE_FORMS or not all(type(v) is str for v in grantee.values()):
-        raise Rejected(Code.BAD_ARGUMENTS, 'grantee must be {"member": did}, {"org": id}, '
-                                           '{"role": role} or {"role": role, "org": id}')
-    if "member" in grantee:
-        found = ctx.get(member_key(grantee["member"]))
-        if found is None or found["kind"] == "patient":
-            raise Rejected(Code.NOT_FOUND, f"no practitioner {grantee['member']}")
-    if "org" in grantee and ctx.get(org_key(grantee["org"])) is None:
-        raise Rejected(Code.NOT_FOUND, f"no organisation {grantee['org']!r}")
-    if "role" in grantee and grantee["role"] not in ROLES:
-        raise Rejected(Code.BAD_ARGUMENTS, f"unknown role {grantee['role']!r}")
+class OrgGrantee(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    org: OrgRef
+
+
+class RoleGrantee(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    role: Role
+
+
+class RoleInOrgGrantee(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    role: Role
+    org: OrgRef
+
+
+Grantee = MemberGrantee | OrgGrantee | RoleGrantee | RoleInOrgGrantee
+Purposes = array(Purpose, 1, len(PURPOSES), "purposes of use allowed")
+ResourceTypes = array(ResourceType, 1, len(RESOURCE_TYPES), "resource types covered")
+GrantRecords = array(RecordRef, 1, MAX_GRANT_RECORDS, "records covered")
 
 
 def load(ctx: Context, patient: str) -> dict[str, Any]:
@@ -49,22 +68,15 @@ def load(ctx: Context, patient: str) -> dict[str, Any]:
 class ConsentContract(Contract):
     name = "consent"
 
-    @method
-    def grant(self, ctx: Context, grantee: dict, purposes: list[str],
-              resource_types: list[str] | None = None, records: list[str] | None = None,
-              start: int | None = None, end: int | None = None) -> dict[str, Any]:
-        patient = _patient(ctx)
-        _check_grantee(ctx, grantee)
-        if not purposes or not set(purposes) <= PURPOSES:
-            raise Rejected(Code.BAD_ARGUMENTS,
-                           f"purposes must be a non-empty list of {', '.join(sorted(PURPOSES))}")
-        types = sorted(set(resource_types or []))
-        if not set(types) <= RESOURCE_TYPES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"resource types must be among "
-                                               f"{', '.join(sorted(RESOURCE_TYPES))}")
+    @method(who=Patient())
+    def grant(self, ctx: Context, grantee: Grantee, purposes: Purposes,
+              resource_types: ResourceTypes | None = None, records: GrantRecords | None = None,
+              start: TimeMs | None = None, end: TimeMs | None = None) -> dict[str, Any]:
+        """Grant a practitioner, an organisation or a role access to your records, for
+        some purposes, optionally only some types or records, optionally for a period."""
+        patient = ctx.member_id
         for record in records or []:
-            doc = ctx.get(record_key(record))
-            if doc is None or doc["patient"] != patient:
+            if ctx.get(record_key(record))["patient"] != patient:
                 raise Rejected(Code.NOT_FOUND, f"you have no record {record}")
         if start is not None and end is not None and end <= start:
             raise Rejected(Code.BAD_ARGUMENTS, "end must be after start")
@@ -76,7 +88,8 @@ class ConsentContract(Contract):
         grant_id = "c-" + ctx.tx_id[:24]
         consent["grants"][grant_id] = {
             "id": grant_id, "grantee": grantee, "purposes": sorted(set(purposes)),
-            "resource_types": types, "records": sorted(set(records or [])),
+            "resource_types": sorted(set(resource_types or [])),
+            "records": sorted(set(records or [])),
             "start": start, "end": end, "status": "active",
             "granted_height": ctx.height, "granted_time": ctx.time,
             "revoked_height": None, "revoked_time": None,
@@ -85,9 +98,9 @@ class ConsentContract(Contract):
         ctx.emit("consent_granted", patient=patient, grant=grant_id, grantee=grantee)
         return {"grant": grant_id}
 
-    @method
-    def revoke(self, ctx: Context, grant: str) -> dict[str, Any]:
-        patient = _patient(ctx)
+    @method(who=Patient())
+    def revoke(self, ctx: Context, grant: GrantId) -> dict[str, Any]:
+        patient = ctx.member_id
         consent = load(ctx, patient)
         found = consent["grants"].get(grant)
         if found is None:
@@ -99,10 +112,10 @@ class ConsentContract(Contract):
         ctx.emit("consent_revoked", patient=patient, grant=grant, grantee=found["grantee"])
         return {"grant": grant}
 
-    @method
+    @method(who=Patient())
     def set_break_glass(self, ctx: Context, allowed: bool) -> dict[str, Any]:
         """Opt out of (or back into) emergency access without consent."""
-        patient = _patient(ctx)
+        patient = ctx.member_id
         consent = load(ctx, patient)
         consent["break_glass_opt_out"] = not allowed
         ctx.put(consent_key(patient), consent)

@@ -5,7 +5,8 @@
 * ``patient-record/<patient>/<record id>`` -> ``{custodian, type}``: a patient's record
   index across every custodian
 * ``consent/<patient>`` -> ``{patient, break_glass_opt_out, grants: {grant id: grant}}``
-* ``emergency/<patient>/<clinician>`` -> the clinician's break-glass override
+* ``emergency/<patient>/<clinician>`` -> the clinician's latest break-glass override
+* ``emergency-session/<override id>`` -> every override, by id (what access entries cite)
 * ``audit/<custodian>/<height>/<index>/<n>`` -> one access entry (granted or refused)
 * ``access-log/<patient>/<height>/<index>/<n>`` -> the same entry, indexed for the patient
 * ``review/<custodian>/<height>/<index>/<n>`` -> emergency accesses awaiting the privacy officer
@@ -17,6 +18,8 @@ Nothing here is personal health information: ids, pseudonymous dids, hashes, cod
 from __future__ import annotations
 
 import re
+
+from salus.ledger.schema import one_of, reference, text
 
 #: FHIR resource types a custodian may register (Binary carries large attachments).
 RESOURCE_TYPES = frozenset({
@@ -37,8 +40,10 @@ GATEWAY_ROLE = "gateway"
 EMERGENCY_ROLE = "emergency_clinician"
 PRIVACY_OFFICER_ROLE = "privacy_officer"
 
-#: Record ids double as FHIR resource ids, so they follow FHIR's id rule.
-RECORD_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}\Z")
+#: Record ids are made by the custodian (``r-`` and a keyed hash of the sender's ids, see
+#: ``Custodian.record_id``) and double as FHIR resource ids.
+RECORD_ID_PATTERN = "r-[0-9a-f]{32}"
+RECORD_ID = re.compile(f"{RECORD_ID_PATTERN}\\Z")
 
 
 def record_key(record: str) -> str:
@@ -59,6 +64,11 @@ def consent_key(patient: str) -> str:
 
 def emergency_key(patient: str, clinician: str) -> str:
     return f"emergency/{patient}/{clinician}"
+
+
+def session_key(session: str) -> str:
+    """A break-glass override by its id, kept for ever (``emergency/`` holds the latest)."""
+    return f"emergency-session/{session}"
 
 
 def entry_suffix(height: int, index: int, n: int) -> str:
@@ -84,3 +94,12 @@ def erasure_prefix(patient: str) -> str:
 #: Roles whose holders may author a record a custodian registers.
 AUTHOR_ROLES = ("clinician", "emergency_clinician", "nurse", "registrar", "lab_technician",
                 "pharmacist")
+
+
+# -- argument types (salus.ledger.schema) ----------------------------------------------------
+RecordId = text(RECORD_ID_PATTERN, 34, "a record id, as its custodian made it")
+RecordRef = reference(RecordId, "record", record_key)
+Purpose = one_of(PURPOSES, "purpose of use (HL7 v3 ActReason)")
+ResourceType = one_of(RESOURCE_TYPES, "FHIR resource type")
+GrantId = text("c-[0-9a-f]{24}", 26, "a consent grant id")
+SessionId = text("bg-[0-9a-f]{24}", 27, "a break-glass override id")

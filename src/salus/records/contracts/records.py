@@ -8,16 +8,21 @@ hashes and the erasure event stay, the ciphertext and keys are destroyed off-led
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from salus.ledger.authority import PatientOrGovernor, Rule, is_governor
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import SHA256_HEX, Context, Contract, method
-from salus.ledger.contracts.membership import GOVERNING_TYPES, has_role, member_key, org_key
+from salus.ledger.contract import Context, Contract, method
+from salus.ledger.members import KeyRef, PatientRef, has_role, member_of_key
+from salus.ledger.schema import Sha256Hex, array, integer
 from salus.records.contracts.layout import (
     AUTHOR_ROLES,
     GATEWAY_ROLE,
-    RECORD_ID,
-    RESOURCE_TYPES,
+    RecordId,
+    RecordRef,
+    ResourceType,
     entry_suffix,
     erasure_prefix,
     patient_record_key,
@@ -25,42 +30,53 @@ from salus.records.contracts.layout import (
 )
 
 MAX_ERASE = 1000
+MAX_VERSION = 1_000_000
+Version = integer(1, MAX_VERSION, "the record's version")
+ErasedRecords = array(RecordRef, 1, MAX_ERASE, "the records to erase")
 
 
-def require_patient(ctx: Context, patient: str) -> dict[str, Any]:
-    member = ctx.get(member_key(patient))
-    if member is None or member["kind"] != "patient":
-        raise Rejected(Code.NOT_FOUND, f"{patient} is not a registered patient")
-    return member
+@dataclass(frozen=True)
+class CustodianGateway(Rule):
+    """A5: the gateway key of a custodian, acting on that custodian's records only:
+    every existing record the call names (``records(args)``) is held by the signer's
+    organisation."""
+
+    records: Callable[[dict[str, Any]], list[str]]
+    names: str
+    cites = "A5"
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        member = ctx.member
+        if member is None or not has_role(ctx.get, member, GATEWAY_ROLE, member["org"], ctx.height):
+            raise Rejected(Code.FORBIDDEN, f"only a custodian's {GATEWAY_ROLE} key may do this")
+        for record in self.records(args):
+            found = ctx.get(record_key(record))
+            if found is not None and found["custodian"] != member["org"]:
+                raise Rejected(Code.FORBIDDEN, f"record {record} is held by {found['custodian']}, "
+                                               f"not {member['org']}")
+
+    def describe(self) -> str:
+        return (f"the {GATEWAY_ROLE} key of a custodian organisation, for its own records only "
+                f"({self.names})")
 
 
-def require_gateway(ctx: Context) -> str:
-    """The signer must be a custodian's gateway; returns the custodian org."""
-    member = ctx.member
-    if member is None or not has_role(ctx.get, member, GATEWAY_ROLE, None, ctx.height):
-        raise Rejected(Code.FORBIDDEN, f"only a custodian's {GATEWAY_ROLE} key may do this")
-    return member["org"]
+def custodian_of(ctx: Context) -> str:
+    """The signing gateway's organisation (its rule has admitted it)."""
+    assert ctx.member is not None
+    return ctx.member["org"]
 
 
 class RecordsContract(Contract):
     name = "records"
 
-    @method
-    def register(self, ctx: Context, record: str, patient: str, resource_type: str,
-                 content_hash: str, version: int = 1, amends: str | None = None,
-                 author: str | None = None) -> dict[str, Any]:
-        custodian = require_gateway(ctx)
-        if not RECORD_ID.match(record):
-            raise Rejected(Code.BAD_ARGUMENTS, "record id must be 1-64 of A-Z a-z 0-9 - .")
-        if resource_type not in RESOURCE_TYPES:
-            raise Rejected(Code.BAD_ARGUMENTS, f"resource type {resource_type!r} is not one of "
-                                               f"{', '.join(sorted(RESOURCE_TYPES))}")
-        for name, value in (("content_hash", content_hash), ("amends", amends)):
-            if value is not None and not SHA256_HEX.match(value):
-                raise Rejected(Code.BAD_ARGUMENTS, f"{name} must be 64 lowercase hex digits")
-        require_patient(ctx, patient)
+    @method(who=CustodianGateway(lambda a: [a["record"]], "an existing `record`"))
+    def register(self, ctx: Context, record: RecordId, patient: PatientRef,
+                 resource_type: ResourceType, content_hash: Sha256Hex,
+                 version: Version = 1,
+                 amends: Sha256Hex | None = None, author: KeyRef | None = None) -> dict[str, Any]:
+        custodian = custodian_of(ctx)
         if author is not None and not any(
-                has_role(ctx.get, ctx.get(member_key(author)), role, custodian, ctx.height)
+                has_role(ctx.get, member_of_key(ctx.get, author), role, custodian, ctx.height)
                 for role in AUTHOR_ROLES):
             raise Rejected(Code.FORBIDDEN, f"author {author} is not a clinical member of {custodian}")
         entry = {"version": version, "hash": content_hash, "amends": amends,
@@ -75,8 +91,6 @@ class RecordsContract(Contract):
                     {"custodian": custodian, "type": resource_type})
         else:
             doc = existing
-            if doc["custodian"] != custodian:
-                raise Rejected(Code.FORBIDDEN, f"record {record} is held by {doc['custodian']}")
             if doc["patient"] != patient or doc["type"] != resource_type:
                 raise Rejected(Code.CONFLICT, "an amendment cannot change patient or resource type")
             if doc["status"] == "erased":
@@ -94,26 +108,19 @@ class RecordsContract(Contract):
                  version=version)
         return {"record": record, "version": version, "custodian": custodian}
 
-    @method
-    def erase(self, ctx: Context, patient: str, records: list[str]) -> dict[str, Any]:
+    @method(who=PatientOrGovernor("patient"))
+    def erase(self, ctx: Context, patient: PatientRef, records: ErasedRecords) -> dict[str, Any]:
         """Erase a patient's records: signed by the patient, or by a regulator's admin
         (a regulator-approved erasure)."""
-        require_patient(ctx, patient)
-        signer = ctx.member
         approved_by = None
-        if signer is None or signer["id"] != patient:
-            org = ctx.get(org_key(signer["org"])) if signer and signer["org"] else None
-            if org is None or org["type"] not in GOVERNING_TYPES or not has_role(
-                    ctx.get, signer, "admin", org["id"], ctx.height):
-                raise Rejected(Code.FORBIDDEN,
-                               "only the patient or a regulator's admin may erase records")
-            approved_by = org["id"]
-        if not records or len(records) > MAX_ERASE or len(set(records)) != len(records):
-            raise Rejected(Code.BAD_ARGUMENTS, f"name 1-{MAX_ERASE} distinct records to erase")
+        if ctx.member_id != patient and is_governor(ctx):
+            approved_by = ctx.member["org"]
+        if len(set(records)) != len(records):
+            raise Rejected(Code.BAD_ARGUMENTS, "name each record to erase once")
         erased = []
         for record in records:
             doc = ctx.get(record_key(record))
-            if doc is None or doc["patient"] != patient:
+            if doc["patient"] != patient:
                 raise Rejected(Code.NOT_FOUND, f"{patient} has no record {record}")
             if doc["status"] == "erased":
                 raise Rejected(Code.CONFLICT, f"record {record} is already erased")

@@ -252,8 +252,8 @@ def test_anchor_not_in_the_log_fails_at_log(net: CredNet, issued: dict) -> None:
 
 
 def test_an_anchor_the_ledger_rejected_fails_at_anchor(net: CredNet) -> None:
-    """A non-issuer's anchor never reaches the log (refused at admission); an issuer's
-    anchor of a type its organisation may not issue is a log leaf, but a rejected one."""
+    """A non-issuer's anchor never reaches the log (refused at admission); a rejected
+    anchor that did reach it proves nothing."""
     outsider = ident("dr-pat")
     signed = add_proof({**_draft_for(net), "issuer": outsider.did}, outsider,
                        created=iso_from_ms(wall_clock_ms()))
@@ -269,15 +269,18 @@ def test_an_anchor_the_ledger_rejected_fails_at_anchor(net: CredNet) -> None:
         with pytest.raises(TransactionRejected) as rejected:
             c.submit(raw)
         assert rejected.value.code == "FORBIDDEN" and c.status()["log_size"] == size
-    registrar = net.keys["registrar"]  # a board's issuer: boards issue no privileges
+    # An issuer's second anchor of a root already anchored is a log leaf, but rejected
+    # (CONFLICT): a credential whose evidence is that transaction fails at "anchor".
+    registrar = net.keys["registrar"]
     signed = add_proof({**_draft_for(net), "issuer": registrar.did}, registrar,
                        created=iso_from_ms(wall_clock_ms()))
     with net.client("registrar") as c:
         tree = batch.build([batch.credential_leaf(signed)])
-        raw = c.sign("credentials", "anchor", {"root": tree.root.hex(), "size": 1,
-                                               "types": ["HospitalPrivilegesCredential"]})
+        args = {"root": tree.root.hex(), "size": 1, "types": ["LicenseCredential"]}
+        assert c.submit(c.sign("credentials", "anchor", args)).valid
+        raw = c.sign("credentials", "anchor", args)
         receipt = c.submit(raw)  # committed, as an invalid transaction
-        assert receipt.status == "committed" and receipt.code == "FORBIDDEN"
+        assert receipt.status == "committed" and receipt.code == "CONFLICT"
         cred = attach(signed, tree, 0, anchor_evidence(c, raw))
     _fails(net.verifier().verify(cred), "anchor", "accepted no anchor")
 

@@ -66,6 +66,27 @@ def issuer_org(ctx: Context) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class IssuerOfTypes(HoldsRole):
+    """A4 for anchors: an issuer of an organisation whose type may issue every credential
+    type the batch declares (:data:`salus.credentials.types.ISSUER_ORG_TYPES`)."""
+
+    types: str = "types"
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        super().check(ctx, args)
+        org = issuer_org(ctx)
+        for kind in args[self.types]:
+            allowed = ISSUER_ORG_TYPES[kind]
+            if org["type"] not in allowed:
+                raise Rejected(Code.FORBIDDEN, f"a {org['type']} may not issue {kind} "
+                                               f"(issued by: {', '.join(allowed)})")
+
+    def describe(self) -> str:
+        return super().describe() + (f", of an organisation whose type may issue every type in "
+                                     f"`{self.types}`")
+
+
+@dataclass(frozen=True)
 class IssuerOfList(HoldsRole):
     """A4 for status lists: an issuer of the organisation that created the list."""
 
@@ -85,17 +106,12 @@ class IssuerOfList(HoldsRole):
 class CredentialsContract(Contract):
     name = "credentials"
 
-    @method(who=HoldsRole((ISSUER_ROLE,)))
+    @method(who=IssuerOfTypes((ISSUER_ROLE,)))
     def anchor(self, ctx: Context, root: Sha256Hex, size: BatchSize, types: BatchTypes
                ) -> dict[str, Any]:
         org = issuer_org(ctx)
         if len(set(types)) != len(types):
             raise Rejected(Code.BAD_ARGUMENTS, "types lists each credential type in the batch once")
-        for kind in types:
-            allowed = ISSUER_ORG_TYPES[kind]
-            if org["type"] not in allowed:
-                raise Rejected(Code.FORBIDDEN, f"a {org['type']} may not issue {kind} "
-                                               f"(issued by: {', '.join(allowed)})")
         if ctx.get(anchor_key(root)) is not None:
             raise Rejected(Code.CONFLICT, f"batch root {root} is already anchored")
         doc = {"root": root, "size": size, "types": sorted(types), "issuer": ctx.member_id,

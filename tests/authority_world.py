@@ -1,0 +1,118 @@
+"""A small consortium with one member in every position the authority rules distinguish,
+for the permission matrix and the PHI guard.
+
+Everyone is named: ``world.key[actor]`` is the actor's key. The patient ``patient`` has a
+record at St Mary's, a grant to ``clinician_with_grant``, a recovery set (``other_patient``
+and St Mary's registrar) and an emergency override opened on her by
+``clinician_without_grant`` (who holds the emergency role)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from conftest import Chain, ident
+from salus.identity import Identity
+from salus.ledger.members import member_of_key
+from salus.records.contracts.layout import review_prefix
+
+#: The actors of the matrix: the issue's list, then holders of the roles some methods need.
+ACTORS = (
+    "patient", "other_patient", "target_org_admin", "other_org_admin", "regulator_admin",
+    "own_gateway", "other_gateway", "clinician_with_grant", "clinician_without_grant",
+    "non_member",
+    "registrar", "privacy_officer", "board_issuer", "board_admin", "assessor", "cme_issuer",
+    "nurse",
+)
+MEMBERS = {  # actor -> (org, roles)
+    "own_gateway": ("st-mary", ["gateway"]),
+    "other_gateway": ("northlab", ["gateway"]),
+    "clinician_with_grant": ("st-mary", ["clinician"]),
+    "clinician_without_grant": ("st-mary", ["clinician", "emergency_clinician"]),
+    "registrar": ("st-mary", ["registrar"]),
+    "privacy_officer": ("st-mary", ["privacy_officer"]),
+    "board_issuer": ("medboard", ["issuer"]),
+    "assessor": ("st-mary", ["assessor", "educator"]),
+    "cme_issuer": ("cme-co", ["issuer"]),
+    "nurse": ("st-mary", ["nurse"]),
+}
+ADMINS = {"target_org_admin": "st-mary", "other_org_admin": "northlab",
+          "regulator_admin": "health-dept", "board_admin": "medboard"}
+CONTENT = hashlib.sha256(b"the patient's discharge summary, sealed").hexdigest()
+RECORD = "r-" + hashlib.sha256(b"world record").hexdigest()[:32]
+
+
+@dataclass
+class World:
+    chain: Chain
+    key: dict[str, Identity] = field(default_factory=dict)
+    grant: str = ""
+    recovery: str = ""
+    override: str = ""
+    review_entry: str = ""
+
+    def did(self, actor: str) -> str:
+        return self.key[actor].did
+
+    def valid(self, *raws: bytes) -> Any:
+        block = self.chain.commit(*raws)
+        assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
+        return block
+
+
+def build_world(chain: Chain) -> World:
+    w = World(chain)
+    reg = ident("regulator-admin")
+    for actor in ACTORS:
+        w.key[actor] = ident(f"world-{actor}")
+    w.key["target_org_admin"] = ident("st-mary-admin")
+    w.key["board_admin"] = ident("medboard-admin")
+    w.key["regulator_admin"] = reg
+    w.valid(chain.tx(reg, "membership", "add_organisation", {
+                "id": "northlab", "name": "North Lab", "type": "lab",
+                "admins": [w.did("other_org_admin")]}),
+            chain.tx(reg, "membership", "add_organisation", {
+                "id": "cme-co", "name": "CME Co", "type": "cme_provider",
+                "admins": [ident("cme-co-admin").did]}))
+    admins = {"st-mary": w.key["target_org_admin"], "northlab": w.key["other_org_admin"],
+              "medboard": w.key["board_admin"], "cme-co": ident("cme-co-admin")}
+    w.valid(*[chain.tx(admins[org], "membership", "enrol", {
+        "org": org, "member": w.did(actor), "roles": roles,
+        "encryption_key": w.key[actor].encryption_did}) for actor, (org, roles) in MEMBERS.items()],
+        *[chain.tx(w.key[p], "membership", "register_patient",
+                   {"encryption_key": w.key[p].encryption_did})
+          for p in ("patient", "other_patient")])
+    w.valid(chain.tx(w.key["own_gateway"], "records", "register", {
+        "record": RECORD, "patient": w.did("patient"), "resource_type": "Observation",
+        "content_hash": CONTENT}))
+    granted = w.valid(
+        chain.tx(w.key["patient"], "consent", "grant", {
+            "grantee": {"member": w.did("clinician_with_grant")}, "purposes": ["TREAT"]}),
+        chain.tx(w.key["patient"], "membership", "set_recovery", {
+            "guardians": [w.did("other_patient"), w.did("registrar")], "threshold": 2}),
+        chain.tx(w.key["board_issuer"], "credentials", "create_status_list", {
+            "status_list": "board-rev", "purpose": "revocation"}))
+    w.grant = granted.results[0].output["grant"]
+    opened = w.valid(
+        chain.tx(w.key["other_patient"], "membership", "start_recovery", {
+            "patient": w.did("patient"), "new_key": ident("world-new-key").did}),
+        chain.tx(w.key["clinician_without_grant"], "access", "break_glass", {
+            "patient": w.did("patient"), "reason": "unconscious"}))
+    w.recovery = opened.results[0].output["recovery"]
+    w.override = opened.results[1].output["id"]
+    logged = w.valid(chain.tx(w.key["own_gateway"], "access", "log", {"entries": [
+        read_entry(w, "clinician_without_grant", "BREAK_GLASS", w.override, "ETREAT")]}))
+    rows = chain.ledger.store.state_scan(review_prefix("st-mary"), "", 10)
+    w.review_entry = rows[0][0][len(review_prefix("st-mary")):]
+    assert logged.header.height > 0
+    return w
+
+
+def read_entry(w: World, reader: str, code: str, basis: str | None,
+               purpose: str = "TREAT") -> dict[str, Any]:
+    member = member_of_key(w.chain.ledger.state_value, w.did(reader))
+    return {"record": RECORD, "patient": w.did("patient"), "requester": w.did(reader),
+            "requester_org": member["org"], "purpose": purpose, "code": code, "basis": basis,
+            "request": hashlib.sha256(f"{reader}{code}".encode()).hexdigest(),
+            "at": w.chain.time, "height": w.chain.ledger.height}

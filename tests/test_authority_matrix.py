@@ -1,0 +1,204 @@
+"""The permission matrix: every contract method, called by every kind of actor.
+
+The expected table below is written out from the issue's rules, independently of the
+declarations in the code: for each method, who may call it (and whether the call then
+succeeds, or is admitted and refused by the contract on its own merits). Everyone else is
+refused at admission (``FORBIDDEN``; a key that is no member's: ``UNKNOWN_SIGNER``):
+the block drops it, so nothing of it is written and it is in no log. A test below holds
+the declarations to the same list, so no method can be added without a row here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from authority_world import ACTORS, RECORD, World, build_world, read_entry
+from conftest import Chain, ident
+from salus.ledger.codes import Code
+from salus.ledger.signatures import executable
+from salus.node.contracts import registry
+
+VALID, ADMITTED = "VALID", "ADMITTED"  # ADMITTED: past admission; the contract decides
+MEMBERS = [a for a in ACTORS if a != "non_member"]
+PATIENTS = ["patient", "other_patient"]
+
+Args = Callable[[World], dict[str, Any]]
+#: (case, contract, method, args, {actor: VALID | ADMITTED}); everyone else is refused.
+CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
+    ("register a new patient", "membership", "register_patient", lambda w: {},
+     {"non_member": VALID}),
+    ("enrol into St Mary's", "membership", "enrol",
+     lambda w: {"org": "st-mary", "member": ident("newcomer").did, "roles": ["nurse"]},
+     {"target_org_admin": VALID}),
+    ("grant roles to St Mary's nurse", "membership", "grant_roles",
+     lambda w: {"member": w.did("nurse"), "roles": ["clinician"]}, {"target_org_admin": VALID}),
+    ("grant roles to the patient", "membership", "grant_roles",
+     lambda w: {"member": w.did("patient"), "roles": ["emergency_clinician"]}, {}),
+    ("revoke roles of St Mary's nurse", "membership", "revoke_roles",
+     lambda w: {"member": w.did("nurse"), "roles": ["nurse"]}, {"target_org_admin": VALID}),
+    ("revoke roles of the patient", "membership", "revoke_roles",
+     lambda w: {"member": w.did("patient"), "roles": ["researcher"]}, {}),
+    ("rotate one's own key", "membership", "rotate_key",
+     lambda w: {"new_key": ident("rotated").did}, dict.fromkeys(MEMBERS, VALID)),
+    ("rotate the patient's key", "membership", "rotate_key",
+     lambda w: {"new_key": ident("takeover").did, "member": w.did("patient")},
+     {"patient": VALID}),
+    ("rotate St Mary's nurse's key", "membership", "rotate_key",
+     lambda w: {"new_key": ident("nurse-new").did, "member": w.did("nurse")},
+     {"target_org_admin": VALID, "nurse": VALID}),
+    ("revoke the patient's key", "membership", "revoke_key",
+     lambda w: {"key": w.did("patient"), "reason": "key_compromise"}, {"patient": VALID}),
+    ("revoke St Mary's nurse's key", "membership", "revoke_key",
+     lambda w: {"key": w.did("nurse"), "reason": "key_lost"},
+     {"target_org_admin": VALID, "nurse": VALID}),
+    ("set one's encryption key", "membership", "set_encryption_key",
+     lambda w: {"encryption_key": ident("enc").encryption_did}, dict.fromkeys(MEMBERS, VALID)),
+    ("choose one's recovery set", "membership", "set_recovery",
+     lambda w: {"guardians": [w.did("registrar")], "threshold": 1},
+     # the patient's own recovery is open, so only the other patient's change succeeds
+     {"patient": ADMITTED, "other_patient": VALID}),
+    ("propose a new key for the patient", "membership", "start_recovery",
+     lambda w: {"patient": w.did("patient"), "new_key": ident("proposed").did},
+     {"other_patient": ADMITTED, "registrar": ADMITTED}),  # one is open: CONFLICT
+    ("approve the patient's recovery", "membership", "approve_recovery",
+     lambda w: {"patient": w.did("patient"), "recovery": w.recovery},
+     {"registrar": VALID, "other_patient": ADMITTED}),  # already approved: CONFLICT
+    ("complete the patient's recovery", "membership", "complete_recovery",
+     lambda w: {"patient": w.did("patient"), "recovery": w.recovery},
+     {"registrar": ADMITTED, "other_patient": ADMITTED}),  # too few approvals yet
+    ("cancel a recovery", "membership", "cancel_recovery",
+     lambda w: {"recovery": w.recovery},
+     {"patient": VALID, "other_patient": ADMITTED}),  # not hers: NOT_FOUND
+    ("add an organisation", "membership", "add_organisation",
+     lambda w: {"id": "new-clinic", "name": "New Clinic", "type": "hospital",
+                "admins": [ident("new-clinic-admin").did]}, {"regulator_admin": VALID}),
+    ("remove an organisation", "membership", "remove_organisation",
+     lambda w: {"id": "northlab", "reason": "closed"}, {"regulator_admin": VALID}),
+    ("anchor a document hash", "notary", "anchor",
+     lambda w: {"hash": hashlib.sha256(b"a document").hexdigest()},
+     dict.fromkeys(MEMBERS, VALID)),
+    ("amend St Mary's record", "records", "register",
+     lambda w: {"record": RECORD, "patient": w.did("patient"), "resource_type": "Observation",
+                "content_hash": "ab" * 32, "version": 2, "amends": w.record_hash},
+     {"own_gateway": VALID}),
+    ("erase the patient's record", "records", "erase",
+     lambda w: {"patient": w.did("patient"), "records": [RECORD]},
+     {"patient": VALID, "regulator_admin": VALID}),
+    ("grant access", "consent", "grant",
+     lambda w: {"grantee": {"role": "nurse", "org": "st-mary"}, "purposes": ["TREAT"]},
+     {"patient": VALID, "other_patient": VALID}),  # each to their own records
+    ("revoke the patient's grant", "consent", "revoke", lambda w: {"grant": w.grant},
+     {"patient": VALID, "other_patient": ADMITTED}),  # not hers: NOT_FOUND
+    ("opt out of break-glass", "consent", "set_break_glass", lambda w: {"allowed": False},
+     {"patient": VALID, "other_patient": VALID}),
+    ("log a refused read of St Mary's record", "access", "log",
+     lambda w: {"entries": [read_entry(w, "clinician_without_grant", "NO_CONSENT", None)]},
+     {"own_gateway": VALID}),
+    ("log a granted read under the patient's grant", "access", "log",
+     lambda w: {"entries": [read_entry(w, "clinician_with_grant", "CONSENT", w.grant)]},
+     {"own_gateway": VALID}),
+    ("break the glass on the patient", "access", "break_glass",
+     lambda w: {"patient": w.did("patient"), "reason": "life_threatening"},
+     {"clinician_without_grant": VALID}),
+    ("review an emergency access", "access", "review",
+     lambda w: {"entry": w.review_entry, "finding": "justified"}, {"privacy_officer": VALID}),
+    ("anchor a credential batch", "credentials", "anchor",
+     lambda w: {"root": "cd" * 32, "size": 1, "types": ["LicenseCredential"]},
+     {"board_issuer": VALID}),
+    ("open a status list", "credentials", "create_status_list",
+     lambda w: {"status_list": "another-list", "purpose": "suspension"},
+     {"board_issuer": VALID, "cme_issuer": VALID}),
+    ("change the board's status list", "credentials", "set_status",
+     lambda w: {"status_list": "board-rev",
+                "changes": [{"index": 3, "value": True, "reason": "surrendered"}]},
+     {"board_issuer": VALID}),
+    ("assess a learner", "education", "assess",
+     lambda w: {"learner": w.did("nurse"), "kind": "epa", "competency": "EPA1", "level": 3,
+                "date": "2026-11-01"}, {"assessor": VALID}),
+    ("record teaching", "education", "teach",
+     lambda w: {"learners": [w.did("nurse")], "activity": "airway-lab"}, {"assessor": VALID}),
+    ("record CME", "education", "record_cme",
+     lambda w: {"professional": w.did("nurse"), "activity": "sepsis-2026", "hours": 150,
+                "category": "AMA_PRA_1", "completed": "2026-10-01"}, {"cme_issuer": VALID}),
+    ("state a CME requirement", "education", "set_cme_requirement",
+     lambda w: {"id": "biennial", "hours": 5000, "months": 24},
+     {"board_issuer": VALID, "board_admin": VALID}),
+    ("record a module", "education", "record_module",
+     lambda w: {"module": "airway-101", "learner": w.did("nurse"), "pre": 40, "post": 80},
+     {"assessor": VALID}),
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    from conftest import GENESIS_TIME, make_genesis
+    from salus.ledger.ledger import Ledger
+
+    orderer = ident("orderer")
+    genesis = make_genesis(orderer)
+    ledger = Ledger.create(tmp_path_factory.mktemp("matrix") / "ledger.db", genesis, registry(),
+                           orderer)
+    w = build_world(Chain(ledger, genesis, orderer, GENESIS_TIME))
+    w.record_hash = ledger.state_value(f"record/{RECORD}")["hash"]  # type: ignore[attr-defined]
+    yield w
+    ledger.close()
+
+
+def expected(actor: str, allowed: dict[str, str]) -> str:
+    if actor in allowed:
+        return allowed[actor]
+    if actor == "non_member" and "non_member" not in allowed:
+        return Code.UNKNOWN_SIGNER
+    return Code.FORBIDDEN
+
+
+def outcome(world: World, actor: str, contract: str, method: str, args: dict[str, Any]
+            ) -> tuple[str, str, bool]:
+    """(code, reason, kept) of the call in the next block, without committing it."""
+    chain = world.chain
+    raw = chain.tx(world.key[actor], contract, method, args)
+    txs, ok = executable([raw], chain.ledger.executor.max_tx_bytes)
+    result = chain.ledger.executor.execute(chain.ledger.state_bytes, chain.ledger.height + 1,
+                                           chain.time + 1000, txs, ok, set())
+    (r,) = [*result.results, *result.dropped]
+    return r.code, r.reason, bool(result.results)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_every_actor_against_every_method(world: World, case) -> None:
+    _, contract, method, args, allowed = case
+    for actor in ACTORS:
+        want = expected(actor, allowed)
+        code, reason, kept = outcome(world, actor, contract, method, args(world))
+        assert reason or code == Code.VALID, (actor, code)
+        if want == VALID:
+            assert code == Code.VALID, (actor, code, reason)
+        elif want == ADMITTED:  # past admission, refused by the contract on its merits
+            assert kept and code not in (Code.VALID, Code.FORBIDDEN, Code.UNKNOWN_SIGNER), \
+                (actor, code, reason)
+        else:
+            assert (code, kept) == (want, False), (actor, code, reason)
+
+
+def test_refusals_write_nothing_and_reach_no_log(world: World) -> None:
+    """Every refused call of the matrix, committed for real in one block: the block keeps
+    none of them and the state does not change."""
+    chain = world.chain
+    raws = [chain.tx(world.key[actor], contract, method, args(world))
+            for _, contract, method, args, allowed in CASES for actor in ACTORS
+            if expected(actor, allowed) not in (VALID, ADMITTED)]
+    state = list(chain.ledger.store.all_state())
+    size = chain.ledger.log_size
+    block = chain.commit(*raws)
+    assert block.header.tx_count == 0 and chain.ledger.log_size == size
+    assert set(chain.codes(block)) == {Code.FORBIDDEN, Code.UNKNOWN_SIGNER}
+    assert list(chain.ledger.store.all_state()) == state
+
+
+def test_the_matrix_covers_every_method() -> None:
+    declared = {(m.contract, m.name) for m in registry().all_methods()}
+    assert declared == {(c[1], c[2]) for c in CASES}

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from conftest import Chain, ident
+from conftest import GENESIS_TIME, Chain, ident, make_genesis
 from salus.identity import Identity
+from salus.ledger.ledger import Ledger
 from salus.ledger.members import member_of_key
+from salus.node.contracts import registry
 from salus.records.contracts.layout import review_prefix
 
 #: The actors of the matrix: the issue's list, then holders of the roles some methods need.
@@ -51,6 +54,7 @@ class World:
     recovery: str = ""
     override: str = ""
     review_entry: str = ""
+    record_hash: str = ""
 
     def did(self, actor: str) -> str:
         return self.key[actor].did
@@ -59,6 +63,14 @@ class World:
         block = self.chain.commit(*raws)
         assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
         return block
+
+
+def world_ledger(path: Path) -> Chain:
+    """A fresh ledger of the test consortium at ``path``, as a :class:`Chain`."""
+    orderer = ident("orderer")
+    genesis = make_genesis(orderer)
+    return Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer,
+                 GENESIS_TIME)
 
 
 def build_world(chain: Chain) -> World:
@@ -105,6 +117,7 @@ def build_world(chain: Chain) -> World:
         read_entry(w, "clinician_without_grant", "BREAK_GLASS", w.override, "ETREAT")]}))
     rows = chain.ledger.store.state_scan(review_prefix("st-mary"), "", 10)
     w.review_entry = rows[0][0][len(review_prefix("st-mary")):]
+    w.record_hash = chain.ledger.state_value(f"record/{RECORD}")["hash"]
     assert logged.header.height > 0
     return w
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from authority_world import ACTORS, RECORD, World, build_world, read_entry
-from conftest import Chain, ident
+from authority_world import ACTORS, RECORD, World, build_world, read_entry, world_ledger
+from conftest import ident
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable
 from salus.node.contracts import registry
@@ -135,17 +135,9 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    from conftest import GENESIS_TIME, make_genesis
-    from salus.ledger.ledger import Ledger
-
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    ledger = Ledger.create(tmp_path_factory.mktemp("matrix") / "ledger.db", genesis, registry(),
-                           orderer)
-    w = build_world(Chain(ledger, genesis, orderer, GENESIS_TIME))
-    w.record_hash = ledger.state_value(f"record/{RECORD}")["hash"]  # type: ignore[attr-defined]
-    yield w
-    ledger.close()
+    chain = world_ledger(tmp_path_factory.mktemp("matrix") / "ledger.db")
+    yield build_world(chain)
+    chain.ledger.close()
 
 
 def expected(actor: str, allowed: dict[str, str]) -> str:

@@ -286,4 +286,19 @@ def test_sdk_errors_and_health(net: Net) -> None:
     assert httpx.get(f"{net.url}/health").json()["status"] == "ok"
     metrics = httpx.get(f"{net.url}/metrics").text
     assert "salus_tx_committed_total" in metrics and "salus_height" in metrics
-    assert httpx.get(f"{net.url}/openapi.json").json()["paths"]["/v1/log/sth"]
+    openapi = httpx.get(f"{net.url}/openapi.json").json()
+    assert openapi["paths"]["/v1/log/sth"]
+
+
+def test_contract_schemas_are_published_as_admission_checks_them(net: Net) -> None:
+    """The API publishes each method's rule and argument schema, the same schema ingress
+    checks: an argument the schema refuses is refused, with the argument named."""
+    listed = httpx.get(f"{net.url}/v1/contracts").json()["methods"]
+    anchor = next(m for m in listed if (m["contract"], m["method"]) == ("notary", "anchor"))
+    assert anchor["arguments"]["hash"]["pattern"] == "^(?:[0-9a-f]{64})$"
+    assert httpx.get(f"{net.url}/v1/contracts/notary/anchor").json() == anchor
+    missing = httpx.get(f"{net.url}/v1/contracts/notary/nosuch")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "UNKNOWN_METHOD"
+    components = httpx.get(f"{net.url}/openapi.json").json()["components"]["schemas"]
+    assert components["membership.enrol"]["properties"]["roles"]["maxItems"] >= 1
+    assert {f"{m['contract']}.{m['method']}" for m in listed} <= set(components)

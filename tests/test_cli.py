@@ -74,3 +74,19 @@ def test_keys_init_node_tx_status_audit_proofs(tmp_path) -> None:
     conn.close()
     tampered = run("audit", "--data", str(data), code=2)
     assert "discrepancy at height 3" in tampered
+
+
+def test_tx_help_and_contracts_list_every_method_from_its_declaration() -> None:
+    from salus.node.contracts import registry
+
+    methods = registry().all_methods()
+    # `--help` output is wrapped to the terminal: compare without whitespace
+    help_text = "".join(run("tx", "--help").split())
+    for m in methods:
+        assert "".join(m.signature().split()) in help_text, m.full_name
+    listed = json.loads(run("contracts"))["methods"]
+    assert [(d["contract"], d["method"]) for d in listed] == [(m.contract, m.name) for m in methods]
+    (enrol,) = json.loads(run("contracts", "membership.enrol"))["methods"]
+    assert enrol["required"] == ["org", "member", "roles"]
+    assert enrol["arguments"]["roles"]["maxItems"] >= 1 and "admin of" in enrol["who"]
+    assert "no contract or method" in run("contracts", "nosuch.thing", code=1)

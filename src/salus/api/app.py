@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -30,6 +31,7 @@ from salus.api import credentials, education, errors, fhir, network, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.errors import ApiError
 from salus.canonical import compact_json, loads_strict
+from salus.ledger.codes import Rejected
 from salus.ledger.export import export_lines
 from salus.ledger.ledger import LedgerError
 from salus.ledger.transaction import SIGNATURE_BYTES
@@ -270,6 +272,19 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             "contracts": ledger.registry.contracts,
         }
 
+    @app.get("/v1/contracts", tags=["transactions"],
+             summary="Every contract method: who may call it, and its arguments' JSON Schema")
+    async def list_contracts() -> dict[str, Any]:
+        return {"methods": [m.describe() for m in ledger.registry.all_methods()]}
+
+    @app.get("/v1/contracts/{contract}/{method}", tags=["transactions"],
+             summary="One contract method: who may call it, and its arguments' JSON Schema")
+    async def get_contract_method(contract: str, method: str) -> dict[str, Any]:
+        try:
+            return ledger.registry.lookup(contract, method).describe()
+        except Rejected as exc:
+            raise ApiError(404, exc.code, exc.reason) from None
+
     @app.get("/v1/ledger/export", tags=["blocks"],
              summary="Every block with its transactions, for bootstrapping a peer (JSON lines)")
     async def export_ledger() -> FileResponse:
@@ -406,4 +421,19 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     async def metrics() -> Response:
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    def openapi() -> dict[str, Any]:
+        """The generated document, plus each method's argument schema as a component
+        (``<contract>.<method>``): what the ``args`` of a signed transaction must fit."""
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version,
+                              description=app.description, routes=app.routes)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for m in ledger.registry.all_methods():
+                schemas[m.full_name] = {**m.schema.json_schema, "title": m.full_name,
+                                        "description": f"args of {m.signature()}. "
+                                                       f"Who: {m.who.describe()}."}
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
@@ -138,7 +139,28 @@ def status(node_url: NodeUrl = DEFAULT_NODE) -> None:
             fail(f"{exc.code}: {exc.reason}")
 
 
-@app.command()
+def _methods_help() -> str:
+    """Every method a transaction can call, read from the contracts' own declarations."""
+    lines = ["Methods (? marks an optional argument; then who may call it). "
+             "`salus contracts CONTRACT.METHOD` prints a method's argument schema."]
+    lines += [f"{m.signature()}: {m.who.describe()}" for m in registry().all_methods()]
+    return "\n\n".join(lines)
+
+
+class _TxCommand(TyperCommand):
+    """`salus tx`, whose help ends with the list of methods, built when help is asked for
+    (building every method's schema costs a tenth of a second)."""
+
+    @property  # type: ignore[override]
+    def epilog(self) -> str:
+        return _methods_help()
+
+    @epilog.setter
+    def epilog(self, _value: str | None) -> None:
+        pass
+
+
+@app.command(cls=_TxCommand)
 def tx(
     contract: str,
     method: str,
@@ -165,6 +187,20 @@ def tx(
     emit(receipt.to_json())
     if receipt.status == "committed" and not receipt.valid:
         fail(f"{receipt.code}: {receipt.reason}", 2)
+
+
+@app.command()
+def contracts(
+    name: Annotated[str | None, typer.Argument(
+        help="CONTRACT or CONTRACT.METHOD; all methods when omitted")] = None,
+) -> None:
+    """Print contract methods: who may call each, and its arguments' JSON Schema."""
+    methods = registry().all_methods()
+    if name is not None:
+        methods = [m for m in methods if name in (m.contract, m.full_name)]
+        if not methods:
+            fail(f"no contract or method {name!r}; `salus contracts` lists them")
+    emit({"methods": [m.describe() for m in methods]})
 
 
 @app.command()

@@ -101,6 +101,23 @@ class Method:
     def doc(self) -> str:
         return inspect.getdoc(self.fn) or ""
 
+    @property
+    def full_name(self) -> str:
+        return f"{self.contract}.{self.name}"
+
+    def signature(self) -> str:
+        """``name(arg, optional?)``, as help texts show a method."""
+        required = set(self.schema.required)
+        return f"{self.full_name}(" + ", ".join(
+            a if a in required else f"{a}?" for a in self.schema.parameters) + ")"
+
+    def describe(self) -> dict[str, Any]:
+        """The method as the API and the CLI publish it: its rule, and its arguments'
+        JSON Schema (the same schema admission checks)."""
+        return {"contract": self.contract, "method": self.name, "doc": self.doc,
+                "who": self.who.describe(), "rule": self.who.cites,
+                "arguments": self.schema.parameters, "required": self.schema.required}
+
 
 def _schema(contract: str, fn: Callable[..., Any]) -> MethodSchema:
     hints = typing.get_type_hints(fn, include_extras=True)

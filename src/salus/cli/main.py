@@ -193,8 +193,13 @@ def tx(
 def contracts(
     name: Annotated[str | None, typer.Argument(
         help="CONTRACT or CONTRACT.METHOD; all methods when omitted")] = None,
+    rules: Annotated[bool, typer.Option(
+        "--rules", help="Print the authority table of docs/security.md (markdown)")] = False,
 ) -> None:
     """Print contract methods: who may call each, and its arguments' JSON Schema."""
+    if rules:
+        print(registry().rules_table(), end="")
+        return
     methods = registry().all_methods()
     if name is not None:
         methods = [m for m in methods if name in (m.contract, m.full_name)]

@@ -162,6 +162,14 @@ class Registry:
     def all_methods(self) -> list[Method]:
         return [m for c in self.contracts for m in (self._methods[c][n] for n in self.methods(c))]
 
+    def rules_table(self) -> str:
+        """Every method with its authority rule, as the markdown table in docs/security.md
+        (a test compares the two, so the document cannot drift from the code)."""
+        rows = ["| method (? = optional argument) | who may call it | rule |", "|---|---|---|"]
+        rows += [f"| `{m.signature()}` | {m.who.describe()} | {m.who.cites} |"
+                 for m in self.all_methods()]
+        return "\n".join(rows) + "\n"
+
     def lookup(self, contract: str, method_name: str) -> Method:
         """The method, or ``NotAdmitted`` (UNKNOWN_CONTRACT / UNKNOWN_METHOD)."""
         table = self._methods.get(contract)

@@ -6,14 +6,26 @@ it drops, and the block's net writes. It does no I/O and reads no clock: the nod
 commit path and ``salus audit`` both run it, and any two peers running it over the same
 blocks reach the same state hash.
 
-Each transaction is first *admitted* (:meth:`Executor.admit`, the same checks a node's
-ingress runs): it decodes, is signed for this chain by the key it names, calls a method
-that exists with arguments that fit its schema and name what exists, from a signer with
-an active key whom the method's authority rule allows. What fails admission is dropped,
-identically on every peer: it never reaches the log, so nothing a non-member or a
-malformed request sends is ever stored. What is admitted is then judged on what depends
-on order (a duplicate, a stale time, a nonce already used, the contract's own checks);
-failures there are kept in the block as invalid, with their code, and change nothing.
+Each transaction is first *admitted*, in these steps (``docs/security.md`` cites them; the
+node's ingress runs the same through :meth:`Executor.admit`):
+
+* S1 it decodes, within the size limit (``MALFORMED``, ``TOO_LARGE``);
+* S2 it is signed for this chain (``WRONG_CHAIN``);
+* S3 its signature verifies under the key it names (``BAD_SIGNATURE``);
+* S4 the method exists (``UNKNOWN_CONTRACT``, ``UNKNOWN_METHOD``);
+* S5 its signer holds an active key of a member; only a newcomer's own registration is
+  signed by a non-member (``UNKNOWN_SIGNER``, ``KEY_NOT_ACTIVE``);
+* S6 the arguments fit the method's schema and what they name exists (``BAD_ARGUMENTS``,
+  ``NOT_FOUND``: :mod:`salus.ledger.schema`);
+* S7 the method's authority rule allows this signer on this data (``FORBIDDEN``:
+  :mod:`salus.ledger.authority`).
+
+What fails admission is dropped, identically on every peer: it never reaches the log, so
+nothing a non-member or a malformed request sends is ever stored. What is admitted is
+then judged on what depends on order: O1 a second copy (``DUPLICATE``), O2 a time too far
+from the block's (``STALE``), O3 a nonce already used (``REPLAYED_NONCE``), O4 the
+contract's own checks. Failures there are kept in the block as invalid, with their code,
+and change nothing.
 """
 
 from __future__ import annotations
@@ -118,9 +130,9 @@ class Executor:
             result = TxResult(tx.id, tx.raw, Code.VALID, "", signer=tx.signer,
                               contract=tx.contract, method=tx.method)
             try:
-                if not sig_ok:
+                if not sig_ok:  # S3
                     raise NotAdmitted(Code.BAD_SIGNATURE, transaction.BAD_SIGNATURE_REASON)
-                found = self.check_stateless(tx)
+                found = self.check_stateless(tx)  # S2, S4
                 state = TxState(block)
                 if tx.signer in signers:
                     member = signers[tx.signer]
@@ -130,7 +142,7 @@ class Executor:
                 # Kept transactions are numbered without gaps: contracts key entries by
                 # their index, and a re-execution of the stored block sees the same.
                 ctx = self._admitted(state, found, tx, member, height, time, len(results))
-                if tx.id in seen or tx.id in already_ordered:
+                if tx.id in seen or tx.id in already_ordered:  # O1
                     raise Rejected(Code.DUPLICATE, "this exact transaction was already ordered")
                 seen.add(tx.id)
                 self._check_order(ctx, tx, time)
@@ -166,7 +178,7 @@ class Executor:
 
     def _admitted(self, state: TxState, found: Method, tx: transaction.Transaction,
                   member: dict[str, Any] | None, height: int, time: int, index: int) -> Context:
-        """The signer's standing, the arguments and the authority rule (NotAdmitted)."""
+        """S5-S7: the signer's standing, the arguments and the authority rule."""
         if member is None:
             if not found.who.newcomer:
                 raise NotAdmitted(Code.UNKNOWN_SIGNER,
@@ -183,7 +195,8 @@ class Executor:
         return ctx
 
     def _check_order(self, ctx: Context, tx: transaction.Transaction, time: int) -> None:
-        """What an admitted transaction can still fail on, depending on what came first."""
+        """O2, O3: what an admitted transaction can still fail on, depending on what came
+        first."""
         if abs(time - tx.time) > self.window:
             raise Rejected(Code.STALE, f"transaction time {tx.time} is more than "
                                        f"{self.window} ms from block time {time}")

@@ -1,0 +1,31 @@
+"""docs/security.md stays true: its authority table is the declarations, and every test it
+cites exists."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from salus.node.contracts import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "security.md"
+START, END = "<!-- authority-table:start -->\n", "<!-- authority-table:end -->"
+
+
+def test_the_authority_table_is_the_declarations() -> None:
+    text = DOC.read_text()
+    table = text[text.index(START) + len(START):text.index(END)]
+    assert table == registry().rules_table(), (
+        "docs/security.md's authority table is out of date: replace it with the output "
+        "of `salus contracts --rules`")
+
+
+def test_every_cited_test_exists() -> None:
+    cited = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)", DOC.read_text()))
+    assert cited
+    for path, name in sorted(cited):
+        tree = ast.parse((ROOT / path).read_text())
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert name in defined, f"docs/security.md cites {path}::{name}, which does not exist"

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from salus.ledger.authority import Rule
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.schema import Invalid, MethodSchema
-from salus.ledger.state import TxState
+from salus.ledger.state import TxState, memoized
 
 #: A SHA-256 as contracts take it: 64 lowercase hex digits, nothing after.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
@@ -195,7 +195,7 @@ class Registry:
     def admit(self, ctx: Context, found: Method, args: dict[str, Any]) -> None:
         """Admission of one call in ``ctx``: schema, references, then the authority rule.
         Raises :class:`NotAdmitted`; changes nothing."""
-        self.check_args(found, args, ctx.get)
+        self.check_args(found, args, memoized(ctx.get))
         try:
             found.who.check(ctx, args)
         except NotAdmitted:

@@ -71,6 +71,21 @@ class TxState:
         }
 
 
+def memoized(get: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``get`` that reads (and parses) each key once: for checks that only look at what
+    they read, such as admission's, which may name one record or member many times."""
+    seen: dict[str, Any] = {}
+
+    def read(key: str) -> Any:
+        try:
+            return seen[key]
+        except KeyError:
+            value = seen[key] = get(key)
+            return value
+
+    return read
+
+
 def next_state_hash(previous: bytes, writes: Iterable[tuple[str, bytes | None]]) -> bytes:
     h = hashlib.sha256(previous)
     for key, value in sorted(writes):

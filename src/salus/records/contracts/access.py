@@ -15,6 +15,7 @@ keep their heights), so an entry admitted once is admitted in any order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, method
 from salus.ledger.members import KeyRef, OrgRef, PatientRef, member_of_key
 from salus.ledger.schema import STRICT, Height, Sha256Hex, TimeMs, array, one_of, text
+from salus.ledger.state import memoized
 from salus.records.contracts.consent import load as load_consent
 from salus.records.contracts.layout import (
     BREAK_GLASS_MS,
@@ -37,6 +39,7 @@ from salus.records.contracts.layout import (
     SessionId,
     access_log_prefix,
     audit_prefix,
+    consent_key,
     emergency_key,
     entry_suffix,
     record_key,
@@ -81,9 +84,12 @@ def _refuse(index: int, reason: str) -> Rejected:
     return Rejected(Code.FORBIDDEN, f"entry {index}: {reason}")
 
 
-def check_entry(ctx: Context, entry: dict[str, Any], index: int) -> None:
-    """One entry's claims against the ledger (see the module docstring)."""
-    record = ctx.get(record_key(entry["record"])) if entry["record"] is not None else None
+def check_entry(ctx: Context, entry: dict[str, Any], index: int,
+                get: Callable[[str], Any] | None = None) -> None:
+    """One entry's claims against the ledger (see the module docstring). ``get`` reads
+    state (default ``ctx.get``); the values it returns are only read."""
+    get = get or ctx.get
+    record = get(record_key(entry["record"])) if entry["record"] is not None else None
     if record is None:
         if entry["patient"] is not None:
             raise _refuse(index, "an entry names a patient only through one of their records")
@@ -92,17 +98,17 @@ def check_entry(ctx: Context, entry: dict[str, Any], index: int) -> None:
     if entry["patient"] is not None and entry["requester"] is None:
         # Nothing ties such a request to a reader: it is no one's access to log.
         raise _refuse(index, "a patient's access log names the reader")
-    reader = member_of_key(ctx.get, entry["requester"]) if entry["requester"] else None
+    reader = member_of_key(get, entry["requester"]) if entry["requester"] else None
     if reader is not None and entry["requester_org"] != reader["org"]:
         raise _refuse(index, "requester_org is not the reader's organisation")
     if entry["code"] in GRANTED:
         if record is None or reader is None:
             raise _refuse(index, "a granted read names a record and a member reading it")
-        _check_basis(ctx, entry, record, reader, index)
+        _check_basis(ctx, get, entry, record, reader, index)
 
 
-def _check_basis(ctx: Context, entry: dict[str, Any], record: dict[str, Any],
-                 reader: dict[str, Any], index: int) -> None:
+def _check_basis(ctx: Context, get: Callable[[str], Any], entry: dict[str, Any],
+                 record: dict[str, Any], reader: dict[str, Any], index: int) -> None:
     code, basis, height = entry["code"], entry["basis"], entry["height"]
     if height > ctx.height:
         raise _refuse(index, "decided at a height not reached yet")
@@ -110,14 +116,15 @@ def _check_basis(ctx: Context, entry: dict[str, Any], record: dict[str, Any],
         if reader["id"] != record["patient"]:
             raise _refuse(index, "only the patient reads as PATIENT")
     elif code == AccessCode.CONSENT:
-        grant = load_consent(ctx, record["patient"])["grants"].get(basis or "")
+        consent = get(consent_key(record["patient"])) or {"grants": {}}
+        grant = consent["grants"].get(basis or "")
         if grant is None or not covers(grant, record) or entry["purpose"] not in grant["purposes"] \
-                or not grantee_matches(ctx.get, grant["grantee"], reader, height) \
+                or not grantee_matches(get, grant["grantee"], reader, height) \
                 or grant["granted_height"] > height or (
                     grant["revoked_height"] is not None and grant["revoked_height"] <= height):
             raise _refuse(index, "no grant in force at that height covers this reader and record")
     else:  # BREAK_GLASS
-        session = ctx.get(session_key(basis or ""))
+        session = get(session_key(basis or ""))
         if session is None or session["patient"] != record["patient"] \
                 or session["clinician"] != reader["id"] \
                 or not session["start"] <= entry["at"] < session["end"]:
@@ -131,8 +138,9 @@ class AccessLogRule(CustodianGateway):
 
     def check(self, ctx: Context, args: dict[str, Any]) -> None:
         super().check(ctx, args)
+        get = memoized(ctx.get)  # a batch names the same records, readers and consents
         for i, entry in enumerate(args["entries"]):
-            check_entry(ctx, entry, i)
+            check_entry(ctx, entry, i, get)
 
     def describe(self) -> str:
         return (super().describe() + "; each granted entry must cite a basis in force for "

@@ -8,12 +8,23 @@ real node, its SDK, CLI and the patient's notification stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import Chain, ident
+from records_net import ORGS, bundle_for
+from salus.api import create_app
+from salus.api.auth import TokenService
+from salus.cli.main import app as cli
+from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.ledger.codes import Code
 from salus.ledger.contracts.membership import (
@@ -23,7 +34,15 @@ from salus.ledger.contracts.membership import (
     recovery_key,
 )
 from salus.ledger.members import key_index, key_valid_at, member_key
+from salus.node.bootstrap import admin_key_path, init_datadir
+from salus.node.datadir import DataDir
+from salus.node.node import Node
+from salus.ordering import SoloOrderer
 from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
+from salus.records.custodian import open_custodian
+from salus.records.gateway import Gateway
+from salus.records.service import hosted_orgs
+from servers import ServerThread
 
 ST_MARY_ADMIN = ident("st-mary-admin")  # the hospital holding the patient's records
 MEDBOARD_ADMIN = ident("medboard-admin")  # another organisation
@@ -385,3 +404,242 @@ def test_a_lone_guardian_cannot_take_over_nor_block(chain: Chain, people: People
     assert chain.ledger.state_value(key_index(hers.did)) is None
     assert chain.ledger.state_value(key_index(new.did)) == kim.did
     refused(chain, hers, "cancel_recovery", {}, Code.UNKNOWN_SIGNER, dropped=True)
+
+
+# -- end to end, through a real node -------------------------------------------------------
+class NodeClock:
+    """The wall clock, plus however far the test has moved time on. The node's orderer
+    (block time), its ingress, its records gateway and the test's clients all read it,
+    so an hour of the patient's delay passes without waiting an hour; nothing else about
+    the node differs from ``salus node``."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def __call__(self) -> int:
+        return wall_clock_ms() + self.offset
+
+
+@dataclass
+class Net:
+    url: str
+    clock: NodeClock
+    keys: Path
+    people: dict[str, Identity] = field(default_factory=dict)
+
+    def client(self, who: str | Identity) -> SalusClient:
+        key = self.people[who] if isinstance(who, str) else who
+        return SalusClient(self.url, key, clock=self.clock)
+
+    def key_file(self, name: str) -> str:
+        path = self.keys / f"{name}.key"
+        if not path.exists():
+            self.people[name].save(path)
+        return str(path)
+
+    def did(self, name: str) -> str:
+        return self.people[name].did
+
+
+def _gateway_on(datadir: DataDir, clock: NodeClock):
+    """salus.records.service.open_gateway, with the gateway on the test's clock."""
+    async def open_gateway(node: Node) -> Gateway:
+        custodians = {org: await open_custodian(node, datadir, org,
+                                                Identity.load(admin_key_path(datadir, org)),
+                                                clock())
+                      for org in hosted_orgs(node, datadir)}
+        gateway = Gateway(node, custodians, clock=clock)
+        await gateway.start()
+        return gateway
+    return open_gateway
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[Net]:
+    data, clock = tmp_path / "node", NodeClock()
+    init_datadir(data, "salus-recovery-test", ORGS)
+    datadir = DataDir(data)
+    ledger = datadir.open_ledger()
+    node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
+    tokens = TokenService(Identity.load(datadir.key_file), ledger)
+    with ServerThread(create_app(node, tokens, open_gateway=_gateway_on(datadir, clock))) as server:
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        net = Net(server.url, clock, keys, {"st-mary-admin": Identity.load(
+            admin_key_path(datadir, "st-mary"))})
+        for name, role in (("registrar", "registrar"), ("dr-adams", "clinician")):
+            who = net.people[name] = ident(f"e2e-{name}")
+            with net.client("st-mary-admin") as admin:
+                admin.call("membership", "enrol", {"org": "st-mary", "member": who.did,
+                                                   "roles": [role],
+                                                   "encryption_key": who.encryption_did})
+        for name in ("ann", "bea", "cai"):  # bea is ann's and cai's sister
+            who = net.people[name] = ident(f"e2e-{name}")
+            with net.client(name) as c:
+                c.call("membership", "register_patient", {"encryption_key": who.encryption_did})
+        yield net
+    ledger.close()
+
+
+runner = CliRunner()
+
+
+def salus(*args: str, code: int = 0) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+class Inbox:
+    """A patient's notification stream (``GET /v1/access/events``), read on a thread."""
+
+    def __init__(self, client: SalusClient, until: str) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.ready, self.done = threading.Event(), threading.Event()
+        self._client, self._until = client, until
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+        assert self.ready.wait(10), "the stream did not open"
+
+    def _listen(self) -> None:
+        with self._client:
+            for event in self._client.access_events():
+                self.events.append(event)
+                self.ready.set()
+                if event["event"] == self._until:
+                    break
+        self.done.set()
+
+    def kinds(self) -> list[str]:
+        assert self.done.wait(15), f"no {self._until!r} on the stream: {self.events}"
+        return [e["event"] for e in self.events]
+
+
+def _records_and_consent(net: Net, patient: str) -> tuple[list[str], str]:
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", net.did(patient), bundle_for(f"MRN-{patient}"))
+    with net.client(patient) as me:
+        grant = me.grant({"member": net.did("dr-adams")}, ["TREAT"])
+    return sorted(s["record"] for s in stored), grant
+
+
+def test_recovery_end_to_end(net: Net) -> None:
+    ann = net.did("ann")
+    records, grant = _records_and_consent(net, "ann")
+    observation = records[0]
+    with net.client("ann") as me:
+        before = me.read_record("st-mary", observation)
+    # ann chooses her sister and her hospital's registrar, 2 of 2, with a 1 h delay
+    chosen = json.loads(salus("recovery", "set", "-k", net.key_file("ann"), "--node", net.url,
+                              "--guardian", net.did("bea"), "--guardian", net.did("registrar"),
+                              "--threshold", "2", "--delay-hours", "1"))
+    assert chosen == {"patient": ann, "guardians": 2, "threshold": 2, "delay_ms": HOUR}
+    inbox = Inbox(net.client("ann"), until="key_recovered")
+    # ann loses her key file; she makes a new one and gives its public dids to bea
+    lost = net.people.pop("ann")
+    new = net.people["ann-new"] = Identity.generate()
+    shown = json.loads(salus("keys", "show", net.key_file("ann-new")))
+    assert "recovery" in salus("recovery", "start", "--help")
+    started = json.loads(salus("recovery", "start", "-k", net.key_file("bea"), "--node", net.url,
+                               "--patient", ann, "--new-key", shown["did"],
+                               "--encryption-key", shown["encryption_did"]))
+    rec = started["recovery"]
+    assert started["approvals"] == 1 and started["ready_at"] is None
+    # one guardian is too few, whatever the time
+    early = salus("recovery", "complete", "-k", net.key_file("bea"), "--node", net.url,
+                  "--patient", ann, "--recovery", rec, code=2)
+    assert "CONFLICT" in early and "1 of the 2 approvals" in early
+    hostile = salus("recovery", "approve", "-k", net.key_file("registrar"), "--node", net.url,
+                    "--patient", ann, "--recovery", "rc-'; DROP TABLE state; --", code=2)
+    assert "BAD_ARGUMENTS" in hostile
+    # someone else is no guardian: refused at ingress
+    stranger = salus("recovery", "approve", "-k", net.key_file("cai"), "--node", net.url,
+                     "--patient", ann, "--recovery", rec, code=2)
+    assert "FORBIDDEN" in stranger
+    with net.client("registrar") as registrar:
+        approved = registrar.approve_recovery(ann, rec)
+    assert approved["approvals"] == 2 and approved["ready_at"] > net.clock()
+    # both guardians, together, still cannot skip ann's delay
+    for guardian in ("bea", "registrar"):
+        skipped = salus("recovery", "complete", "-k", net.key_file(guardian), "--node", net.url,
+                        "--patient", ann, "--recovery", rec, code=2)
+        assert "CONFLICT" in skipped and "delay runs until" in skipped
+    status = json.loads(salus("recovery", "status", "-k", net.key_file("registrar"),
+                              "--node", net.url, "--patient", ann))
+    (proposal,) = status["proposals"]
+    assert proposal["id"] == rec and proposal["status"] == "waiting"
+    assert proposal["new_key"] == new.did and status["threshold"] == 2
+    with net.client(new) as c, pytest.raises(SalusError) as err:
+        c.record_index()  # the new key is nobody's yet
+    assert err.value.code == "INVALID_CLIENT"
+    # the hour passes; a guardian completes; the new key takes over
+    net.clock.offset += HOUR + 1000
+    with net.client("bea") as bea:
+        assert bea.recovery_status(ann)["proposals"][0]["status"] == "ready"
+        assert bea.complete_recovery(ann, rec) == {"patient": ann, "key": new.did}
+    kinds = inbox.kinds()
+    assert kinds == ["ready", "recovery_started", "recovery_approved", "recovery_pending",
+                     "key_recovered"], kinds
+    pending = inbox.events[3]["data"]
+    assert pending["patient"] == ann and pending["takes_effect_at"] == approved["ready_at"]
+    assert pending["new_key"] == new.did
+    # she reads her own records with the new key: same member id, records and consent
+    with net.client("ann-new") as me:
+        assert me.member_id() == ann
+        assert sorted(r["id"] for r in me.record_index()) == records
+        assert me.read_record("st-mary", observation) == before
+        assert list(me.consents()["grants"]) == [grant]
+        assert me.recovery_status()["last"]["status"] == "completed"
+    with net.client("dr-adams") as doc:  # her grant still holds for her doctor
+        assert doc.read_record("st-mary", observation) == before
+    # the old key is refused: no token, no transaction, no read
+    with SalusClient(net.url, lost, clock=net.clock) as old:
+        with pytest.raises(SalusError) as err:
+            old.token()
+        assert err.value.code == "INVALID_CLIENT"
+        with pytest.raises(TransactionRejected) as err:
+            old.call("membership", "cancel_recovery", {})
+        assert err.value.code == "KEY_NOT_ACTIVE"
+        with pytest.raises(SalusError) as err:
+            old.read_sealed("st-mary", observation)
+        assert err.value.code == "NOT_A_MEMBER"
+
+
+def test_cancelled_recovery_end_to_end(net: Net) -> None:
+    cai = net.did("cai")
+    records, _ = _records_and_consent(net, "cai")
+    with net.client("cai") as me:
+        me.set_recovery([net.did("bea"), net.did("registrar")], 2, HOUR)
+    inbox = Inbox(net.client("cai"), until="recovery_cancelled")
+    # cai has her key; someone persuades both guardians to propose one that is not hers
+    impostor = Identity.generate()
+    with net.client("bea") as bea, net.client("registrar") as registrar:
+        rec = bea.start_recovery(cai, impostor.did, impostor.encryption_did)["recovery"]
+        registrar.approve_recovery(cai, rec)
+    # she hears of it, and cancels with her current key
+    cancelled = json.loads(salus("recovery", "cancel", "-k", net.key_file("cai"),
+                                 "--node", net.url, "--recovery", rec))
+    assert cancelled == {"cancelled": [rec]}
+    assert inbox.kinds() == ["ready", "recovery_started", "recovery_approved",
+                             "recovery_pending", "recovery_cancelled"]
+    net.clock.offset += 2 * HOUR
+    with net.client("registrar") as registrar:
+        with pytest.raises(TransactionRejected) as err:
+            registrar.complete_recovery(cai, rec)
+        assert err.value.code == "CONFLICT" and "was cancelled" in err.value.reason
+        with pytest.raises(TransactionRejected) as err:
+            registrar.approve_recovery(cai, rec)
+        assert err.value.code == "CONFLICT"
+    with net.client(impostor) as c, pytest.raises(SalusError) as err:
+        c.token()
+    assert err.value.code == "INVALID_CLIENT"
+    with net.client("cai") as me:  # still hers
+        assert me.read_record("st-mary", records[0])["resourceType"]
+        assert me.recovery_status()["last"] == {**me.recovery_status()["last"],
+                                                "status": "cancelled", "id": rec}
+    # a cancelled recovery does not stop a new one
+    with net.client("bea") as bea:
+        assert bea.start_recovery(cai, Identity.generate().did)["approvals"] == 1
+    with net.client("cai") as me, pytest.raises(TransactionRejected) as err:
+        me.set_recovery([net.did("registrar")], 1)  # not while one is open
+    assert err.value.code == "CONFLICT" and "a recovery is open" in err.value.reason

@@ -611,6 +611,10 @@ def test_cancelled_recovery_end_to_end(net: Net) -> None:
     with net.client("cai") as me:
         me.set_recovery([net.did("bea"), net.did("registrar")], 2, HOUR)
     inbox = Inbox(net.client("cai"), until="recovery_cancelled")
+    # another patient's recovery is not on cai's stream
+    with net.client("ann") as ann, net.client("bea") as bea:
+        ann.set_recovery([net.did("bea")], 1)
+        assert bea.start_recovery(net.did("ann"), Identity.generate().did)["ready_at"]
     # cai has her key; someone persuades both guardians to propose one that is not hers
     impostor = Identity.generate()
     with net.client("bea") as bea, net.client("registrar") as registrar:

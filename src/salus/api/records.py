@@ -270,7 +270,11 @@ def build_router(member: Any) -> APIRouter:
                 for result in block.results:
                     for event in result.events or []:
                         if event.get("patient") == patient and event["kind"] in (
-                                "access", "break_glass", "records_erased"):
+                                "access", "break_glass", "records_erased",
+                                # someone is recovering this patient's identity: the
+                                # patient must hear of it in time to cancel
+                                "recovery_started", "recovery_approved", "recovery_pending",
+                                "recovery_cancelled", "key_recovered"):
                             yield ServerSentEvent(event=event["kind"], id=result.id.hex(),
                                                   data={**event, "height": block.header.height})
         finally:

@@ -24,6 +24,7 @@ from salus.cli.credentials import (
 )
 from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
+from salus.cli.recovery import recovery_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 from salus.ledger.audit import audit as run_audit
@@ -50,6 +51,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(records_app, name="records")
 app.add_typer(consent_app, name="consent")
 app.add_typer(access_app, name="access")
+app.add_typer(recovery_app, name="recovery")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(education_app, name="education")

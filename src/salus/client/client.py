@@ -16,15 +16,19 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from salus.client.records import RecordsClient
+from salus.client.recovery import RecoveryClient
+from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion
 from salus.ledger import transaction
 from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
+from salus.ledger.members import key_index
 from salus.node.receipt import Receipt
 
 
@@ -58,11 +62,16 @@ def _error_of(resp: httpx.Response) -> SalusError:
         return SalusError("HTTP_ERROR", resp.text[:200], resp.status_code)
 
 
-class SalusClient(RecordsClient):
+class SalusClient(RecordsClient, RecoveryClient):
     def __init__(self, base_url: str, identity: Identity | None = None, *,
-                 chain_id: str | None = None, timeout: float = 60.0) -> None:
+                 chain_id: str | None = None, timeout: float = 60.0,
+                 clock: Callable[[], int] = wall_clock_ms) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
+        #: Where the times of signed transactions and read requests come from (ms since
+        #: the epoch); the node refuses times too far from its own clock.
+        self.clock = clock
+        self._member_id: str | None = None
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self._chain_id = chain_id
         self._nonce = 0
@@ -114,7 +123,7 @@ class SalusClient(RecordsClient):
         return transaction.encode(
             self._need_identity(), chain=self.chain_id, contract=contract, method=method,
             args=args or {}, nonce=self.next_nonce() if nonce is None else nonce,
-            time=time.time_ns() // 1_000_000 if at is None else at)
+            time=self.clock() if at is None else at)
 
     def submit(self, raw: bytes, *, wait: bool = True, timeout: float = 30.0,
                attestations: int = 0) -> Receipt:
@@ -262,6 +271,26 @@ class SalusClient(RecordsClient):
 
     def state(self, key: str) -> Any:
         return self._request("GET", f"/v1/state/{key}", auth=True)["value"]
+
+    def state_or_none(self, key: str) -> Any:
+        """The state value at ``key``, or None if there is none."""
+        try:
+            return self.state(key)
+        except SalusError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise
+
+    def member_id(self) -> str:
+        """Your member id: the did of your first key, which stays yours when your key
+        changes (rotation, recovery). Read from the ledger's key index, not assumed to
+        be this key's did."""
+        if self._member_id is None:
+            member = self.state_or_none(key_index(self._need_identity().did))
+            if member is None:
+                raise SalusError("NOT_A_MEMBER", "this key belongs to no member")
+            self._member_id = member
+        return self._member_id
 
     def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/state", auth=True,

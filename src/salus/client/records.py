@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from salus.records import sealing
 
@@ -36,7 +39,7 @@ class RecordsClient:
 
     def record_index(self: SalusClient, patient: str | None = None) -> list[dict[str, Any]]:
         """A patient's records across custodians (yours by default)."""
-        who = patient or self._need_identity().did
+        who = patient or self.member_id()
         return self._request("GET", "/v1/records", auth=True, params={"patient": who})["records"]
 
     def read_sealed(self: SalusClient, custodian: str, record: str, purpose: str = "TREAT"
@@ -116,10 +119,36 @@ class RecordsClient:
               patient: str | None = None) -> Receipt:
         """Erase records (all of the patient's by default). A regulator's admin passes
         ``patient`` and signs a regulator-approved erasure."""
-        who = patient or self._need_identity().did
+        who = patient or self.member_id()
         if records is None:
             records = [r["id"] for r in self.record_index(who) if r["status"] == "active"]
         return self.call("records", "erase", {"patient": who, "records": records})
+
+    def access_events(self: SalusClient, *, read_timeout: float = 60.0
+                      ) -> Iterator[dict[str, Any]]:
+        """Your live notifications (server-sent events), as they commit: each access to
+        your records, break-glass overrides, erasures, and every step of a recovery of
+        your identity. Yields ``{"event": kind, "id": tx id, "data": {...}}``; the first
+        is ``ready`` (subscribed). Close the generator to disconnect."""
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "text/event-stream"}
+        with self._http.stream("GET", "/v1/access/events", headers=headers,
+                               timeout=httpx.Timeout(10.0, read=read_timeout)) as resp:
+            if resp.status_code >= 400:
+                from salus.client.client import _error_of  # the SDK's module imports this
+                resp.read()
+                raise _error_of(resp)
+            event: dict[str, Any] = {}
+            for line in resp.iter_lines():
+                if not line:  # a blank line ends an event
+                    if "event" in event:
+                        yield event
+                    event = {}
+                elif line.startswith("event:"):
+                    event["event"] = line[6:].strip()
+                elif line.startswith("id:"):
+                    event["id"] = line[3:].strip()
+                elif line.startswith("data:"):
+                    event["data"] = json.loads(line[5:])
 
     # -- clinicians -------------------------------------------------------------------------
     def break_glass(self: SalusClient, patient: str, reason: str) -> dict[str, Any]:

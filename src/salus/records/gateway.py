@@ -442,6 +442,11 @@ class Gateway:
             for custodian in self.custodians.values():
                 records = [d.record for d in custodian.vault.documents_of(event["patient"])]
                 custodian.vault.drop_recipient(grantee, records)
+        elif event["kind"] == "encryption_key_set":
+            # Keys wrapped to the old X25519 key would be handed out and not open (a
+            # patient who recovered a lost key); drop them, the next read re-wraps.
+            for custodian in self.custodians.values():
+                custodian.vault.drop_recipient(event["member"])
         elif event["kind"] == "records_erased":
             for custodian in self.custodians.values():
                 mine = [r["record"] for r in event["records"] if r["custodian"] == custodian.org]

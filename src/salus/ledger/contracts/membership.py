@@ -7,11 +7,31 @@ own organisation only, and a patient's identity belongs to the patient.
 **Recovery.** A patient who loses their key cannot ask an admin for a new one (no admin
 acts on a patient). Instead they choose, in advance, a recovery set: ``k`` of ``n``
 guardians (relatives who are patients too, their own hospital's registrar, ...) and a
-delay (72 h unless they set another). To recover, a guardian proposes a new key; once
-``k`` guardians have approved it, the delay starts; the patient is told at each step
-(events on their access stream) and their current key can cancel at any time; only after
-the delay can a guardian complete it, and then the new key replaces every active key.
-A proposal that does not gather ``k`` approvals within :data:`RECOVERY_GATHER_MS` lapses.
+delay (72 h unless they set another, at least 1 h). To recover, a guardian proposes a new
+key; once ``k`` guardians have approved it, the delay starts; the patient is told at each
+step (events on their access stream) and their current key can cancel at any time; only
+after the delay can a guardian complete it, and then the new key replaces every active
+key (and the proposed encryption key, if any, the old one). The member id, and with it
+consent, records and access log, stays the same.
+
+Rules that keep a single guardian (or an outsider) from either taking over or blocking a
+recovery for ever:
+
+* each guardian has at most one open proposal, and proposals run side by side: a
+  guardian who proposes a key of their own does not stop the others proposing the
+  patient's;
+* a proposal that does not gather ``k`` approvals within :data:`RECOVERY_GATHER_MS`
+  lapses; one whose proposed key has meanwhile become a member's key is void (anyone
+  could enrol that key to block it);
+* the recovery set cannot change while a proposal is open; completing one closes every
+  other.
+
+State: ``recovery/<patient>`` -> ``{patient, open: [proposal], last: closed proposal or
+None}``, a proposal being ``{id, new_key, encryption_key, started_by, opened,
+opened_height, approvals, ready_at}`` (``ready_at``: block time from which it may
+complete, set by the k-th approval); ``last`` also carries ``status`` (``cancelled`` or
+``completed``) and ``closed_height``. Lapsed and void proposals are pruned on the next
+write. At most one open proposal per guardian, so the value stays small.
 """
 
 from __future__ import annotations
@@ -40,6 +60,7 @@ from salus.ledger.members import (
     KeyRef,
     MemberRef,
     OrgRef,
+    PatientRef,
     Roles,
     key_index,
     member_key,
@@ -89,8 +110,62 @@ RecoveryDelay = integer(MIN_RECOVERY_DELAY_MS, MAX_RECOVERY_DELAY_MS,
 
 
 def recovery_key(patient: str) -> str:
-    """The patient's open recovery, if any."""
+    """The patient's recovery proposals (see the module docstring)."""
     return f"recovery/{patient}"
+
+
+def proposal_status(get: Getter, now: int, proposal: dict[str, Any]) -> str:
+    """A proposal at block time ``now``: ``open``, ``lapsed`` (too few approvals in
+    time) or ``void`` (its key has become a member's)."""
+    if proposal["ready_at"] is None and now >= proposal["opened"] + RECOVERY_GATHER_MS:
+        return "lapsed"
+    if get(key_index(proposal["new_key"])) is not None:
+        return "void"
+    return "open"
+
+
+def _live_proposals(ctx: Context, patient: str) -> list[dict[str, Any]]:
+    doc = ctx.get(recovery_key(patient))
+    if doc is None:
+        return []
+    return [p for p in doc["open"] if proposal_status(ctx.get, ctx.time, p) == "open"]
+
+
+def _find(ctx: Context, patient: str, live: list[dict[str, Any]], recovery: str
+          ) -> dict[str, Any]:
+    """The open proposal ``recovery`` of ``patient``, or why there is none."""
+    found = next((p for p in live if p["id"] == recovery), None)
+    if found is not None:
+        return found
+    doc = ctx.get(recovery_key(patient)) or {"open": [], "last": None}
+    stale = next((p for p in doc["open"] if p["id"] == recovery), None)
+    if stale is not None:
+        status = proposal_status(ctx.get, ctx.time, stale)
+        why = ("it did not gather its approvals in time" if status == "lapsed" else
+               "its new key has since become a member's key")
+        raise Rejected(Code.CONFLICT, f"recovery {recovery} is no longer open: {why}")
+    last = doc["last"]
+    if last is not None and last["id"] == recovery:
+        raise Rejected(Code.CONFLICT, f"recovery {recovery} was {last['status']}")
+    raise Rejected(Code.NOT_FOUND, f"no open recovery {recovery} for {patient}")
+
+
+def _approve(ctx: Context, patient: str, proposal: dict[str, Any], rules: dict[str, Any]
+             ) -> None:
+    """The signer approves; the k-th approval starts the patient's delay."""
+    proposal["approvals"].append(ctx.member_id)
+    if proposal["ready_at"] is None and len(proposal["approvals"]) >= rules["threshold"]:
+        proposal["ready_at"] = ctx.time + rules["delay_ms"]
+        ctx.emit("recovery_pending", patient=patient, recovery=proposal["id"],
+                 new_key=proposal["new_key"], takes_effect_at=proposal["ready_at"])
+
+
+def _save(ctx: Context, patient: str, live: list[dict[str, Any]],
+          closed: dict[str, Any] | None = None) -> None:
+    """Write the patient's open proposals (lapsed and void ones dropped) and, if one
+    just closed, that one as ``last``."""
+    last = closed or (ctx.get(recovery_key(patient)) or {}).get("last")
+    ctx.put(recovery_key(patient), {"patient": patient, "open": live, "last": last})
 
 
 def check_org(org: dict[str, Any]) -> None:
@@ -225,95 +300,97 @@ class MembershipContract(Contract):
     @method(who=Patient())
     def set_recovery(self, ctx: Context, guardians: Guardians, threshold: Threshold,
                      delay_ms: RecoveryDelay = DEFAULT_RECOVERY_DELAY_MS) -> dict[str, Any]:
-        """The patient chooses who can recover their identity if they lose their key."""
+        """The patient chooses who can recover their identity if they lose their key: k
+        (``threshold``) of these guardians, and how long they have to cancel."""
         record = self._load(ctx, ctx.member_id)
         if len(set(guardians)) != len(guardians) or record["id"] in guardians:
             raise Rejected(Code.BAD_ARGUMENTS, "guardians are distinct members, other than you")
         if threshold > len(guardians):
             raise Rejected(Code.BAD_ARGUMENTS, f"threshold {threshold} is more than the "
                                                f"{len(guardians)} guardians")
-        if self._open_recovery(ctx, record["id"]) is not None:
+        if _live_proposals(ctx, record["id"]):
             raise Rejected(Code.CONFLICT, "a recovery is open; cancel it before changing the set")
         record["recovery"] = {"guardians": sorted(guardians), "threshold": threshold,
                               "delay_ms": delay_ms, "height": ctx.height}
         ctx.put(member_key(record["id"]), record)
         ctx.emit("recovery_set", patient=record["id"], guardians=len(guardians),
-                 threshold=threshold)
+                 threshold=threshold, delay_ms=delay_ms)
         return {"patient": record["id"], "guardians": len(guardians), "threshold": threshold,
                 "delay_ms": delay_ms}
 
-    @staticmethod
-    def _open_recovery(ctx: Context, patient: str) -> dict[str, Any] | None:
-        """The patient's recovery in progress (None if none, or if it lapsed)."""
-        found = ctx.get(recovery_key(patient))
-        if found is None or found["status"] != "open":
-            return None
-        if found["ready_at"] is None and ctx.time >= found["opened"] + RECOVERY_GATHER_MS:
-            return None
-        return found
-
-    def _recovery(self, ctx: Context, patient: str, recovery: str) -> dict[str, Any]:
-        found = self._open_recovery(ctx, patient)
-        if found is None or found["id"] != recovery:
-            raise Rejected(Code.NOT_FOUND, f"no open recovery {recovery} for {patient}")
-        return found
-
-    @staticmethod
-    def _approve(ctx: Context, found: dict[str, Any], threshold: int, delay_ms: int) -> None:
-        found["approvals"].append(ctx.member_id)
-        if found["ready_at"] is None and len(found["approvals"]) >= threshold:
-            found["ready_at"] = ctx.time + delay_ms
-            ctx.emit("recovery_pending", patient=found["patient"], recovery=found["id"],
-                     takes_effect_at=found["ready_at"])
-
     @method(who=GuardianOf("patient"))
-    def start_recovery(self, ctx: Context, patient: MemberRef, new_key: SigningDid
-                       ) -> dict[str, Any]:
-        """A guardian proposes a new key for the patient (and approves it)."""
-        target = self._load(ctx, patient)
-        if self._open_recovery(ctx, patient) is not None:
-            raise Rejected(Code.CONFLICT, "a recovery is already open for this patient")
+    def start_recovery(self, ctx: Context, patient: PatientRef, new_key: SigningDid,
+                       encryption_key: EncryptionDid | None = None) -> dict[str, Any]:
+        """A guardian proposes a new signing key (and, optionally, a new encryption key)
+        for the patient, and approves it. Each guardian has at most one open proposal."""
+        rules = self._load(ctx, patient)["recovery"]
+        live = _live_proposals(ctx, patient)
+        mine = next((p for p in live if p["started_by"] == ctx.member_id), None)
+        if mine is not None:
+            raise Rejected(Code.CONFLICT, f"you already have an open proposal, {mine['id']}; "
+                                          "it lapses or the patient cancels it")
         if ctx.get(key_index(new_key)) is not None:
             raise Rejected(Code.CONFLICT, "that key already belongs to a member")
-        found = {"id": "rc-" + ctx.tx_id[:24], "patient": patient, "new_key": new_key,
-                 "status": "open", "opened": ctx.time, "opened_height": ctx.height,
-                 "started_by": ctx.member_id, "approvals": [], "ready_at": None}
+        same = next((p for p in live if p["new_key"] == new_key), None)
+        if same is not None:
+            raise Rejected(Code.CONFLICT, f"that key is already proposed in {same['id']}; "
+                                          "approve that one")
+        found = {"id": "rc-" + ctx.tx_id[:24], "new_key": new_key,
+                 "encryption_key": encryption_key, "started_by": ctx.member_id,
+                 "opened": ctx.time, "opened_height": ctx.height, "approvals": [],
+                 "ready_at": None}
         ctx.emit("recovery_started", patient=patient, recovery=found["id"],
-                 guardian=ctx.member_id, new_key=new_key)
-        self._approve(ctx, found, target["recovery"]["threshold"], target["recovery"]["delay_ms"])
-        ctx.put(recovery_key(patient), found)
+                 guardian=ctx.member_id, new_key=new_key,
+                 lapses_at=found["opened"] + RECOVERY_GATHER_MS)
+        _approve(ctx, patient, found, rules)
+        _save(ctx, patient, [*live, found])
         return {"recovery": found["id"], "approvals": len(found["approvals"]),
-                "ready_at": found["ready_at"]}
+                "threshold": rules["threshold"], "ready_at": found["ready_at"]}
 
     @method(who=GuardianOf("patient"))
-    def approve_recovery(self, ctx: Context, patient: MemberRef,
+    def approve_recovery(self, ctx: Context, patient: PatientRef,
                          recovery: RecoveryId) -> dict[str, Any]:
-        target = self._load(ctx, patient)
-        found = self._recovery(ctx, patient, recovery)
+        """Another guardian approves a proposal; the k-th approval starts the delay."""
+        rules = self._load(ctx, patient)["recovery"]
+        live = _live_proposals(ctx, patient)
+        found = _find(ctx, patient, live, recovery)
         if ctx.member_id in found["approvals"]:
             raise Rejected(Code.CONFLICT, "you already approved this recovery")
-        self._approve(ctx, found, target["recovery"]["threshold"], target["recovery"]["delay_ms"])
-        ctx.put(recovery_key(patient), found)
         ctx.emit("recovery_approved", patient=patient, recovery=recovery, guardian=ctx.member_id)
+        _approve(ctx, patient, found, rules)
+        _save(ctx, patient, live)
         return {"recovery": recovery, "approvals": len(found["approvals"]),
-                "ready_at": found["ready_at"]}
+                "threshold": rules["threshold"], "ready_at": found["ready_at"]}
 
     @method(who=Patient())
-    def cancel_recovery(self, ctx: Context, recovery: RecoveryId) -> dict[str, Any]:
-        """The patient, with their current key, stops a recovery they did not ask for."""
+    def cancel_recovery(self, ctx: Context, recovery: RecoveryId | None = None
+                        ) -> dict[str, Any]:
+        """The patient, with their current key, stops a recovery they did not ask for
+        (``recovery``), or every open one (no argument)."""
         patient = ctx.member_id
-        found = self._recovery(ctx, patient, recovery)
-        found.update(status="cancelled", closed_height=ctx.height)
-        ctx.put(recovery_key(patient), found)
-        ctx.emit("recovery_cancelled", patient=patient, recovery=recovery)
-        return {"recovery": recovery, "status": "cancelled"}
+        live = _live_proposals(ctx, patient)
+        if recovery is None:
+            if not live:
+                raise Rejected(Code.NOT_FOUND, "you have no open recovery")
+            cancelled = live
+        else:
+            cancelled = [_find(ctx, patient, live, recovery)]
+        for found in cancelled:
+            ctx.emit("recovery_cancelled", patient=patient, recovery=found["id"])
+        gone = {p["id"] for p in cancelled}
+        _save(ctx, patient, [p for p in live if p["id"] not in gone],
+              closed={**cancelled[-1], "status": "cancelled", "closed_height": ctx.height})
+        return {"cancelled": sorted(gone)}
 
     @method(who=GuardianOf("patient"))
-    def complete_recovery(self, ctx: Context, patient: MemberRef, recovery: RecoveryId
+    def complete_recovery(self, ctx: Context, patient: PatientRef, recovery: RecoveryId
                           ) -> dict[str, Any]:
-        """After k approvals and the patient's delay, the new key replaces the old ones."""
+        """After k approvals and the patient's delay, a guardian completes the recovery:
+        the proposed key replaces every active key of the patient, and every other open
+        proposal closes."""
         target = self._load(ctx, patient)
-        found = self._recovery(ctx, patient, recovery)
+        live = _live_proposals(ctx, patient)
+        found = _find(ctx, patient, live, recovery)
         threshold = target["recovery"]["threshold"]
         if found["ready_at"] is None:
             raise Rejected(Code.CONFLICT, f"{len(found['approvals'])} of the {threshold} "
@@ -321,10 +398,15 @@ class MembershipContract(Contract):
         if ctx.time < found["ready_at"]:
             raise Rejected(Code.CONFLICT, f"the patient's delay runs until {found['ready_at']} "
                                           "(block time, ms); the patient may still cancel")
+        if found["encryption_key"] is not None:
+            target["encryption_key"] = found["encryption_key"]
         _replace_keys(ctx, target, found["new_key"], "recovered")
-        found.update(status="completed", closed_height=ctx.height)
-        ctx.put(recovery_key(patient), found)
+        _save(ctx, patient, [], closed={**found, "status": "completed",
+                                        "closed_height": ctx.height})
         ctx.emit("key_recovered", patient=patient, recovery=recovery, key=found["new_key"])
+        if found["encryption_key"] is not None:
+            # the same event set_encryption_key emits: gateways re-wrap document keys to it
+            ctx.emit("encryption_key_set", member=patient)
         return {"patient": patient, "key": found["new_key"]}
 
     # -- governance --------------------------------------------------------------------------

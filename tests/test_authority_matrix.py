@@ -63,7 +63,8 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
      {"patient": ADMITTED, "other_patient": VALID}),
     ("propose a new key for the patient", "membership", "start_recovery",
      lambda w: {"patient": w.did("patient"), "new_key": ident("proposed").did},
-     {"other_patient": ADMITTED, "registrar": ADMITTED}),  # one is open: CONFLICT
+     # the other patient's own proposal is open (CONFLICT); the registrar may add theirs
+     {"other_patient": ADMITTED, "registrar": VALID}),
     ("approve the patient's recovery", "membership", "approve_recovery",
      lambda w: {"patient": w.did("patient"), "recovery": w.recovery},
      {"registrar": VALID, "other_patient": ADMITTED}),  # already approved: CONFLICT

@@ -73,9 +73,11 @@ def test_invalid_fhir_gets_operation_outcome_and_stores_nothing(net: RecordsNet)
     bad["entry"][2]["resource"]["valueQuantity"]["value"] = "lots"
     del bad["entry"][3]["resource"]["subject"]
     with net.client("dr-adams") as doc:
+        body = json.dumps(bad).encode()
         resp = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
-                              content=json.dumps(bad).encode(),
-                              headers={"Authorization": f"Bearer {doc.token()}"})
+                              content=body,
+                              headers={"Authorization": f"Bearer {doc.token()}",
+                                       **doc.ingest_headers("st-mary", pat.did, body)})
         assert resp.status_code == 422
         outcome = resp.json()
         assert outcome["resourceType"] == "OperationOutcome"
@@ -84,7 +86,9 @@ def test_invalid_fhir_gets_operation_outcome_and_stores_nothing(net: RecordsNet)
         assert "Bundle.entry[3].resource.subject" in where
         for body in (b"{not json", b'{"resourceType": "Spaceship"}', b"[]"):
             r = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
-                               content=body, headers={"Authorization": f"Bearer {doc.token()}"})
+                               content=body, headers={"Authorization": f"Bearer {doc.token()}",
+                                                      **doc.ingest_headers("st-mary", pat.did,
+                                                                           body)})
             assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
     with net.client("pat-invalid") as me:
         assert me.record_index() == []

@@ -356,8 +356,8 @@ class Gateway:
     def index(self, who: Requester, patient: str) -> list[dict[str, Any]]:
         if not may_see_index(self.get, who.member, patient, self.ledger.height, self.clock()):
             raise GatewayError(403, "NO_CONSENT", "you may not list this patient's records")
-        return [{k: record[k] for k in ("id", "custodian", "type", "version", "hash", "amends",
-                                        "status", "height", "time")}
+        return [{k: record.get(k) for k in ("id", "custodian", "type", "version", "hash",
+                                            "amends", "author", "status", "height", "time")}
                 for record in self.patient_records(patient)]
 
     # -- ingest ----------------------------------------------------------------------------

@@ -154,3 +154,28 @@ def test_sdk_errors_name_the_code(net: RecordsNet) -> None:
     with net.client("nurse-diaz") as nurse, pytest.raises(SalusError) as err:
         nurse.ingest("city-lab", pat.did, small_bundle("MRN-SDK"))
     assert err.value.status == 403 and err.value.code == "FORBIDDEN"
+
+
+def test_cli_ingest_and_binary_sign_as_the_keys_member(net: RecordsNet, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+    pat = net.patient("pat-cli")
+    key = tmp_path / "dr-adams.key"
+    net.people["dr-adams"].save(key)
+    bundle, scan = tmp_path / "bundle.json", tmp_path / "scan.pdf"
+    bundle.write_bytes(small_bundle("MRN-CLI"))
+    scan.write_bytes(b"%PDF-1.7 an ECG strip")
+    runner = CliRunner()
+    common = ["--custodian", "st-mary", "--patient", pat.did, "-k", str(key), "--node", net.url]
+    ingested = runner.invoke(app, ["records", "ingest", str(bundle), *common])
+    assert ingested.exit_code == 0, ingested.output
+    binary = runner.invoke(app, ["records", "binary", str(scan), *common])
+    assert binary.exit_code == 0, binary.output
+    assert json.loads(binary.output)["type"] == "Binary"
+    with net.client("pat-cli") as me:
+        index = me.record_index()
+    assert len(index) == 4 and {r["author"] for r in index} == {net.did("dr-adams")}
+    refused = runner.invoke(app, ["records", "binary", str(scan), "--custodian", "city-lab",
+                                  *common[2:]])
+    assert refused.exit_code == 1 and "FORBIDDEN" in refused.output

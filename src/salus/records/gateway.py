@@ -32,6 +32,7 @@ from salus.clock import wall_clock_ms
 from salus.ledger import transaction
 from salus.ledger.codes import Rejected
 from salus.ledger.members import has_role, key_valid_at, member_key, member_of_key
+from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
@@ -117,13 +118,31 @@ class Release:
     decision: Decision
 
 
-class AuditTrail:
-    """Batches a custodian's access entries into ``access.log`` transactions."""
+#: Room left in an ``access.log`` transaction for everything around its entries (the
+#: signature and the envelope's other fields, well under 1 KB).
+ENVELOPE_ROOM = 2048
 
-    def __init__(self, custodian: Custodian, clock: Callable[[], int]) -> None:
+_Queued = tuple[dict[str, Any], "asyncio.Future[None]"]
+
+
+def _entry_bytes(entry: dict[str, Any]) -> int:
+    """An entry's size in the transaction's canonical JSON (ids and codes: ASCII), with
+    its separating comma."""
+    return len(json.dumps(entry, separators=(",", ":"))) + 1
+
+
+class AuditTrail:
+    """Batches a custodian's access entries into ``access.log`` transactions, each as
+    many entries as fit the contract's count and the chain's transaction size (a backlog
+    of long entries once made a batch the node refused as ``TOO_LARGE``)."""
+
+    def __init__(self, custodian: Custodian, clock: Callable[[], int],
+                 max_tx_bytes: int = DEFAULT_MAX_TX_BYTES) -> None:
         self.custodian = custodian
         self.clock = clock
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self.budget = max_tx_bytes - ENVELOPE_ROOM
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._carry: _Queued | None = None  # taken from the queue, did not fit the last batch
         self._task: asyncio.Task[None] | None = None
         self._sending = 0
 
@@ -139,7 +158,7 @@ class AuditTrail:
     @property
     def pending(self) -> int:
         """Entries waiting to be handed to the orderer."""
-        return self._queue.qsize() + self._sending
+        return self._queue.qsize() + self._sending + (self._carry is not None)
 
     async def record(self, entry: dict[str, Any]) -> None:
         """Return once the entry is with the orderer; raise if it cannot be."""
@@ -147,11 +166,21 @@ class AuditTrail:
         await self._queue.put((entry, fut))
         await fut
 
+    async def _batch(self) -> list[_Queued]:
+        first, self._carry = self._carry or await self._queue.get(), None
+        batch, size = [first], _entry_bytes(first[0])
+        while len(batch) < MAX_ENTRIES and not self._queue.empty():
+            item = self._queue.get_nowait()
+            size += _entry_bytes(item[0])
+            if size > self.budget:
+                self._carry = item
+                break
+            batch.append(item)
+        return batch
+
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_ENTRIES and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await self._batch()
             self._sending = len(batch)
             try:
                 result = await self.custodian.writer.send(
@@ -182,7 +211,8 @@ class Gateway:
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock
-        self.trails = {org: AuditTrail(c, clock) for org, c in custodians.items()}
+        self.trails = {org: AuditTrail(c, clock, self.ledger.executor.max_tx_bytes)
+                       for org, c in custodians.items()}
         self._requests = ReplayGuard(READ_REQUEST_WINDOW_MS)
         self._ingests = ReplayGuard(READ_REQUEST_WINDOW_MS)
         self._follower: asyncio.Task[None] | None = None

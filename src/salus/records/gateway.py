@@ -125,10 +125,16 @@ ENVELOPE_ROOM = 2048
 _Queued = tuple[dict[str, Any], "asyncio.Future[None]"]
 
 
+#: An entry's bytes in canonical JSON besides its string values: the ten keys, quotes,
+#: separators, two integers of up to 16 digits, and ``null`` for absent values.
+_ENTRY_FRAME = 200
+
+
 def _entry_bytes(entry: dict[str, Any]) -> int:
-    """An entry's size in the transaction's canonical JSON (ids and codes: ASCII), with
-    its separating comma."""
-    return len(json.dumps(entry, separators=(",", ":"))) + 1
+    """An upper bound of an entry's size in the transaction's canonical JSON (its string
+    values are ids, dids, hashes and codes: ASCII, nothing to escape). Counted per read,
+    so counted rather than serialised (about a quarter of the cost)."""
+    return _ENTRY_FRAME + sum(len(v) for v in entry.values() if type(v) is str)
 
 
 class AuditTrail:

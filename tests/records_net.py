@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import re
@@ -15,6 +16,7 @@ from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
+from salus.node.receipt import Receipt
 from salus.node.server import NodeConfig, build
 from salus.records.gateway import Gateway
 from servers import ServerThread
@@ -80,6 +82,22 @@ class RecordsNet:
         while not self.gateway.settled:
             assert time.monotonic() < deadline, "access entries did not commit"
             time.sleep(0.005)
+
+    def on_server(self, coro, timeout: float = 30.0):
+        """Run a coroutine on the server's event loop (where the gateway lives)."""
+        loop = self.gateway._follower.get_loop()
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    def as_gateway(self, org: str, contract: str, method: str, args: dict) -> Receipt:
+        """Sign and send a transaction with ``org``'s gateway key, through the gateway's
+        own writer (so its nonces stay in order): what a rogue gateway could send."""
+        writer = self.gateway.custodians[org].writer
+
+        async def send() -> Receipt:
+            result = await writer.send(contract, method, args, self.gateway.clock(),
+                                       want_commit=True)
+            return result if isinstance(result, Receipt) else await asyncio.wait_for(result, 20)
+        return self.on_server(send())
 
     def did(self, name: str) -> str:
         return self.people[name].did

@@ -98,3 +98,80 @@ def test_facade_refuses_without_token_or_purpose(net: RecordsNet) -> None:
     assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
     r = requests.get(f"{net.url}/fhir/Observation/r-nothing", headers=headers, timeout=10)
     assert r.status_code == 404 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def _get(net: RecordsNet, token: str, path: str, **params) -> requests.Response:
+    return requests.get(f"{net.url}/fhir/{path}", params=params, timeout=30,
+                        headers={"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "TREAT"})
+
+
+def _split(bundle: dict) -> tuple[list[dict], dict[str, str]]:
+    """(the resources, {withheld record id: diagnostics}) of a searchset Bundle."""
+    resources = [e["resource"] for e in bundle["entry"] if e.get("search", {}).get("mode") != "outcome"]
+    withheld = {}
+    for e in bundle["entry"]:
+        if e.get("search", {}).get("mode") == "outcome" and e["resource"]["id"].startswith("withheld-"):
+            (issue,) = e["resource"]["issue"]
+            withheld[issue["expression"][0].split("/")[1]] = issue["diagnostics"]
+    return resources, withheld
+
+
+def test_a_record_the_vault_cannot_produce_is_withheld_not_a_500(net: RecordsNet) -> None:
+    """A registration with an invented id (nothing in the vault) and a record whose vault
+    copy no longer matches its hash: every search and $everything still answers 200 with
+    the patient's other records and one OperationOutcome entry per withheld record."""
+    import sqlite3
+
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from salus.client import SalusError
+    from salus.records.ingest_request import REQUEST_HEADER
+    pat = net.patient("pat-withheld")
+    pid = patient_fhir_id(pat.did)
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, bundle_for("MRN-WITHHELD"))
+        request = doc.ingest_headers("st-mary", pat.did, b"{}")[REQUEST_HEADER]
+    with net.client("pat-withheld") as me:
+        me.grant({"member": net.did("dr-baker")}, ["TREAT"])
+    invented = "r-" + "5ca1ab1e" * 4
+    receipt = net.as_gateway("st-mary", "records", "register", {
+        "record": invented, "patient": pat.did, "resource_type": "Observation",
+        "content_hash": "ee" * 32, "request": request})
+    assert receipt.valid, receipt
+    condition = next(s for s in stored if s["type"] == "Condition")
+    vault = sqlite3.connect(net.data / "vaults" / "st-mary.db")
+    vault.execute("UPDATE blobs SET body = ? WHERE hash = ?", (b"\0" * 64, condition["content_hash"]))
+    vault.commit()
+    vault.close()
+    net.settle()
+
+    with net.client("dr-baker") as baker:
+        token = baker.token()
+        observations = _get(net, token, "Observation", patient=pid)
+        assert observations.status_code == 200, observations.text
+        found, withheld = _split(observations.json())
+        assert [r["resourceType"] for r in found] == ["Observation"]  # the real one
+        assert list(withheld) == [invented] and "VAULT_INCONSISTENT" in withheld[invented]
+        conditions = _get(net, token, "Condition", patient=pid)
+        assert conditions.status_code == 200
+        found, withheld = _split(conditions.json())
+        assert found == [] and list(withheld) == [condition["record"]]
+        assert "TAMPERED" in withheld[condition["record"]]
+        everything = _get(net, token, f"Patient/{pid}/$everything")
+        assert everything.status_code == 200
+        get_fhir_model_class("Bundle").model_validate(everything.json())
+        found, withheld = _split(everything.json())
+        served = {r["id"] for r in found if r["resourceType"] not in ("Provenance", "Patient")}
+        assert served == {s["record"] for s in stored if s["type"] not in ("Condition", "Patient")}
+        assert set(withheld) == {invented, condition["record"]}
+        # reading a withheld record is a clear error with a stable code ...
+        r = _get(net, token, f"Observation/{invented}")
+        assert r.status_code == 500 and r.json()["resourceType"] == "OperationOutcome"
+        assert "VAULT_INCONSISTENT" in r.json()["issue"][0]["diagnostics"]
+        with pytest.raises(SalusError) as err:
+            baker.read_record("st-mary", invented)
+        assert (err.value.status, err.value.code) == (500, "VAULT_INCONSISTENT")
+        # ... and the node keeps serving the patient's other records
+        obs = next(s for s in stored if s["type"] == "Observation")
+        assert baker.read_record("st-mary", obs["record"])["resourceType"] == "Observation"
+        assert _get(net, token, f"Patient/{pid}").json()["resourceType"] == "Patient"

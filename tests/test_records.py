@@ -73,9 +73,11 @@ def test_invalid_fhir_gets_operation_outcome_and_stores_nothing(net: RecordsNet)
     bad["entry"][2]["resource"]["valueQuantity"]["value"] = "lots"
     del bad["entry"][3]["resource"]["subject"]
     with net.client("dr-adams") as doc:
+        body = json.dumps(bad).encode()
         resp = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
-                              content=json.dumps(bad).encode(),
-                              headers={"Authorization": f"Bearer {doc.token()}"})
+                              content=body,
+                              headers={"Authorization": f"Bearer {doc.token()}",
+                                       **doc.ingest_headers("st-mary", pat.did, body)})
         assert resp.status_code == 422
         outcome = resp.json()
         assert outcome["resourceType"] == "OperationOutcome"
@@ -84,7 +86,9 @@ def test_invalid_fhir_gets_operation_outcome_and_stores_nothing(net: RecordsNet)
         assert "Bundle.entry[3].resource.subject" in where
         for body in (b"{not json", b'{"resourceType": "Spaceship"}', b"[]"):
             r = doc._http.post("/v1/records/st-mary/ingest", params={"patient": pat.did},
-                               content=body, headers={"Authorization": f"Bearer {doc.token()}"})
+                               content=body, headers={"Authorization": f"Bearer {doc.token()}",
+                                                      **doc.ingest_headers("st-mary", pat.did,
+                                                                           body)})
             assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
     with net.client("pat-invalid") as me:
         assert me.record_index() == []
@@ -411,3 +415,35 @@ def test_erasure_shreds_every_copy_and_the_audit_still_passes(net: RecordsNet) -
     report = audit(net.gateway.ledger.store, registry())
     assert report.ok, report.problem
     assert report.blocks == net.gateway.ledger.height + 1
+
+
+def test_a_backlog_of_accesses_is_audited_in_transactions_that_fit(net: RecordsNet) -> None:
+    """Hundreds of accesses queued at once (a read burst) go out as several access.log
+    transactions, each within the chain's size limit, instead of one the node refuses as
+    TOO_LARGE (which answered every one of those reads 503 AUDIT_UNAVAILABLE)."""
+    import asyncio
+    import hashlib
+
+    from salus.records.contracts.access import MAX_ENTRIES
+    trail = net.gateway.trails["st-mary"]
+    entry = {"record": None, "patient": None, "requester": net.did("dr-baker"),
+             "requester_org": "north", "purpose": "unknown", "code": "UNKNOWN_RECORD",
+             "basis": None, "request": "", "at": int(time.time() * 1000),
+             "height": net.gateway.ledger.height}
+    requests = [hashlib.sha256(f"burst-{i}".encode()).hexdigest() for i in range(MAX_ENTRIES)]
+    one_batch = MAX_ENTRIES * len(json.dumps({**entry, "request": requests[0]}))
+    assert one_batch > net.gateway.ledger.executor.max_tx_bytes  # would not fit one
+
+    async def burst() -> None:
+        await asyncio.gather(*(trail.record({**entry, "request": r}) for r in requests))
+    net.on_server(burst())
+    net.settle()
+    with net.client("po-green") as officer:
+        logged, after = set(), ""
+        while True:
+            page = officer.custodian_log("st-mary", limit=1000, after=after)
+            logged |= {e["request"] for e in page["entries"]}
+            if page["next"] is None:
+                break
+            after = page["next"]
+    assert set(requests) <= logged

@@ -4,6 +4,11 @@ hold, each one consent-checked by the gateway and written to the access log.
 Authentication is the node's bearer token; the purpose of use comes from the
 ``X-Purpose-Of-Use`` header (an HL7 v3 ActReason code, default TREAT). Errors are FHIR
 OperationOutcomes. FastAPI needs real annotations here (no ``from __future__``).
+
+A record the ledger registered but whose custodian's vault cannot produce it as
+registered (no copy, another hash, altered bytes: ``gateway.VAULT_CODES``) is withheld:
+searches and ``$everything`` still answer with the patient's other records, and one
+OperationOutcome entry (search mode ``outcome``) per withheld record says which and why.
 """
 
 import hashlib
@@ -19,7 +24,7 @@ from salus.clock import wall_clock_ms
 from salus.records import fhir_export
 from salus.records.contracts.layout import consent_key, record_key
 from salus.records.fhir_ingest import Issue
-from salus.records.gateway import Gateway, GatewayError, Requester
+from salus.records.gateway import VAULT_CODES, Gateway, GatewayError, Requester
 
 FHIR_JSON = "application/fhir+json"
 ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
@@ -36,6 +41,17 @@ def outcome(status: int, code: str, reason: str) -> JSONResponse:
 
 def fhir(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, media_type=FHIR_JSON)
+
+
+def _issue(record: dict[str, Any], exc: GatewayError, code: str) -> Issue:
+    return Issue(f"{record['type']}/{record['id']}", f"{exc.code}: {exc.reason}", code)
+
+
+def withheld_entries(withheld: list[Issue]) -> list[dict[str, Any]]:
+    """One OperationOutcome entry per withheld record (search mode ``outcome``)."""
+    return [{"resource": {**fhir_export.operation_outcome([issue]),
+                          "id": "withheld-" + issue.expression.rsplit("/", 1)[-1]},
+             "search": {"mode": "outcome"}} for issue in withheld]
 
 
 def _request_hash(principal: Principal, request: Request) -> str:
@@ -64,9 +80,13 @@ class Reader:
                 and (resource_type is None or r["type"] == resource_type)]
 
     async def readable(self, records: list[dict[str, Any]]
-                       ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Issue]]:
-        """Read each record the requester may; note the others as issues."""
-        found, issues = [], []
+                       ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Issue],
+                                  list[Issue]]:
+        """Read each record the requester may. Returns what was read, the records not
+        served to this reader (refused, or held elsewhere) and the records withheld
+        because the vault cannot produce them as registered. Any other failure (the
+        audit trail unavailable) fails the whole answer: nothing unaudited is served."""
+        found, issues, withheld = [], [], []
         for record in records:
             if record["custodian"] not in self.gateway.custodians:
                 issues.append(Issue(f"{record['type']}/{record['id']}",
@@ -76,11 +96,13 @@ class Reader:
             try:
                 found.append((record, await self.resource(record)))
             except GatewayError as exc:
-                if exc.status >= 500:
+                if exc.code in VAULT_CODES:
+                    withheld.append(_issue(record, exc, "exception"))
+                elif exc.status >= 500:
                     raise
-                issues.append(Issue(f"{record['type']}/{record['id']}", f"{exc.code}: {exc.reason}",
-                                    "forbidden"))
-        return found, issues
+                else:
+                    issues.append(_issue(record, exc, "forbidden"))
+        return found, issues, withheld
 
 
 def _codes(resource: dict[str, Any]) -> set[str]:
@@ -114,7 +136,12 @@ def build_router(member: Any) -> APIRouter:
         records = r.records_of(patient, "Patient")
         if not records:
             return outcome(404, "not-found", f"no Patient resource is registered for {patient_id}")
-        found, issues = await r.readable(sorted(records, key=lambda x: -x["time"]))
+        try:
+            found, issues, withheld = await r.readable(sorted(records, key=lambda x: -x["time"]))
+        except GatewayError as exc:
+            return outcome(exc.status, exc.code, exc.reason)
+        if not found and withheld:  # the reader may see it, but no copy can be served
+            return outcome(500, "exception", "; ".join(i.diagnostics for i in withheld))
         if not found:
             return outcome(403, "forbidden", "; ".join(sorted({i.diagnostics for i in issues})))
         resource = found[0][1]
@@ -129,8 +156,11 @@ def build_router(member: Any) -> APIRouter:
         records = r.records_of(fhir_export.patient_did(patient_id))
         if not records:
             return outcome(404, "not-found", f"no records are registered for {patient_id}")
-        found, issues = await r.readable(records)
-        if not found:
+        try:
+            found, issues, withheld = await r.readable(records)
+        except GatewayError as exc:
+            return outcome(exc.status, exc.code, exc.reason)
+        if not found and not withheld:
             return outcome(403, "forbidden", "; ".join(i.diagnostics for i in issues) or "no access")
         resources = []
         for record, resource in found:
@@ -142,8 +172,9 @@ def build_router(member: Any) -> APIRouter:
         out = fhir_export.bundle("searchset", resources, base)
         if issues:
             out["entry"].append({"resource": {**fhir_export.operation_outcome(issues, "warning"),
-                                              "id": "withheld"},
+                                              "id": "not-served"},
                                  "search": {"mode": "outcome"}})
+        out["entry"] += withheld_entries(withheld)
         return fhir(out)
 
     @router.get("/Consent", summary="A patient's consents (the patient only)")
@@ -179,10 +210,16 @@ def build_router(member: Any) -> APIRouter:
                                                  f"see /fhir/metadata")
         r = reader(request, principal, purpose)
         did = fhir_export.patient_did(patient.removeprefix("Patient/"))
-        found, _issues = await r.readable(r.records_of(did, resource_type))
+        try:
+            found, _refused, withheld = await r.readable(r.records_of(did, resource_type))
+        except GatewayError as exc:
+            return outcome(exc.status, exc.code, exc.reason)
         wanted = set(code.split(",")) if code else None
         resources = [res for _rec, res in found if wanted is None or _codes(res) & wanted]
-        return fhir(fhir_export.bundle("searchset", resources, str(request.base_url) + "fhir"))
+        out = fhir_export.bundle("searchset", resources, str(request.base_url) + "fhir")
+        # A withheld record's codes cannot be read, so it is reported whatever ``code`` asked.
+        out["entry"] += withheld_entries(withheld)
+        return fhir(out)
 
     return router
 

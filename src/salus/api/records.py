@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
@@ -20,7 +20,6 @@ from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
 from salus.records.contracts.layout import (
     AUTHOR_ROLES,
-    GATEWAY_ROLE,
     PRIVACY_OFFICER_ROLE,
     access_log_prefix,
     audit_prefix,
@@ -30,6 +29,7 @@ from salus.records.contracts.layout import (
 )
 from salus.records.fhir_ingest import InvalidFHIR
 from salus.records.gateway import Gateway, GatewayError
+from salus.records.ingest_request import REQUEST_HEADER, SALT_HEADER
 from salus.records.policy import covering_grants, grantee_matches
 
 MAX_LOG = 1000
@@ -92,9 +92,8 @@ def _officer_of(principal: Principal, custodian: str, gateway: Gateway) -> None:
                        f"only a privacy officer or auditor of {custodian} may see its access log")
 
 
-def _writer_of(principal: Principal, custodian: str, gateway: Gateway,
-               roles: Iterable[str] = AUTHOR_ROLES) -> dict[str, Any]:
-    who = _holder(gateway, principal, custodian, roles)
+def _writer_of(principal: Principal, custodian: str, gateway: Gateway) -> dict[str, Any]:
+    who = _holder(gateway, principal, custodian, AUTHOR_ROLES)
     if who is None:
         raise ApiError(403, "FORBIDDEN", f"only clinical staff of {custodian} may write its records")
     return who
@@ -104,21 +103,25 @@ def build_router(member: Any) -> APIRouter:
     router = APIRouter()
     Member = Annotated[Principal, Depends(member)]
     GatewayDep = Annotated[Gateway, Depends(_gateway_dependency)]
+    SignedRequest = Annotated[str | None, Header(
+        alias=REQUEST_HEADER, description="base64 of your signed records.ingest request "
+                                          "{custodian, patient, body} (see docs/api.md)")]
+    RequestSalt = Annotated[str | None, Header(
+        alias=SALT_HEADER, description="base64 of the salt hashed before the body (optional)")]
 
     @router.post("/v1/records/{custodian}/ingest", tags=["records"],
                  summary="Ingest a FHIR R4 resource or Bundle for a patient",
                  openapi_extra={"requestBody": {"content": {"application/fhir+json": {
                      "schema": {"type": "object"}}}}})
     async def ingest(custodian: str, patient: str, request: Request, principal: Member,
-                     gateway: GatewayDep) -> JSONResponse:
-        # Clinical staff author what they send; the custodian's own gateway key may also
-        # ingest (an EHR feed), as no one's authorship.
-        author = _holder(gateway, principal, custodian, AUTHOR_ROLES)
-        if author is None:
-            _writer_of(principal, custodian, gateway, (GATEWAY_ROLE,))
+                     gateway: GatewayDep, signed: SignedRequest = None, salt: RequestSalt = None
+                     ) -> JSONResponse:
+        # Clinical staff (an EHR feed too: a member with the registrar role) author what
+        # they send, and sign a request for it that every registration carries.
+        _writer_of(principal, custodian, gateway)
         try:
-            stored = await gateway.ingest(custodian, author["id"] if author else None, patient,
-                                          await request.body())
+            stored = await gateway.ingest(custodian, principal.did, patient,
+                                          await request.body(), signed, salt)
         except InvalidFHIR as exc:
             return JSONResponse(fhir_export.operation_outcome(exc.issues), 422,
                                 media_type="application/fhir+json")
@@ -129,16 +132,17 @@ def build_router(member: Any) -> APIRouter:
     @router.post("/v1/records/{custodian}/binary", tags=["records"],
                  summary="Store a large binary (image, PDF) for a patient; returns its record")
     async def binary(custodian: str, patient: str, request: Request, principal: Member,
-                     gateway: GatewayDep) -> JSONResponse:
-        who = _writer_of(principal, custodian, gateway)
+                     gateway: GatewayDep, signed: SignedRequest = None, salt: RequestSalt = None
+                     ) -> JSONResponse:
+        _writer_of(principal, custodian, gateway)
         data = await request.body()
         if not data or len(data) > MAX_BINARY:
             raise ApiError(413 if data else 400, "BAD_REQUEST",
                            f"a binary must be 1 byte to {MAX_BINARY} bytes")
         try:
             stored = await gateway.store_binary(
-                custodian, who["id"], patient, data,
-                request.headers.get("content-type", "application/octet-stream"))
+                custodian, principal.did, patient, data,
+                request.headers.get("content-type", "application/octet-stream"), signed, salt)
         except GatewayError as exc:
             raise as_api_error(exc) from None
         return JSONResponse(stored, 201)

@@ -3,8 +3,10 @@
 1. Starts a node (one hospital custodian) in a child process; enrols ``clinicians``
    clinicians and an auditor; ``patients`` patients register themselves.
 2. Ingest: each patient's FHIR Bundle (a Patient and eight clinical resources) is posted
-   by a clinician to ``/v1/records/{custodian}/ingest``, several in flight. Every resource
-   is validated, encrypted into the vault and registered on the ledger before the answer;
+   by a clinician to ``/v1/records/{custodian}/ingest`` with the clinician's signed
+   ``records.ingest`` request, several in flight. The request is checked, every resource
+   validated, encrypted into the vault and registered on the ledger (each registration
+   carrying the request, checked again by the contract) before the answer;
    ``ingest_per_s`` counts registered records per second.
 3. Each patient grants TREAT to the hospital's clinicians (one consent transaction).
 4. Every clinician reads a panel of ``panel`` records once: the first read of a record by
@@ -40,6 +42,7 @@ from salus.ledger import transaction
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.records import sealing
+from salus.records.ingest_request import signed_headers
 
 CHAIN = "salus-bench-records"
 HOSPITAL = "bench-hospital"
@@ -113,13 +116,19 @@ class _Population:
             "grantee": {"org": HOSPITAL, "role": "clinician"}, "purposes": ["TREAT"]})
             for p in self.patients], "consent")
 
+    def ingest_headers(self, who: Identity, patient: str, body: bytes) -> dict[str, str]:
+        nonce = self.nonces[who.did] = self.nonces.get(who.did, 0) + 1
+        return signed_headers(who, chain=CHAIN, custodian=HOSPITAL, patient=patient, body=body,
+                              nonce=nonce, time=time.time_ns() // 1_000_000)
+
     def token(self, who: Identity) -> str:
         with SalusClient(self.url, who) as c:
             return c.token()
 
 
 async def _ingest(pop: _Population, in_flight: int) -> tuple[list[dict[str, Any]], float]:
-    tokens = [pop.token(c) for c in pop.clinicians[:in_flight]]
+    authors = pop.clinicians[:in_flight]
+    tokens = [pop.token(c) for c in authors]
     todo = list(range(len(pop.patients)))
     stored: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=pop.url, timeout=120,
@@ -128,12 +137,12 @@ async def _ingest(pop: _Population, in_flight: int) -> tuple[list[dict[str, Any]
         async def worker(k: int) -> None:
             while todo:
                 i = todo.pop()
+                patient, body = pop.patients[i].did, json.dumps(patient_bundle(i)).encode()
                 r = await client.post(
-                    f"/v1/records/{HOSPITAL}/ingest",
-                    params={"patient": pop.patients[i].did},
-                    content=json.dumps(patient_bundle(i)).encode(),
+                    f"/v1/records/{HOSPITAL}/ingest", params={"patient": patient}, content=body,
                     headers={"Authorization": f"Bearer {tokens[k]}",
-                             "Content-Type": "application/fhir+json"})
+                             "Content-Type": "application/fhir+json",
+                             **pop.ingest_headers(authors[k], patient, body)})
                 if r.status_code != 201:
                     raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:300]}")
                 stored.extend(r.json()["records"])

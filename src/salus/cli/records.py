@@ -35,12 +35,29 @@ def ingest(file: Annotated[Path, typer.Argument(help="FHIR R4 resource or Bundle
            custodian: Annotated[str, typer.Option(help="Organisation that will hold the records")],
            patient: Annotated[str, typer.Option(help="The patient's did")],
            key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:
-    """Validate FHIR, encrypt it into the custodian's vault and register it on the ledger."""
+    """Validate FHIR, encrypt it into the custodian's vault and register it on the ledger.
+    Your key signs the request, so you are the records' author: a clinical member of the
+    custodian (an EHR feed is a member with the registrar role)."""
     try:
         body = file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc}")
     _run(node_url, key, lambda c: c.ingest(custodian, patient, body))
+
+
+@records_app.command("binary")
+def binary(file: Annotated[Path, typer.Argument(help="The file (an image, a PDF ...)")],
+           custodian: Annotated[str, typer.Option(help="Organisation that will hold it")],
+           patient: Annotated[str, typer.Option(help="The patient's did")],
+           key: KeyOpt,
+           content_type: Annotated[str, typer.Option(help="Its media type")] = "application/pdf",
+           node_url: NodeUrl = DEFAULT_NODE) -> None:
+    """Encrypt a large binary into the custodian's vault as a Binary record."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc}")
+    _run(node_url, key, lambda c: c.store_binary(custodian, patient, data, content_type))
 
 
 @records_app.command("list")

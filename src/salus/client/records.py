@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from salus.records import sealing
+from salus.records.ingest_request import signed_headers
 
 if TYPE_CHECKING:
     from salus.client.client import SalusClient
@@ -23,19 +24,31 @@ if TYPE_CHECKING:
 class RecordsClient:
     """Mixed into :class:`~salus.client.SalusClient`."""
 
+    def ingest_headers(self: SalusClient, custodian: str, patient: str, body: bytes
+                       ) -> dict[str, str]:
+        """Your signed ``records.ingest`` request for sending ``body`` (salted), as the
+        headers that carry it: every record it registers names you as its author."""
+        return signed_headers(self._need_identity(), chain=self.chain_id, custodian=custodian,
+                              patient=patient, body=body, nonce=self.next_nonce(),
+                              time=self.clock())
+
     def ingest(self: SalusClient, custodian: str, patient: str,
                resource: dict[str, Any] | bytes) -> list[dict[str, Any]]:
-        """Store a FHIR resource or Bundle at ``custodian`` for ``patient`` (a did)."""
+        """Store a FHIR resource or Bundle at ``custodian`` for ``patient`` (a did), as
+        its author (the request is signed with your key)."""
         body = resource if isinstance(resource, bytes) else json.dumps(resource).encode()
         return self._request("POST", f"/v1/records/{custodian}/ingest", auth=True,
                              params={"patient": patient}, content=body,
-                             headers={"Content-Type": "application/fhir+json"})["records"]
+                             headers={"Content-Type": "application/fhir+json",
+                                      **self.ingest_headers(custodian, patient, body)})["records"]
 
     def store_binary(self: SalusClient, custodian: str, patient: str, data: bytes,
                      content_type: str) -> dict[str, Any]:
+        """Store a large binary (image, PDF) as a Binary record, as its author."""
         return self._request("POST", f"/v1/records/{custodian}/binary", auth=True,
                              params={"patient": patient}, content=data,
-                             headers={"Content-Type": content_type})
+                             headers={"Content-Type": content_type,
+                                      **self.ingest_headers(custodian, patient, data)})
 
     def record_index(self: SalusClient, patient: str | None = None) -> list[dict[str, Any]]:
         """A patient's records across custodians (yours by default)."""

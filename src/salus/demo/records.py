@@ -2,15 +2,19 @@
 
 Records need the running gateway (it encrypts into each custodian's vault and registers
 the hashes on the ledger), so they are written the way a hospital's EHR would write them:
-over the API, signed by the clinician. Every person in the records is invented.
+over the API, each call with its sender's signed request, so every record names its
+author. A gateway registers nothing on its own: St Mary's EHR feed is a member of St
+Mary's with the registrar role (office-uma), and signs what it sends like a clinician.
+Every person in the records is invented.
 
 What it leaves behind, for a user to explore:
 
 - patient-ivy: records at St Mary's (dr-alice), City General (dr-bob) and North
   Diagnostics (tech-dan); a grant to dr-bob (TREAT), a grant to St Mary's clinicians, a
   revoked grant to Acme's claims officer (whose later read was refused and audited);
-- patient-jack: records at St Mary's, read by dr-bob under a break-glass override while
-  unconscious; the read waits on St Mary's privacy officer's review list;
+- patient-jack: records at St Mary's (sent by its EHR feed, office-uma), read by dr-bob
+  under a break-glass override while unconscious; the read waits on St Mary's privacy
+  officer's review list;
 - patient-kim: a lab result at North Diagnostics, and an opt-out of break-glass.
 """
 
@@ -110,7 +114,7 @@ def _kim_northlab() -> dict[str, Any]:
 
 
 PEOPLE = ("patient-ivy", "patient-jack", "patient-kim", "dr-alice", "dr-bob", "tech-dan",
-          "officer-frank")
+          "officer-frank", "office-uma")
 
 
 def seed_records(url: str, keys: Path, say: Callable[[str], None] = lambda _: None
@@ -128,7 +132,7 @@ def seed_records(url: str, keys: Path, say: Callable[[str], None] = lambda _: No
                 ("dr-alice", "st-mary", "patient-ivy", _ivy_st_mary()),
                 ("dr-bob", "city-general", "patient-ivy", _ivy_city_general()),
                 ("tech-dan", "northlab", "patient-ivy", _ivy_northlab()),
-                ("dr-alice", "st-mary", "patient-jack", _jack_st_mary()),
+                ("office-uma", "st-mary", "patient-jack", _jack_st_mary()),
                 ("tech-dan", "northlab", "patient-kim", _kim_northlab())):
             stored = c[author].ingest(custodian, did[patient], bundle)
             records.setdefault(patient, []).extend(

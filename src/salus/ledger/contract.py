@@ -65,6 +65,9 @@ class Context:
     tx_id: str
     chain_id: str
     index: int = 0  # position of the transaction in its block
+    #: The chain's ``tx_time_window_ms`` (genesis): how far a signed time may be from the
+    #: block time. Contracts that judge a signed request's time use the chain's window.
+    time_window_ms: int = 10 * 60 * 1000
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, key: str) -> Any:

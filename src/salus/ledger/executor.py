@@ -190,7 +190,8 @@ class Executor:
                 raise NotAdmitted(Code.KEY_NOT_ACTIVE, f"signing key is {status}; sign with "
                                                        "the member's current key")
         ctx = Context(state=state, signer=tx.signer, member=member, height=height, time=time,
-                      tx_id=tx.id.hex(), chain_id=self.chain_id, index=index)
+                      tx_id=tx.id.hex(), chain_id=self.chain_id, index=index,
+                      time_window_ms=self.window)
         self.registry.admit(ctx, found, tx.args)
         return ctx
 

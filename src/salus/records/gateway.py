@@ -7,6 +7,11 @@ an access-log entry, and only once that entry is with the orderer does it releas
 anything: the ciphertext with the requester's wrapped key, or (for the FHIR facade) the
 decrypted resource. No audit, no data.
 
+Ingest is asked for by a member, never by the gateway alone: the caller signs a
+``records.ingest`` request over what they send (:mod:`salus.records.ingest_request`), the
+gateway checks it before doing any work, and every registration carries it to the
+contract, which checks it again (``records.RegisterRule``).
+
 Entries are batched: while one access-log transaction is being handed to the orderer,
 the next accesses queue and go out together in the following one.
 """
@@ -26,21 +31,31 @@ from typing import Any
 from salus.clock import wall_clock_ms
 from salus.ledger import transaction
 from salus.ledger.codes import Rejected
-from salus.ledger.members import key_valid_at, member_key, member_of_key
+from salus.ledger.members import has_role, key_valid_at, member_key, member_of_key
+from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
 from salus.records.contracts.access import MAX_ENTRIES, UNKNOWN_PURPOSE
 from salus.records.contracts.layout import (
+    AUTHOR_ROLES,
     PURPOSES,
     RECORD_ID,
     patient_records_prefix,
     record_key,
 )
+from salus.records.contracts.request import decode_request
 from salus.records.custodian import Custodian
+from salus.records.ingest_request import (
+    MAX_SALT_BYTES,
+    MIN_SALT_BYTES,
+    REQUEST_HEADER,
+    SALT_HEADER,
+    body_digest,
+)
 from salus.records.policy import AccessCode, Decision, covering_grants, decide, may_see_index
 from salus.records.replay import ReplayGuard
-from salus.records.vault import Document, TamperedContent
+from salus.records.vault import Document, TamperedContent, VaultError
 
 log = logging.getLogger("salus.records")
 
@@ -48,6 +63,17 @@ READ_REQUEST = ("access", "read")  # (contract, method) a signed read request na
 #: How far a read request's signing time may be from the gateway's clock. Short, since a
 #: request is made to be sent at once, and every id seen within it is remembered.
 READ_REQUEST_WINDOW_MS = 2 * 60 * 1000
+#: Codes of a record the ledger registered but this custodian's vault cannot produce as
+#: registered (missing, a different version or hash, altered bytes): the record is
+#: withheld, and everything else is still served.
+VAULT_CODES = frozenset({"VAULT_INCONSISTENT", "TAMPERED"})
+
+
+def _base64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise GatewayError(400, "BAD_REQUEST", f"{what} must be standard base64") from None
 
 
 class GatewayError(Exception):
@@ -75,6 +101,14 @@ class Requester:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedIngest:
+    """A checked ingest request: the base64 every registration carries, and its author."""
+
+    text: str
+    author: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """A granted access: what may now be handed to the requester."""
 
@@ -84,13 +118,37 @@ class Release:
     decision: Decision
 
 
-class AuditTrail:
-    """Batches a custodian's access entries into ``access.log`` transactions."""
+#: Room left in an ``access.log`` transaction for everything around its entries (the
+#: signature and the envelope's other fields, well under 1 KB).
+ENVELOPE_ROOM = 2048
 
-    def __init__(self, custodian: Custodian, clock: Callable[[], int]) -> None:
+_Queued = tuple[dict[str, Any], "asyncio.Future[None]"]
+
+
+#: An entry's bytes in canonical JSON besides its string values: the ten keys, quotes,
+#: separators, two integers of up to 16 digits, and ``null`` for absent values.
+_ENTRY_FRAME = 200
+
+
+def _entry_bytes(entry: dict[str, Any]) -> int:
+    """An upper bound of an entry's size in the transaction's canonical JSON (its string
+    values are ids, dids, hashes and codes: ASCII, nothing to escape). Counted per read,
+    so counted rather than serialised (about a quarter of the cost)."""
+    return _ENTRY_FRAME + sum(len(v) for v in entry.values() if type(v) is str)
+
+
+class AuditTrail:
+    """Batches a custodian's access entries into ``access.log`` transactions, each as
+    many entries as fit the contract's count and the chain's transaction size (a backlog
+    of long entries once made a batch the node refused as ``TOO_LARGE``)."""
+
+    def __init__(self, custodian: Custodian, clock: Callable[[], int],
+                 max_tx_bytes: int = DEFAULT_MAX_TX_BYTES) -> None:
         self.custodian = custodian
         self.clock = clock
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self.budget = max_tx_bytes - ENVELOPE_ROOM
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._carry: _Queued | None = None  # taken from the queue, did not fit the last batch
         self._task: asyncio.Task[None] | None = None
         self._sending = 0
 
@@ -106,7 +164,7 @@ class AuditTrail:
     @property
     def pending(self) -> int:
         """Entries waiting to be handed to the orderer."""
-        return self._queue.qsize() + self._sending
+        return self._queue.qsize() + self._sending + (self._carry is not None)
 
     async def record(self, entry: dict[str, Any]) -> None:
         """Return once the entry is with the orderer; raise if it cannot be."""
@@ -114,11 +172,21 @@ class AuditTrail:
         await self._queue.put((entry, fut))
         await fut
 
+    async def _batch(self) -> list[_Queued]:
+        first, self._carry = self._carry or await self._queue.get(), None
+        batch, size = [first], _entry_bytes(first[0])
+        while len(batch) < MAX_ENTRIES and not self._queue.empty():
+            item = self._queue.get_nowait()
+            size += _entry_bytes(item[0])
+            if size > self.budget:
+                self._carry = item
+                break
+            batch.append(item)
+        return batch
+
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_ENTRIES and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await self._batch()
             self._sending = len(batch)
             try:
                 result = await self.custodian.writer.send(
@@ -149,8 +217,10 @@ class Gateway:
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock
-        self.trails = {org: AuditTrail(c, clock) for org, c in custodians.items()}
+        self.trails = {org: AuditTrail(c, clock, self.ledger.executor.max_tx_bytes)
+                       for org, c in custodians.items()}
         self._requests = ReplayGuard(READ_REQUEST_WINDOW_MS)
+        self._ingests = ReplayGuard(READ_REQUEST_WINDOW_MS)
         self._follower: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> Any:
@@ -288,20 +358,30 @@ class Gateway:
             return release.custodian.vault.ciphertext(release.document)
         except TamperedContent as exc:
             raise GatewayError(500, "TAMPERED", str(exc)) from None
+        except VaultError as exc:  # the document row is there, its ciphertext is not
+            raise GatewayError(500, "VAULT_INCONSISTENT", str(exc)) from None
 
     def _custodian_key(self, release: Release) -> bytes:
         vault, doc = release.custodian.vault, release.document
         own = vault.wrapped_key(doc, release.custodian.member_id)
         if own is None:
             raise GatewayError(500, "VAULT_INCONSISTENT", f"no custodian key for {doc.record}")
-        return sealing.unwrap(own, release.custodian.key.encryption_key)
+        try:
+            return sealing.unwrap(own, release.custodian.key.encryption_key)
+        except sealing.SealingError as exc:
+            raise GatewayError(500, "VAULT_INCONSISTENT",
+                               f"the custodian's key for {doc.record} does not open: {exc}") from None
 
     def plaintext(self, release: Release) -> dict[str, Any]:
         """The decrypted resource (for the FHIR facade), after the hash check."""
         body = self._ciphertext(release)
         doc = release.document
-        return json.loads(sealing.decrypt(self._custodian_key(release), body, doc.record,
-                                          doc.version))
+        try:
+            return json.loads(sealing.decrypt(self._custodian_key(release), body, doc.record,
+                                              doc.version))
+        except (sealing.SealingError, ValueError) as exc:
+            raise GatewayError(500, "TAMPERED", f"{doc.record} v{doc.version} does not open "
+                                                f"as a FHIR resource: {exc}") from None
 
     # -- the record index ----------------------------------------------------------------
     def patient_records(self, patient: str) -> list[dict[str, Any]]:
@@ -312,15 +392,67 @@ class Gateway:
     def index(self, who: Requester, patient: str) -> list[dict[str, Any]]:
         if not may_see_index(self.get, who.member, patient, self.ledger.height, self.clock()):
             raise GatewayError(403, "NO_CONSENT", "you may not list this patient's records")
-        return [{k: record[k] for k in ("id", "custodian", "type", "version", "hash", "amends",
-                                        "status", "height", "time")}
+        return [{k: record.get(k) for k in ("id", "custodian", "type", "version", "hash",
+                                            "amends", "author", "status", "height", "time")}
                 for record in self.patient_records(patient)]
 
     # -- ingest ----------------------------------------------------------------------------
-    async def ingest(self, custodian_org: str, author: str | None, patient: str,
-                     body: bytes) -> list[dict[str, Any]]:
-        """Validate FHIR, seal each resource in the vault, register it on the ledger."""
+    def ingest_request(self, caller: str, custodian: str, patient: str, body: bytes,
+                       request: str | None, salt: str | None = None) -> SignedIngest:
+        """Check the caller's signed ``records.ingest`` request for this call (see
+        :mod:`salus.records.ingest_request`): well formed, for this chain, signed by the
+        caller's own active key, whose member holds a clinical role in ``custodian``,
+        naming this custodian, patient and body, signed within the request window, and
+        not seen before. Raises :class:`GatewayError`; does nothing else."""
+        if not request:
+            raise GatewayError(400, "MISSING_REQUEST",
+                               f"an ingest needs your signed records.ingest request in the "
+                               f"{REQUEST_HEADER} header (see docs/api.md)")
+        raw = _base64(request, REQUEST_HEADER)
+        salt_bytes = b"" if salt is None else _base64(salt, SALT_HEADER)
+        if salt is not None and not MIN_SALT_BYTES <= len(salt_bytes) <= MAX_SALT_BYTES:
+            raise GatewayError(400, "BAD_REQUEST", f"{SALT_HEADER} must be {MIN_SALT_BYTES} "
+                                                   f"to {MAX_SALT_BYTES} bytes")
+        try:
+            tx = decode_request(raw)
+        except Rejected as exc:
+            raise GatewayError(400, "BAD_REQUEST", exc.reason) from None
+        if tx.chain != self.ledger.chain_id:
+            raise GatewayError(400, "WRONG_CHAIN", f"the request was signed for chain {tx.chain!r}")
+        if not transaction.signature_ok(tx):
+            raise GatewayError(401, "BAD_REQUEST_SIGNATURE", "the request's signature does not "
+                                                             "verify under the key it names")
+        if tx.signer != caller:
+            raise GatewayError(403, "FORBIDDEN", "the request is signed by another key than "
+                                                 "the one you authenticated with")
+        who = self.requester(tx.signer)
+        if who.member is None:
+            raise GatewayError(403, "NOT_A_MEMBER", "the request's key is not an active "
+                                                    "member key")
+        height = self.ledger.height
+        if not any(has_role(self.get, who.member, r, custodian, height) for r in AUTHOR_ROLES):
+            raise GatewayError(403, "FORBIDDEN", f"only clinical staff of {custodian} may ask "
+                                                 "it to ingest records")
+        args = tx.args
+        for name, want in (("custodian", custodian), ("patient", patient),
+                           ("body", body_digest(body, salt_bytes))):
+            if args[name] != want:
+                raise GatewayError(403, "REQUEST_MISMATCH",
+                                   f"the request names another {name} than this call's")
+        now = self.clock()
+        if abs(now - tx.time) > READ_REQUEST_WINDOW_MS:
+            raise GatewayError(400, "STALE", f"the request's time is more than "
+                                             f"{READ_REQUEST_WINDOW_MS} ms from now")
+        if not self._ingests.fresh(tx.id_hex, tx.time, now):
+            raise GatewayError(409, "REPLAYED_REQUEST", "this exact request was already used")
+        return SignedIngest(base64.b64encode(raw).decode(), who.member)
+
+    async def ingest(self, custodian_org: str, caller: str, patient: str, body: bytes,
+                     request: str | None, salt: str | None = None) -> list[dict[str, Any]]:
+        """Check the caller's signed request (:meth:`ingest_request`), then validate FHIR,
+        seal each resource in the vault, and register it on the ledger."""
         custodian = self.custodian(custodian_org)
+        signed = self.ingest_request(caller, custodian.org, patient, body, request, salt)
         items = fhir_ingest.parse(body)
         patient_member = self._patient(patient)
         source = fhir_ingest.patient_reference(items)
@@ -339,15 +471,18 @@ class Gateway:
                 item.resource["content"][index]["attachment"]["url"] = \
                     f"Binary/{sealed[-1]['record']}"
             sealed.append(await self._seal(custodian, patient_member, item))
-        return await self._register(custodian, author, sealed)
+        return await self._register(custodian, signed, sealed)
 
-    async def store_binary(self, custodian_org: str, author: str | None, patient: str,
-                           data: bytes, content_type: str) -> dict[str, Any]:
+    async def store_binary(self, custodian_org: str, caller: str, patient: str, data: bytes,
+                           content_type: str, request: str | None, salt: str | None = None
+                           ) -> dict[str, Any]:
+        """Check the caller's signed request over ``data``, then store it as a Binary."""
         custodian = self.custodian(custodian_org)
+        signed = self.ingest_request(caller, custodian.org, patient, data, request, salt)
         item = fhir_ingest.Incoming("Binary", None, {"resourceType": "Binary",
                                                      "contentType": content_type})
         sealed = await self._seal(custodian, self._patient(patient), item, data)
-        (stored,) = await self._register(custodian, author, [sealed])
+        (stored,) = await self._register(custodian, signed, [sealed])
         return stored
 
     def _patient(self, patient: str) -> dict[str, Any]:
@@ -394,14 +529,14 @@ class Gateway:
             args["amends"] = current["hash"]
         return args
 
-    async def _register(self, custodian: Custodian, author: str | None,
+    async def _register(self, custodian: Custodian, signed: SignedIngest,
                         sealed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Register sealed documents on the ledger (all sent, then all awaited); a
-        document whose registration fails is removed from the vault again."""
+        """Register sealed documents on the ledger (all sent, then all awaited), each
+        carrying the member's signed request; a document whose registration fails is
+        removed from the vault again."""
         pending = []
         for args in sealed:
-            if author is not None:
-                args["author"] = author
+            args["request"] = signed.text
             pending.append(await custodian.writer.send("records", "register", args, self.clock(),
                                                        want_commit=True))
         out, failures = [], []
@@ -413,7 +548,8 @@ class Gateway:
             if receipt.valid:
                 out.append({"record": args["record"], "version": args["version"],
                             "type": args["resource_type"], "content_hash": args["content_hash"],
-                            "tx_id": receipt.tx_id, "height": receipt.height})
+                            "author": signed.author["id"], "tx_id": receipt.tx_id,
+                            "height": receipt.height})
             else:
                 custodian.vault.forget(args["record"], args["version"])
                 failures.append(f"{args['record']}: {receipt.code or 'NOT_COMMITTED'} {receipt.reason}")

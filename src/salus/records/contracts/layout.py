@@ -1,7 +1,9 @@
 """Where the records application keeps its state, and the vocabularies it accepts.
 
 * ``record/<record id>`` -> ``{id, patient, custodian, type, hash, version, amends,
-  author, height, time, status, history: [{version, hash, amends, height, time}]}``
+  author, request, height, time, status, history: [{version, hash, amends, author,
+  request, height, time}]}``: ``author`` is the member whose signed ingest request
+  registered the version, ``request`` that request's id (its leaf hash)
 * ``patient-record/<patient>/<record id>`` -> ``{custodian, type}``: a patient's record
   index across every custodian
 * ``consent/<patient>`` -> ``{patient, break_glass_opt_out, grants: {grant id: grant}}``
@@ -91,7 +93,7 @@ def review_prefix(custodian: str) -> str:
 def erasure_prefix(patient: str) -> str:
     return f"erasure/{patient}/"
 
-#: Roles whose holders may author a record a custodian registers.
+#: Roles whose holders may author a record a custodian registers (sign its ingest request).
 AUTHOR_ROLES = ("clinician", "emergency_clinician", "nurse", "registrar", "lab_technician",
                 "pharmacist")
 

@@ -19,6 +19,7 @@ from salus.ledger.ledger import Ledger
 from salus.ledger.members import member_of_key
 from salus.node.contracts import registry
 from salus.records.contracts.layout import review_prefix
+from salus.records.ingest_request import REQUEST_HEADER, signed_headers
 
 #: The actors of the matrix: the issue's list, then holders of the roles some methods need.
 ACTORS = (
@@ -97,7 +98,7 @@ def build_world(chain: Chain) -> World:
           for p in ("patient", "other_patient")])
     w.valid(chain.tx(w.key["own_gateway"], "records", "register", {
         "record": RECORD, "patient": w.did("patient"), "resource_type": "Observation",
-        "content_hash": CONTENT}))
+        "content_hash": CONTENT, "request": ingest_request(w, "clinician_with_grant")}))
     granted = w.valid(
         chain.tx(w.key["patient"], "consent", "grant", {
             "grantee": {"member": w.did("clinician_with_grant")}, "purposes": ["TREAT"]}),
@@ -120,6 +121,14 @@ def build_world(chain: Chain) -> World:
     w.record_hash = chain.ledger.state_value(f"record/{RECORD}")["hash"]
     assert logged.header.height > 0
     return w
+
+
+def ingest_request(w: World, author: str) -> str:
+    """A St Mary's member's signed ``records.ingest`` request for the patient, as the SDK
+    sends it: what every registration carries."""
+    return signed_headers(w.key[author], chain=w.chain.genesis.chain_id, custodian="st-mary",
+                          patient=w.did("patient"), body=b"{}", nonce=1, time=w.chain.time,
+                          salt=b"")[REQUEST_HEADER]
 
 
 def read_entry(w: World, reader: str, code: str, basis: str | None,

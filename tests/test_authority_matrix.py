@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from authority_world import ACTORS, RECORD, World, build_world, read_entry, world_ledger
+from authority_world import (
+    ACTORS,
+    RECORD,
+    World,
+    build_world,
+    ingest_request,
+    read_entry,
+    world_ledger,
+)
 from conftest import ident
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable
@@ -84,7 +92,8 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
      dict.fromkeys(MEMBERS, VALID)),
     ("amend St Mary's record", "records", "register",
      lambda w: {"record": RECORD, "patient": w.did("patient"), "resource_type": "Observation",
-                "content_hash": "ab" * 32, "version": 2, "amends": w.record_hash},
+                "content_hash": "ab" * 32, "version": 2, "amends": w.record_hash,
+                "request": ingest_request(w, "clinician_with_grant")},
      {"own_gateway": VALID}),
     ("erase the patient's record", "records", "erase",
      lambda w: {"patient": w.did("patient"), "records": [RECORD]},

@@ -41,6 +41,7 @@ from salus.ordering import SoloOrderer
 from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
 from salus.records.custodian import open_custodian
 from salus.records.gateway import Gateway
+from salus.records.ingest_request import REQUEST_HEADER, signed_headers
 from salus.records.service import hosted_orgs
 from servers import ServerThread
 
@@ -107,9 +108,12 @@ def people(chain: Chain) -> People:
           for who, role in ((p.registrar, "registrar"), (p.doctor, "clinician"),
                             (p.gateway, "gateway"))))
     assert set(chain.codes(block)) == {"VALID"}, chain.verdicts(block)
+    request = signed_headers(p.doctor, chain=chain.genesis.chain_id, custodian="st-mary",
+                             patient=p.kim.did, body=b"{}", nonce=1, time=chain.time,
+                             salt=b"")[REQUEST_HEADER]
     ok(chain, p.gateway, "register", {"record": RECORD, "patient": p.kim.did,
                                       "resource_type": "Observation", "content_hash": "ab" * 32,
-                                      "author": p.doctor.did}, contract="records")
+                                      "request": request}, contract="records")
     ok(chain, p.kim, "grant", {"grantee": {"member": p.doctor.did}, "purposes": ["TREAT"]},
        contract="consent")
     return p

@@ -7,7 +7,13 @@ markers) carries the peer's Ed25519 signature, and every peer counts a message o
 a peer named in genesis signed it. The signed bytes are domain-separated::
 
     "salus-stream-message/1\\0" || len(chain_id) || chain_id || len(subject) || subject
-                                || payload                     (len: 4 bytes, big-endian)
+                                || SHA-256(payload)            (len: 4 bytes, big-endian)
+
+The payload is signed through its SHA-256 digest because Ed25519 hashes what it signs
+with SHA-512, twice when signing: for a 118 KB batch of 500 transactions, measured on
+the (busy) benchmark machine, 1.4-1.9 ms to sign and 0.9-1.1 ms to verify, against
+0.2-0.3 ms and 0.35-0.4 ms through SHA-256, which the CPU computes in hardware. The
+digest binds the payload as firmly.
 
 and travel in two headers, ``Salus-Signer`` (the peer's did:key) and
 ``Salus-Signature`` (base64). The message's ``Nats-Msg-Id`` is derived from the
@@ -52,7 +58,7 @@ def _field(value: str) -> bytes:
 
 def signed_bytes(chain_id: str, subject: str, payload: bytes) -> bytes:
     """What a peer signs for ``payload`` published on ``subject`` of chain ``chain_id``."""
-    return DOMAIN + _field(chain_id) + _field(subject) + payload
+    return DOMAIN + _field(chain_id) + _field(subject) + hashlib.sha256(payload).digest()
 
 
 def message_id(signature: bytes) -> str:

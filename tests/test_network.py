@@ -313,10 +313,17 @@ def test_attestations_on_the_stream_count_only_when_a_peer_signed_them(net) -> N
     forged = Attestation(chain, height + 1000, block_hash, state_hash, lab.did, b"\x00" * 64)
     subject = net.config.ordering.attest_subject
     publish(net, [(subject, json.dumps(a.to_json()).encode(), None) for a in (stranger, forged)])
+    # Junk under the ids the next attestations would have had if ids were "<signer>-<height>":
+    # the stream would drop the genuine ones as duplicates, and no receipt would gather 3.
+    publish(net, [(subject, b"junk", {"Nats-Msg-Id": f"{did}-{h}"}) for did in _trusted_peers(net)
+                  for h in range(height + 1, height + 20)])
     # Attestations of a later block come after them in the stream: once every peer holds
     # those, every peer has read (and refused) the two.
-    later = _post(net, 0, patient_registrations(chain, 0, 5, int(time.time() * 1000), "later"),
-                  attestations=3).json()["receipts"][0]["height"]
+    r = _post(net, 0, patient_registrations(chain, 0, 5, int(time.time() * 1000), "later"),
+              attestations=3)
+    assert r.status_code == 200, r.text
+    later = r.json()["receipts"][0]["height"]
+    assert later < height + 20 and len(r.json()["receipts"][0]["attestations"]) == 3
     for p in net.peers:
         deadline = time.monotonic() + 60
         while len(httpx.get(f"{p.url}/v1/network/attestations/{later}").json()["attestations"]) < 3:

@@ -46,7 +46,13 @@ from salus.ledger.transaction import Transaction
 from salus.ordering import batch_message
 from salus.ordering.cutter import BlockCutter
 from salus.ordering.orderer import Batch, OrdererUnavailable
-from salus.ordering.signed_messages import MSG_ID, MessageSigner, MessageVerifier
+from salus.ordering.signed_messages import (
+    MIN_DUPLICATE_WINDOW_S,
+    MSG_ID,
+    MessageSigner,
+    MessageVerifier,
+    signed_time,
+)
 from salus.ordering.stream_reader import StreamMessage, StreamReader
 
 log = logging.getLogger("salus.ordering")
@@ -102,6 +108,9 @@ class JetStreamSettings:
             raise ValueError("at least one NATS server URL is needed")
         if self.max_txs < 1 or self.max_wait_ms < 1 or self.replicas < 1:
             raise ValueError("max_txs, max_wait_ms and replicas must be >= 1")
+        if self.duplicate_window_s < MIN_DUPLICATE_WINDOW_S:
+            raise ValueError(f"duplicate_window_s must be >= {MIN_DUPLICATE_WINDOW_S}: a copy "
+                             "of a message must be dropped as a duplicate or be too old to count")
         if (self.user is None) != (self.password_file is None):
             raise ValueError("user and password_file go together")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -339,8 +348,17 @@ class JetStreamOrderer:
         if m.subject not in (self.settings.txs_subject, self.settings.cut_subject):
             self._ignore(m, "not an ordering subject")  # e.g. <subject>.tx, the first,
             return None  # unsigned format, still in streams made before
-        if self.verifier.signer(m.subject, m.data, m.headers) is None:
+        signer = self.verifier.signer(m.subject, m.data, m.headers)
+        if signer is None:
             self._ignore(m, "not signed by a peer of this chain")
+            return None
+        if not self.verifier.fresh(m.headers, m.time_ns // 1_000_000):
+            if signer == self.signer.key.did:
+                log.error("stream %s: this peer's own message %d is %d ms from its stream time: "
+                          "this host's clock is off from the NATS servers' (use NTP); every "
+                          "peer ignores such messages", self.settings.stream, m.seq,
+                          m.time_ns // 1_000_000 - (signed_time(m.headers) or 0))
+            self._ignore(m, "signed too long before (or after) it reached the stream")
             return None
         if m.subject == self.settings.txs_subject:
             raws = batch_message.decode(m.data)

@@ -5,10 +5,11 @@ that no peer owns, and every peer cuts the same blocks from it (``cutter``):
 
 * :meth:`broadcast` publishes the exact bytes of a submission's transactions together
   (``batch_message``) to ``<subject>.txs``, signed by this peer (``signed_messages``),
-  with a ``Nats-Msg-Id`` derived from the signature, so the stream drops a resubmission
-  within its duplicate window; it returns once the stream has acknowledged every
-  message. A transaction ordered twice anyway (sent to two peers, say) is kept in its
-  block as DUPLICATE the second time.
+  with a ``Nats-Msg-Id`` derived from the signature, so the stream drops a copy within
+  its duplicate window; it returns once the stream has acknowledged every message. A
+  transaction ordered twice anyway (resubmitted after a timeout, or sent to two peers)
+  is kept in its block as DUPLICATE the second time, or dropped if it no longer passes
+  admission.
 * :meth:`deliver` reads the stream from the peer's stored cursor (``stream_reader``) and
   yields the batches the cutter cuts. When a block has waited ``max_wait_ms`` this peer
   publishes a signed time-to-cut marker for it to ``<subject>.cut``; whichever peer's

@@ -10,12 +10,6 @@ a peer named in genesis signed it. The signed bytes are domain-separated::
                                 || time || SHA-256(payload)
     (len: 4 bytes, time: the peer's clock in ms since the epoch, 8 bytes; big-endian)
 
-The payload is signed through its SHA-256 digest because Ed25519 hashes what it signs
-with SHA-512, twice when signing: for a 118 KB batch of 500 transactions, measured on
-the (busy) benchmark machine, 1.4-1.9 ms to sign and 0.9-1.1 ms to verify, against
-0.2-0.3 ms and 0.35-0.4 ms through SHA-256, which the CPU computes in hardware. The
-digest binds the payload as firmly.
-
 and travel in headers: ``Salus-Signer`` (the peer's did:key), ``Salus-Time`` and
 ``Salus-Signature`` (base64). The message's ``Nats-Msg-Id`` is derived from the
 signature (:func:`message_id`), which binds the id to the signed bytes as firmly as
@@ -30,7 +24,13 @@ window; after that, its signed time gives it away: a message counts only if the
 stream's own timestamp of it is at most :data:`MAX_AGE_MS` after its signed time and at
 most :data:`MAX_AHEAD_MS` before, and the two add up to no more than the stream's
 duplicate window (:data:`MIN_DUPLICATE_WINDOW_S`). So a peer's clock must agree with the
-NATS servers' within half a minute (NTP).
+NATS servers' within 30 s (NTP).
+
+The payload is signed through its SHA-256 digest because Ed25519 hashes what it signs
+with SHA-512, twice when signing: for a 118 KB batch of 500 transactions, measured on
+the (busy) benchmark machine, 1.4-1.9 ms to sign and 0.9-1.1 ms to verify, against
+0.2-0.3 ms and 0.35-0.4 ms through SHA-256, which the CPU computes in hardware. The
+digest binds the payload as firmly.
 
 Whether a message counts depends only on its subject, payload, headers and stream
 timestamp (the same for every reader) and on the chain's genesis, so every peer decides

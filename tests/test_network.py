@@ -363,6 +363,34 @@ def test_a_stream_made_by_an_earlier_version_gains_the_batch_subject(tmp_path) -
                                        settings.cut_subject])
 
 
+def test_a_stream_made_with_settings_that_could_trim_or_copy_it_is_refused(tmp_path) -> None:
+    """The first peer up makes the streams, so its login may create them: a hostile
+    first peer could make one that a publish header purges (rollups), that keeps ten
+    messages, or whose duplicate window is too short for the freshness rule. Every
+    peer checks the stream it finds and refuses such a one."""
+    net = LocalNetwork.create(tmp_path / "hostile", 1)
+    net.start_nats(0)
+    settings = net.config.ordering
+
+    async def run() -> str:
+        async with nats_as(net, 0) as peer:
+            js = peer.jetstream(timeout=5)
+            await js.add_stream(replace(settings.stream_config(), allow_rollup_hdrs=True,
+                                        max_msgs=10, duplicate_window=10.0))
+            with pytest.raises(OrdererUnavailable) as refused:
+                await ensure_stream(js, settings.stream_config(), timeout=5)
+            await ensure_stream(js, settings.attestation_stream_config())  # a sound one
+            await ensure_stream(js, settings.attestation_stream_config())  # ... is accepted
+            return str(refused.value)
+
+    try:
+        reason = asyncio.run(run())
+    finally:
+        net.stop_nats(0)
+    assert "allow_rollup_hdrs" in reason and "max_msgs 10" in reason, reason
+    assert "duplicate_window" in reason and "recreate" in reason, reason
+
+
 def test_bad_receipt_requests_are_refused_with_a_code(net) -> None:
     raws = patient_registrations(net.config.chain_id, 0, 1, int(time.time() * 1000), "bad-k")
     before = wait_converged(net)

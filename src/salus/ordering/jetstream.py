@@ -39,7 +39,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from salus.identity import Identity
@@ -195,8 +195,42 @@ async def connect(settings: JetStreamSettings, name: str) -> NatsClient:
             await asyncio.sleep(0.5)
 
 
+#: Stream features that would let whoever may publish (or read) change what the stream
+#: holds: purge it with a header, expire a message early, copy messages elsewhere, ...
+_FORBIDDEN_FEATURES = ("allow_rollup_hdrs", "allow_msg_ttl", "allow_msg_schedules",
+                       "allow_msg_counter", "sealed", "mirror", "sources", "republish",
+                       "subject_transform")
+
+
+def stream_problems(wanted: StreamConfig, found: StreamConfig) -> list[str]:
+    """How an existing stream differs from ``wanted`` in ways that matter to the ledger.
+
+    The first peer up creates the streams, so the first peer up chooses their
+    configuration; every peer checks it rather than trust that peer. Retention must be
+    limits-based with no limit but ``wanted``'s age (a count or size limit, or a
+    work-queue or interest policy, would trim what a peer may still need), the duplicate
+    window long enough for ``signed_messages``' freshness rule, and none of the features
+    that let a publisher trim the stream or a copy of it feed another subject."""
+    problems = []
+    if found.retention not in (None, RetentionPolicy.LIMITS):
+        problems.append(f"retention {found.retention}")
+    for limit in ("max_msgs", "max_bytes", "max_msgs_per_subject"):
+        value = getattr(found, limit)
+        if value is not None and value >= 0:
+            problems.append(f"{limit} {value}")
+    if (found.max_age or 0) != (wanted.max_age or 0):
+        problems.append(f"max_age {found.max_age or 0} s, not {wanted.max_age or 0} s")
+    if (found.duplicate_window or 0) < MIN_DUPLICATE_WINDOW_S:
+        problems.append(f"duplicate_window {found.duplicate_window} s")
+    if (found.num_replicas or 1) < (wanted.num_replicas or 1):
+        problems.append(f"{found.num_replicas} replicas, not {wanted.num_replicas}")
+    problems += [feature for feature in _FORBIDDEN_FEATURES if getattr(found, feature, None)]
+    return problems
+
+
 async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: float = 60.0) -> None:
     """Create the stream unless it exists; waits out a cluster still electing leaders.
+    An existing stream must be one this code would have made (:func:`stream_problems`).
 
     A peer's NATS login may create its chain's streams (the first peer up does) but
     never update, purge or delete them; a stream made by an earlier version without a
@@ -207,6 +241,12 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, timeout: flo
     while True:
         try:
             info = await js.stream_info(config.name)
+            problems = stream_problems(config, info.config)
+            if problems:
+                raise OrdererUnavailable(
+                    f"stream {config.name} exists with a configuration this ledger cannot "
+                    f"trust: {'; '.join(problems)}. It was not made by a peer of this version; "
+                    "its NATS operator must recreate it (JetStreamSettings.stream_config())")
             have = set(info.config.subjects or [])
             if not set(config.subjects or []) <= have:  # made by an earlier version
                 try:

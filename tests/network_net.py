@@ -1,21 +1,26 @@
 """A real local network for tests: 3 NATS servers and 3 peers on loopback, plus a load
-generator that remembers which transactions peers acknowledged as committed."""
+generator that remembers which transactions peers acknowledged as committed, and NATS
+connections under the operator's or a peer's own login."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import nats
+from nats.aio.client import Client as NatsClient
 
 from salus.bench.harness import patient_registrations
 from salus.network.local import LocalNetwork
+from salus.ordering.jetstream import login_options
 
 
 @contextlib.contextmanager
@@ -26,6 +31,39 @@ def running_network(root: Path, orgs: int = 3, **kw) -> Iterator[LocalNetwork]:
         yield net
     finally:
         net.down()
+
+
+@contextlib.asynccontextmanager
+async def nats_as(net: LocalNetwork, peer: int | None = None,
+                  errors: list[Exception] | None = None) -> AsyncIterator[NatsClient]:
+    """A NATS connection under peer ``peer``'s own login (the operator's if None);
+    the server's asynchronous errors (permission violations) go to ``errors``."""
+    settings = net.operator_settings() if peer is None else net.peer_settings(peer)
+
+    async def on_error(exc: Exception) -> None:
+        if errors is not None:
+            errors.append(exc)
+
+    nc = await nats.connect(settings.servers, name="test", error_cb=on_error,
+                            connect_timeout=5, **login_options(settings))
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+def publish(net: LocalNetwork, messages: list[tuple[str, bytes, dict[str, str] | None]],
+            peer: int | None = 0) -> None:
+    """Publish ``(subject, payload, headers)`` to the stream, in order, under peer
+    ``peer``'s login (a peer's NATS login may publish there: only signatures decide
+    what counts)."""
+    async def run() -> None:
+        async with nats_as(net, peer) as nc:
+            js = nc.jetstream(timeout=10)
+            for subject, payload, headers in messages:
+                await js.publish(subject, payload, headers=headers)
+
+    asyncio.run(run())
 
 
 class Load:

@@ -15,12 +15,16 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from nats.errors import Error as NatsError
+from nats.js.errors import NotFoundError
 from typer.testing import CliRunner
 
 from network_net import (
     Load,
     assert_exactly_once,
     ledger_txs,
+    nats_as,
+    publish,
     read_ledger,
     running_network,
     wait_converged,
@@ -30,13 +34,17 @@ from salus.bench.harness import patient_registrations
 from salus.cli.main import app as cli
 from salus.client import SalusClient
 from salus.identity import Identity
+from salus.ledger import transaction
 from salus.ledger.log import leaf_hash
-from salus.network.attestation import AttestationError, check_quorum
+from salus.network.attestation import Attestation, AttestationError, check_quorum
 from salus.network.local import LocalNetwork, NetworkError
 from salus.network.nats_server import process_alive
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
-from salus.ordering.jetstream import ensure_stream
+from salus.ordering import batch_message
+from salus.ordering.jetstream import ensure_stream, login_options
+from salus.ordering.orderer import OrdererUnavailable
+from salus.ordering.signed_messages import MSG_ID, MessageSigner
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -117,50 +125,270 @@ def test_a_hospital_peer_serves_its_records_with_consent(net) -> None:
         assert not phi_in(blobs, ["MRN-NET-1"]), net.peers[i].org  # ... and nothing else
 
 
-def test_single_transaction_messages_of_the_first_format_are_still_ordered(net) -> None:
-    (raw,) = patient_registrations(net.config.chain_id, 0, 1, int(time.time() * 1000), "old-format")
-    # A batch message that is not well formed is ignored by every peer alike.
-    asyncio.run(_publish(net, net.config.ordering.txs_subject, b"\x01\x00\x00\x00\x09abc"))
-    asyncio.run(_publish(net, net.config.ordering.tx_subject, raw))
-    tx_id = leaf_hash(raw)
-    deadline = time.monotonic() + 60
-    while not all((tx_id, "VALID") in ledger_txs(net, i) for i in range(len(net.peers))):
-        assert time.monotonic() < deadline, "the single-transaction message was not ordered"
+def test_unsigned_messages_of_the_earlier_formats_are_no_longer_ordered(net) -> None:
+    """Changed on purpose: unsigned batches were ordered before the stream carried only
+    what a genesis peer signed. (Single-transaction messages on ``<subject>.tx``, the first
+    format, have no stream subject now, and peers skip those in streams made before:
+    test_network_peer.py.)"""
+    settings = net.config.ordering
+    (unsigned,) = patient_registrations(net.config.chain_id, 0, 1, int(time.time() * 1000),
+                                        "old-format")
+    publish(net, [(settings.txs_subject, b"\x01\x00\x00\x00\x09abc", None),  # not a batch
+                  (settings.txs_subject, batch_message.encode([unsigned]), None)])
+    r = _post(net, 1, patient_registrations(net.config.chain_id, 0, 5, int(time.time() * 1000),
+                                           "after-old-format"))
+    assert r.status_code == 200 and all(x["code"] == "VALID" for x in r.json()["receipts"])
+    wait_converged(net)
+    for i in range(len(net.peers)):
+        assert leaf_hash(unsigned) not in {tx_id for tx_id, _ in ledger_txs(net, i)}
+
+
+def _peer_key(net: LocalNetwork, i: int) -> Identity:
+    return Identity.load(DataDir(net.peers[i].data).key_file)
+
+
+def _in_no_log(net: LocalNetwork, raws: list[bytes]) -> None:
+    for i in range(len(net.peers)):
+        ids = {tx_id for tx_id, _ in ledger_txs(net, i)}
+        assert not any(leaf_hash(raw) in ids for raw in raws), net.peers[i].org
+
+
+def _wait_valid_everywhere(net: LocalNetwork, raw: bytes, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all((leaf_hash(raw), "VALID") in ledger_txs(net, i) for i in range(len(net.peers))):
+        assert time.monotonic() < deadline, "the transaction was not committed on every peer"
         time.sleep(0.3)
+
+
+def test_nats_refuses_anonymous_and_unknown_logins_and_holds_a_peer_to_its_subjects(net) -> None:
+    settings = net.config.ordering
+
+    async def login_refused(**login: str) -> str:
+        with pytest.raises(NatsError) as refused:
+            await nats.connect(settings.servers, allow_reconnect=False, connect_timeout=3,
+                               max_reconnect_attempts=0, **login)
+        return str(refused.value)
+
+    async def run() -> tuple[list[str], list[Exception], list[bytes], int, int]:
+        refusals = [await login_refused(),
+                    await login_refused(user=net.peers[0].org, password="not-the-password"),
+                    await login_refused(user="stranger", password="anything")]
+        async with nats_as(net, None) as operator:
+            before = (await operator.jetstream().stream_info(settings.stream)).state
+        errors: list[Exception] = []
+        overheard: list[bytes] = []
+        async with nats_as(net, 0, errors) as peer:
+            js = peer.jetstream(timeout=2)
+
+            async def overhear(msg) -> None:
+                overheard.append(msg.data)
+
+            # Another peer's replies, and the stream's subjects as published: not for it.
+            await peer.subscribe(">", cb=overhear)
+            await peer.subscribe(f"_INBOX_{net.peers[1].org}.>", cb=overhear)
+            attempts = [
+                js.purge_stream(settings.stream),
+                js.delete_stream(settings.stream),
+                js.delete_msg(settings.stream, before.last_seq),
+                js.update_stream(replace(settings.stream_config(), max_msgs=1)),
+                js.add_stream(name="ROGUE", subjects=["rogue.>"]),
+                js.publish("salus.elsewhere", b"x"),
+                js.publish(f"{settings.subject}.tx", b"x"),
+            ]
+            for attempt in attempts:
+                with pytest.raises(NatsError):  # the server says no; the request times out
+                    await attempt
+            async with nats_as(net, None) as operator:
+                await operator.publish(f"{settings.subject}.probe", b"for the operator only")
+                await operator.flush()
+            await asyncio.sleep(0.5)
+        async with nats_as(net, None) as operator:
+            after = (await operator.jetstream().stream_info(settings.stream)).state
+        return refusals, errors, overheard, before.first_seq, after.first_seq
+
+    refusals, errors, overheard, first_before, first_after = asyncio.run(run())
+    assert all("authorization violation" in r.lower() for r in refusals), refusals
+    violations = " ".join(str(e).lower() for e in errors)
+    for subject in ("$js.api.stream.purge.", "$js.api.stream.delete.", "$js.api.stream.msg.delete.",
+                    "$js.api.stream.update.", "$js.api.stream.create.rogue", "salus.elsewhere",
+                    f"{settings.subject}.tx".lower(), "subscription to \">\"",
+                    f"_inbox_{net.peers[1].org}"):
+        assert subject in violations, (subject, violations)
+    assert overheard == []
+    assert first_after == first_before  # nothing purged or deleted
     wait_converged(net)
 
 
-async def _publish(net: LocalNetwork, subject: str, payload: bytes) -> None:
-    nc = await nats.connect(net.config.ordering.servers)
-    try:
-        await nc.jetstream().publish(subject, payload)
-    finally:
-        await nc.close()
+def test_the_stream_carries_only_what_a_genesis_peer_signed(net) -> None:
+    """Published under a peer's own NATS login, so NATS takes them all: an unsigned batch,
+    one signed by a key that is not a genesis peer, one whose signature is over other
+    bytes, one for another chain, one signed for another subject, and a genuine one
+    replayed under another message id. None reaches a block; the genuine one counts
+    once (a second copy would be kept as DUPLICATE); the network keeps committing."""
+    settings = net.config.ordering
+    chain, txs = net.config.chain_id, settings.txs_subject
+    now = int(time.time() * 1000)
+    t = patient_registrations(chain, 0, 7, now, "vouched")
+    lab, stranger = _peer_key(net, 1), Identity.generate()
+    admin = Identity.load(admin_key_path(DataDir(net.peers[1].data), net.peers[1].org))
+    t[3] = transaction.encode(admin, chain=chain, contract="notary", method="anchor",
+                              args={"hash": "ab" * 32}, nonce=now, time=now)
+
+    def batch(raw: bytes) -> bytes:
+        return batch_message.encode([raw])
+
+    def sign(by: Identity, payload: bytes, subject: str = txs, chain_id: str = chain):
+        return MessageSigner(by, chain_id).headers(subject, payload)
+
+    genuine = sign(lab, batch(t[3]))
+    publish(net, [
+        (txs, batch(t[0]), None),
+        (txs, batch(t[1]), sign(stranger, batch(t[1]))),
+        (txs, batch(t[2]), sign(lab, batch(t[6]))),
+        (txs, batch(t[3]), genuine),
+        (txs, batch(t[3]), {**genuine, MSG_ID: "0" * 64}),
+        (txs, batch(t[4]), sign(lab, batch(t[4]), chain_id="another-chain")),
+        (txs, batch(t[5]), sign(lab, batch(t[5]), subject=settings.cut_subject)),
+    ], peer=0)
+    r = _post(net, 2, patient_registrations(chain, 0, 20, int(time.time() * 1000), "meanwhile"))
+    assert r.status_code == 200 and all(x["code"] == "VALID" for x in r.json()["receipts"])
+    _wait_valid_everywhere(net, t[3])
+    height, _ = wait_converged(net)
+    logs = [ledger_txs(net, i) for i in range(len(net.peers))]
+    assert all(log == logs[0] for log in logs[1:])
+    assert [code for tx_id, code in logs[0] if tx_id == leaf_hash(t[3])] == ["VALID"]  # once
+    _in_no_log(net, t[:3] + t[4:])
+    assert len({httpx.get(f"{p.url}/v1/blocks/{height}").json()["hash"] for p in net.peers}) == 1
+    for p in net.peers:
+        stream = httpx.get(f"{p.url}/v1/network/status", timeout=10).json()["stream"]
+        assert stream["ignored_messages"] >= 6, (p.org, stream)
+
+
+def test_a_peer_signed_batch_of_unadmitted_transactions_is_dropped_alike_by_every_peer(net) -> None:
+    """A genesis peer vouches for a batch holding, beside one good registration, a
+    non-member's notary anchor full of health data, a registration with an argument it
+    does not declare, and a method that does not exist: every peer drops the three alike
+    (same blocks, same state), and none of them is in any log or ledger file."""
+    chain = net.config.chain_id
+    now = int(time.time() * 1000)
+    (good,) = patient_registrations(chain, 0, 1, now, "admitted")
+    phi = "Ivy Smith DOB 1980-01-01 HIV positive"
+    unadmitted = [
+        transaction.encode(Identity.generate(), chain=chain, contract="notary", method="anchor",
+                           args={"hash": phi}, nonce=1, time=now),
+        transaction.encode(Identity.generate(), chain=chain, contract="membership",
+                           method="register_patient", args={"diagnosis": phi}, nonce=1, time=now),
+        transaction.encode(Identity.generate(), chain=chain, contract="membership",
+                           method="no_such_method", args={}, nonce=1, time=now),
+    ]
+    payload = batch_message.encode([*unadmitted[:2], good, *unadmitted[2:]])
+    subject = net.config.ordering.txs_subject
+    headers = MessageSigner(_peer_key(net, 1), chain).headers(subject, payload)
+    publish(net, [(subject, payload, headers)], peer=1)
+    _wait_valid_everywhere(net, good)
+    wait_converged(net)
+    ((height,),) = read_ledger(net, 0, f"SELECT height FROM txs WHERE id = x'{leaf_hash(good).hex()}'")
+    blocks = [httpx.get(f"{p.url}/v1/blocks/{height}").json() for p in net.peers]
+    assert len({b["hash"] for b in blocks}) == 1
+    assert len({b["header"]["state_hash"] for b in blocks}) == 1
+    _in_no_log(net, unadmitted)
+    for i in range(len(net.peers)):
+        blobs = [raw + (detail or "").encode() for raw, detail in
+                 read_ledger(net, i, "SELECT raw, detail FROM txs")]
+        blobs += [key.encode() + value for key, value in
+                  read_ledger(net, i, "SELECT key, value FROM state")]
+        assert not phi_in(blobs, ["Ivy Smith", "HIV positive"]), net.peers[i].org
+
+
+def test_attestations_on_the_stream_count_only_when_a_peer_signed_them(net) -> None:
+    chain = net.config.chain_id
+    r = _post(net, 0, patient_registrations(chain, 0, 5, int(time.time() * 1000), "attested"),
+              attestations=3)
+    assert r.status_code == 200, r.text
+    receipt = r.json()["receipts"][0]
+    height, block_hash = receipt["height"], bytes.fromhex(receipt["block_hash"])
+    state_hash = bytes.fromhex(receipt["attestations"][0]["state_hash"])
+    lab = _peer_key(net, 1)
+    stranger = Attestation.sign(Identity.generate(), chain, height, block_hash, state_hash)
+    forged = Attestation(chain, height + 1000, block_hash, state_hash, lab.did, b"\x00" * 64)
+    subject = net.config.ordering.attest_subject
+    publish(net, [(subject, json.dumps(a.to_json()).encode(), None) for a in (stranger, forged)])
+    # Junk under the ids the next attestations would have had if ids were "<signer>-<height>":
+    # the stream would drop the genuine ones as duplicates, and no receipt would gather 3.
+    publish(net, [(subject, b"junk", {"Nats-Msg-Id": f"{did}-{h}"}) for did in _trusted_peers(net)
+                  for h in range(height + 1, height + 20)])
+    # Attestations of a later block come after them in the stream: once every peer holds
+    # those, every peer has read (and refused) the two.
+    r = _post(net, 0, patient_registrations(chain, 0, 5, int(time.time() * 1000), "later"),
+              attestations=3)
+    assert r.status_code == 200, r.text
+    later = r.json()["receipts"][0]["height"]
+    assert later < height + 20 and len(r.json()["receipts"][0]["attestations"]) == 3
+    for p in net.peers:
+        deadline = time.monotonic() + 60
+        while len(httpx.get(f"{p.url}/v1/network/attestations/{later}").json()["attestations"]) < 3:
+            assert time.monotonic() < deadline, p.org
+            time.sleep(0.2)
+        found = httpx.get(f"{p.url}/v1/network/attestations/{height}").json()["attestations"]
+        assert sorted(a["signer"] for a in found) == sorted(_trusted_peers(net))
+        assert httpx.get(f"{p.url}/v1/network/attestations/{height + 1000}").json()[
+            "attestations"] == []
+        status = httpx.get(f"{p.url}/v1/network/status").json()
+        assert all((o["attested_height"] or 0) < height + 1000 for o in status["peers"])
 
 
 def test_a_stream_made_by_an_earlier_version_gains_the_batch_subject(tmp_path) -> None:
+    """Only the NATS operator may add it: a peer's login may not change a stream."""
     net = LocalNetwork.create(tmp_path / "old", 1)
     net.start_nats(0)
     settings = net.config.ordering
-    old = replace(settings.stream_config(), subjects=[settings.tx_subject, settings.cut_subject])
+    old = replace(settings.stream_config(), subjects=[f"{settings.subject}.tx",
+                                                      settings.cut_subject])
 
     async def run() -> list[str]:
-        nc = await nats.connect(settings.servers)
-        try:
-            js = nc.jetstream()
+        async with nats_as(net, None) as operator, nats_as(net, 0) as peer:
+            js = operator.jetstream()
             await js.add_stream(old)
+            with pytest.raises(OrdererUnavailable, match="NATS operator must"):
+                await ensure_stream(peer.jetstream(timeout=2), settings.stream_config())
             await ensure_stream(js, settings.stream_config())
             await js.publish(settings.txs_subject, b"\x01\x00\x00\x00\x01x")  # accepted now
             return list((await js.stream_info(settings.stream)).config.subjects or [])
-        finally:
-            await nc.close()
 
     try:
         subjects = asyncio.run(run())
     finally:
         net.stop_nats(0)
-    assert sorted(subjects) == sorted([settings.tx_subject, settings.txs_subject,
+    assert sorted(subjects) == sorted([f"{settings.subject}.tx", settings.txs_subject,
                                        settings.cut_subject])
+
+
+def test_a_stream_made_with_settings_that_could_trim_or_copy_it_is_refused(tmp_path) -> None:
+    """The first peer up makes the streams, so its login may create them: a hostile
+    first peer could make one that a publish header purges (rollups), that keeps ten
+    messages, or whose duplicate window is too short for the freshness rule. Every
+    peer checks the stream it finds and refuses such a one."""
+    net = LocalNetwork.create(tmp_path / "hostile", 1)
+    net.start_nats(0)
+    settings = net.config.ordering
+
+    async def run() -> str:
+        async with nats_as(net, 0) as peer:
+            js = peer.jetstream(timeout=5)
+            await js.add_stream(replace(settings.stream_config(), allow_rollup_hdrs=True,
+                                        max_msgs=10, duplicate_window=10.0))
+            with pytest.raises(OrdererUnavailable) as refused:
+                await ensure_stream(js, settings.stream_config(), timeout=5)
+            await ensure_stream(js, settings.attestation_stream_config())  # a sound one
+            await ensure_stream(js, settings.attestation_stream_config())  # ... is accepted
+            return str(refused.value)
+
+    try:
+        reason = asyncio.run(run())
+    finally:
+        net.stop_nats(0)
+    assert "allow_rollup_hdrs" in reason and "max_msgs 10" in reason, reason
+    assert "duplicate_window" in reason and "recreate" in reason, reason
 
 
 def test_bad_receipt_requests_are_refused_with_a_code(net) -> None:
@@ -265,12 +493,10 @@ def _cursor(net: LocalNetwork, i: int) -> int:
 
 
 async def _purge(net: LocalNetwork, below: int | None = None, stream: str | None = None) -> None:
-    """Trim a stream (the ordering stream unless named) below a sequence, or entirely."""
-    nc = await nats.connect(net.config.ordering.servers)
-    try:
+    """Trim a stream (the ordering stream unless named) below a sequence, or entirely:
+    what the NATS operator's retention limits do (no peer's login may)."""
+    async with nats_as(net, None) as nc:
         await nc.jetstream().purge_stream(stream or net.config.ordering.stream, seq=below)
-    finally:
-        await nc.close()
 
 
 def test_attestations_outlive_their_trimmed_stream_and_a_restart(net) -> None:
@@ -318,6 +544,35 @@ def test_nothing_is_left_running_after_down(tmp_path) -> None:
     shutil.rmtree(tmp_path / "small")
 
 
+def test_a_network_made_before_nats_logins_is_refused_but_can_be_stopped(tmp_path) -> None:
+    net = LocalNetwork.create(tmp_path / "old", 1)
+    net.auth_file.unlink()  # what a directory from before NATS logins lacks
+    runner = CliRunner()
+    up = runner.invoke(cli, ["network", "up", "--dir", str(net.root), "--orgs", "1"])
+    assert up.exit_code != 0 and "earlier version" in up.output, up.output
+    assert not net.run_file.exists() or json.loads(net.run_file.read_text()) == {}
+    down = runner.invoke(cli, ["network", "down", "--dir", str(net.root)])
+    assert down.exit_code == 0, down.output
+
+
+def test_each_peer_logs_in_as_itself_and_secrets_are_owner_only(tmp_path) -> None:
+    net = LocalNetwork.create(tmp_path / "fresh", 2)
+    for i, peer in enumerate(net.peers):
+        own = net.peer_settings(i)
+        assert own.user == peer.org and Path(own.password_file) == peer.password_file
+        assert own.stream == net.config.ordering.stream  # the shared part is the same
+    assert net.config.ordering.user is None  # the shared file names no login
+    secrets = [net.auth_file, net.operator_password_file,
+               *(p.password_file for p in net.peers)]
+    net.start_nats(0)
+    net.stop_nats(0)
+    secrets.append(net.nats[0].config_file)
+    for path in secrets:
+        assert path.stat().st_mode & 0o077 == 0, path
+    passwords = {path.read_text().strip() for path in secrets[1:4]}
+    assert len(passwords) == 3  # operator and each peer: different passwords
+
+
 def test_a_failed_up_leaves_nothing_running(tmp_path) -> None:
     net = LocalNetwork.create(tmp_path / "broken", 1)
     with socket.socket() as squatter:  # the peer's port is taken: the peer cannot start
@@ -344,17 +599,17 @@ def _processes_mentioning(text: str) -> list[int]:
 
 def test_streams_wait_for_the_cluster_to_gather(tmp_path) -> None:
     """An R3 stream cannot be placed until three servers have joined; a peer starting
-    first waits for them instead of giving up."""
+    first waits for them instead of giving up (and its own login may create it)."""
     net = LocalNetwork.create(tmp_path / "gathering", 3)
     settings = net.config.ordering
     net.start_nats(0)
     net.start_nats(1)  # two of three: a JetStream leader, but no room for three replicas
 
     async def run() -> int:
-        nc = await nats.connect(settings.servers[:2])
+        nc = await nats.connect(settings.servers[:2], **login_options(net.peer_settings(0)))
         try:
-            js = nc.jetstream()
-            await _meta_leader(js)
+            js = nc.jetstream(timeout=2)
+            await _meta_leader(js, settings.stream)
             creating = asyncio.create_task(ensure_stream(js, settings.stream_config()))
             await asyncio.sleep(2)
             assert not creating.done()  # still waiting for placement, not failed
@@ -371,12 +626,14 @@ def test_streams_wait_for_the_cluster_to_gather(tmp_path) -> None:
             net.stop_nats(i)
 
 
-async def _meta_leader(js, timeout: float = 30.0) -> None:
-    """Wait until the JetStream cluster answers account requests (it has a leader)."""
+async def _meta_leader(js, stream: str, timeout: float = 30.0) -> None:
+    """Wait until the JetStream cluster answers stream requests (it has a leader)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            await js.account_info()
+            await js.stream_info(stream)
+            return
+        except NotFoundError:  # an answer: there is a leader, and no stream yet
             return
         except Exception:
             assert asyncio.get_running_loop().time() < deadline, "no JetStream leader"

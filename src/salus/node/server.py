@@ -57,7 +57,8 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
             raise NetworkConfigError(f"{config.network} is for chain {network.chain_id!r}; "
                                      f"this ledger is {ledger.chain_id!r}")
         org = ledger.genesis.peer_org(key.did) or "peer"
-        node = Node(ledger, JetStreamOrderer(network.ordering, name=org))
+        node = Node(ledger, JetStreamOrderer(network.ordering, key, ledger.chain_id,
+                                             [p["did"] for p in ledger.genesis.peers], name=org))
         peer = Peer(node, key, network.ordering, network.quorum,
                     AttestationArchive(datadir.attestations_file, ledger.chain_id))
     tokens = TokenService(key, ledger, config.token_lifetime)

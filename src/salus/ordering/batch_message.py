@@ -7,13 +7,13 @@ time under load. So a peer publishes the transactions of one submission together
 
     0x01 || (length: 4 bytes, big-endian || transaction bytes) ...
 
-in messages of at most :data:`MAX_MESSAGE_BYTES`. Every peer reads a message the same
-way or, if it is not exactly this, ignores it, so all peers still see the same order.
+in messages of at most :data:`MAX_MESSAGE_BYTES`, each signed by the peer
+(``signed_messages``). Every peer reads a message the same way or, if it is not exactly
+this, ignores it, so all peers still see the same order.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 
 VERSION = b"\x01"
@@ -59,7 +59,3 @@ def decode(message: bytes) -> list[bytes] | None:
         at += length
     return out or None
 
-
-def message_id(tx_ids: Sequence[bytes]) -> str:
-    """The de-duplication id of a message: the same transactions, the same id."""
-    return hashlib.sha256(b"".join(tx_ids)).hexdigest()

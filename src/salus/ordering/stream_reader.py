@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -45,7 +46,13 @@ class StreamMessage:
     time_ns: int  # the stream's timestamp, the same on every reader
     subject: str
     data: bytes
-    msg_id: str | None  # the publisher's Nats-Msg-Id
+    #: The publisher's headers (Nats-Msg-Id, a peer's signature ...), as stored.
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def msg_id(self) -> str | None:
+        """The publisher's Nats-Msg-Id."""
+        return self.headers.get("Nats-Msg-Id")
 
 
 def message_of(msg: Msg) -> StreamMessage:
@@ -59,8 +66,7 @@ def message_of(msg: Msg) -> StreamMessage:
         seq, ns = tokens[7], tokens[9]
     else:
         raise ValueError(f"not a JetStream message (reply {msg.reply!r})")
-    headers = msg.headers or {}
-    return StreamMessage(int(seq), int(ns), msg.subject, msg.data, headers.get("Nats-Msg-Id"))
+    return StreamMessage(int(seq), int(ns), msg.subject, msg.data, msg.headers or {})
 
 
 class StreamReader:

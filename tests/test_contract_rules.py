@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import pkgutil
 
 import pytest
 
@@ -18,15 +20,15 @@ FORBIDDEN_CALLS = {"open", "float", "input", "print", "hash", "id"}
 
 
 def contract_modules():
-    """Every module whose code runs inside execution: the contracts, their authority
-    rules and the schema module."""
+    """Every module whose code runs inside execution: the contracts and whatever their
+    packages hold (layouts, request decoding), their authority rules, and the schema."""
     seen = {authority, schema}
-    yield from seen
     for m in registry().all_methods():
-        for module in (inspect.getmodule(m.fn), inspect.getmodule(type(m.who))):
-            if module not in seen:
-                seen.add(module)
-                yield module
+        seen.add(inspect.getmodule(type(m.who)))
+        package = importlib.import_module(m.fn.__module__.rpartition(".")[0])  # *.contracts
+        for info in pkgutil.iter_modules(package.__path__):
+            seen.add(importlib.import_module(f"{package.__name__}.{info.name}"))
+    return sorted(seen, key=lambda module: module.__name__)
 
 
 @pytest.mark.parametrize("module", list(contract_modules()), ids=lambda m: m.__name__)

@@ -25,9 +25,9 @@ IPv6 addresses count by their /64 (one host is usually given a whole /64). A
 ``X-Forwarded-For`` header is believed only from a proxy the operator names
 (``NodeConfig.trusted_proxies``; uvicorn rewrites ``request.client`` then).
 
-Memory is bounded whatever clients do: a bucket that has refilled holds nothing worth
-keeping and is dropped as new keys arrive, and each table holds at most ``table_size``
-keys, the least recently used going first when it is full (counted in
+Memory is bounded whatever clients do: each table holds at most ``table_size`` keys.
+When one is full, every bucket that has refilled (it holds nothing worth keeping) is
+dropped, and if that is not enough the oldest keys go too (counted in
 ``salus_rate_limit_evicted_total``: a returning key then starts with a full bucket, so
 the per-address budget is what bounds many fresh signers).
 """

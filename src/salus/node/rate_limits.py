@@ -4,9 +4,9 @@ the CLI reads the defaults; salus.api.rate_limit applies them to requests)."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,7 +57,13 @@ class RateLimits:
 class Buckets:
     """Token buckets by key, kept as GCRA (the generic cell rate algorithm): a key holds
     one number, the time at which its bucket will be full again. A key whose bucket is
-    full holds no information, so it may be forgotten at any time."""
+    full holds no information, so it may be forgotten at any time.
+
+    A plain dict, looked up once and written once per take (this runs for every
+    transaction a node takes in). When it reaches ``table_size`` keys, one pass drops
+    every refilled bucket; if that does not free a tenth of the table, the oldest keys
+    go too (``on_evict`` is told of each), so the next pass is at least a tenth of the
+    table's inserts away: amortised O(1), memory at most ``table_size`` keys."""
 
     def __init__(self, budget: Budget, table_size: int,
                  clock: Callable[[], float] = time.monotonic,
@@ -69,9 +75,9 @@ class Buckets:
         self.clock = clock
         self._on_evict = on_evict
         self._interval = 1.0 / budget.per_second  # seconds one token takes to come back
-        self._tolerance = budget.burst * self._interval  # how far ahead a key may run
-        # Least recently changed first, so the front is what to drop.
-        self._full_at: OrderedDict[str, float] = OrderedDict()
+        # How far ahead of now a key's full time may run: its whole burst.
+        self._limit = budget.burst * self._interval + _EPSILON
+        self._full_at: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._full_at)
@@ -79,50 +85,45 @@ class Buckets:
     def wait(self, key: str, n: int = 1) -> float:
         """Seconds until ``key`` could take ``n`` (0.0: it could now). Takes nothing."""
         now = self.clock()
-        full_at = max(self._full_at.get(key, now), now)
-        over = full_at + n * self._interval - now - self._tolerance
-        return over if over > _EPSILON else 0.0
+        full_at = self._full_at.get(key, now)
+        over = max(full_at, now) + n * self._interval - now - self._limit
+        return over + _EPSILON if over > 0 else 0.0
 
     def take(self, key: str, n: int = 1) -> float:
         """Take ``n`` tokens if ``key`` has them (returns 0.0); otherwise take nothing
         and return the seconds until it would have them."""
         now = self.clock()
         table = self._full_at
-        full_at = max(table.get(key, now), now)
-        after = full_at + n * self._interval
-        over = after - now - self._tolerance
-        if over > _EPSILON:
-            if key in table:  # in use: keep it from being the next one dropped
-                table.move_to_end(key)
-            return over
-        self._put(key, after, now)
+        full_at = table.get(key, now)
+        after = (full_at if full_at > now else now) + n * self._interval
+        over = after - now - self._limit
+        if over > 0:
+            return over + _EPSILON
+        if len(table) >= self.table_size and key not in table:
+            self._make_room(now)
+        table[key] = after
         return 0.0
 
     def charge(self, key: str, n: int = 1) -> None:
         """Take ``n`` tokens whether or not they are there (the bucket empties, never
         further): for failures, which have cost the node its work already."""
         now = self.clock()
-        full_at = max(self._full_at.get(key, now), now)
-        self._put(key, min(full_at + n * self._interval, now + self._tolerance), now)
-
-    def _put(self, key: str, full_at: float, now: float) -> None:
         table = self._full_at
-        if table.pop(key, None) is None:
+        full_at = max(table.get(key, now), now)
+        if len(table) >= self.table_size and key not in table:
             self._make_room(now)
-        table[key] = full_at
+        table[key] = min(full_at + n * self._interval, now + self._limit - _EPSILON)
 
     def _make_room(self, now: float) -> None:
         table = self._full_at
-        # Forget up to two refilled buckets per new key, so the table follows the keys in
-        # use rather than growing to its cap in normal traffic (amortised O(1)).
-        for _ in range(2):
-            if not table or table[next(iter(table))] > now:
-                break
-            table.popitem(last=False)
-        while len(table) >= self.table_size:
-            table.popitem(last=False)
-            if self._on_evict is not None:
-                self._on_evict()
+        for key in [k for k, full_at in table.items() if full_at <= now]:
+            del table[key]
+        excess = len(table) - self.table_size * 9 // 10
+        if excess > 0:
+            for key in list(itertools.islice(table, excess)):
+                del table[key]
+                if self._on_evict is not None:
+                    self._on_evict()
 
 
 def address_key(host: str | None) -> str:

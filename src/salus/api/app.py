@@ -29,7 +29,9 @@ from starlette.background import BackgroundTask
 import salus
 from salus.api import credentials, education, errors, fhir, network, records
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
+from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
+from salus.api.rate_limit import RATE_LIMITED, RateLimiter, RateLimits, client_address, retry_after
 from salus.canonical import compact_json, loads_strict
 from salus.ledger.codes import Rejected
 from salus.ledger.export import export_lines
@@ -44,6 +46,8 @@ log = logging.getLogger("salus.api")
 
 MAX_ENTRIES = 1000
 MAX_SCAN = 1000
+#: A token request is a form of four short fields; a client assertion is well under 2 KB.
+MAX_TOKEN_REQUEST = 64 * 1024
 
 
 class SubmitOne(BaseModel):
@@ -82,11 +86,14 @@ def _hex32(text: str, what: str) -> bytes:
 
 def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
-               context_max_age: float = 1.0, peer: Peer | None = None) -> FastAPI:
+               context_max_age: float = 1.0, peer: Peer | None = None,
+               rate_limits: RateLimits | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
-    API: k-of-n receipts and the ``/v1/network`` endpoints."""
+    API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
+    of client addresses and signers (salus.api.rate_limit; default: its defaults)."""
     ledger = node.ledger
+    limiter = RateLimiter(rate_limits or RateLimits(), node.metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -135,6 +142,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.state.gateway = None
     app.state.records_unavailable = None
     app.state.tokens = tokens
+    app.state.rate_limiter = limiter
 
     async def member(request: Request) -> Principal:
         return tokens.from_request(request)
@@ -157,7 +165,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         "attestations of the block from this many organisations (k-of-n receipt)")]
 
     async def _submit(raws: list[bytes], wait: bool, timeout: float,
-                      attestations: int = 0) -> list[Receipt]:
+                      attestations: int = 0, waits: dict[str, float] | None = None
+                      ) -> list[Receipt]:
         if attestations and peer is None:
             raise ApiError(400, "NOT_A_NETWORK", "attestations are given by network peers; "
                                                  "this is an embedded node")
@@ -169,7 +178,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            receipts = await node.submit(raws, wait=wait, timeout=timeout)
+            receipts = await node.submit(
+                raws, wait=wait, timeout=timeout,
+                budget=None if waits is None else limiter.signer_budget(waits))
         except NodeUnavailable as exc:
             status = 413 if exc.code == "TOO_LARGE" else 503
             raise ApiError(status, exc.code, exc.reason,
@@ -200,22 +211,46 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 r.reason = (f"committed; {k} matching attestations did not arrive in time: "
                             f"GET /v1/network/attestations/{r.height}")
 
-    @app.post("/v1/tx", tags=["transactions"], summary="Submit one signed transaction")
-    async def submit_one(body: SubmitOne, wait: bool = False,
+    async def _offered(request: Request, model: type[SubmitOne | SubmitMany]) -> list[str]:
+        """The transactions a submission offers, once its address's budget allows them:
+        an address with none left is refused before its body is read, one with fewer
+        than offered before any is decoded."""
+        address = client_address(request)
+        limiter.check_address(address)
+        body = parse_json(await request.body(), model)
+        txs = [body.tx] if isinstance(body, SubmitOne) else body.txs
+        limiter.take_address(address, len(txs))
+        return txs
+
+    @app.post("/v1/tx", tags=["transactions"], summary="Submit one signed transaction",
+              openapi_extra=json_body(SubmitOne))
+    async def submit_one(request: Request, wait: bool = False,
                          timeout: Annotated[float, Query(gt=0, le=120)] = 30.0,
                          attestations: Attestations = 0) -> JSONResponse:
-        (receipt,) = await _submit([_b64(body.tx)], wait, timeout, attestations)
+        (tx,) = await _offered(request, SubmitOne)
+        waits: dict[str, float] = {}
+        (receipt,) = await _submit([_b64(tx)], wait, timeout, attestations, waits)
         if receipt.status == "refused":
-            return ReceiptsResponse({**errors.error_body(receipt.code or "", receipt.reason),
-                                     "receipt": receipt.to_json()}, 422)
+            limited = receipt.code == RATE_LIMITED
+            return ReceiptsResponse(
+                {**errors.error_body(receipt.code or "", receipt.reason),
+                 "receipt": receipt.to_json()}, 429 if limited else 422,
+                headers={"Retry-After": retry_after(waits[receipt.tx_id])} if limited else None)
         return ReceiptsResponse(receipt.to_json(), 200 if receipt.status == "committed" else 202)
 
-    @app.post("/v1/txs", tags=["transactions"], summary="Submit a batch of signed transactions")
-    async def submit_many(body: SubmitMany, wait: bool = False,
+    @app.post("/v1/txs", tags=["transactions"], summary="Submit a batch of signed transactions",
+              openapi_extra=json_body(SubmitMany))
+    async def submit_many(request: Request, wait: bool = False,
                           timeout: Annotated[float, Query(gt=0, le=120)] = 30.0,
                           attestations: Attestations = 0) -> JSONResponse:
-        receipts = await _submit([_b64(t) for t in body.txs], wait, timeout, attestations)
-        return ReceiptsResponse({"receipts": [r.to_json() for r in receipts]})
+        txs = await _offered(request, SubmitMany)
+        waits: dict[str, float] = {}
+        receipts = await _submit([_b64(t) for t in txs], wait, timeout, attestations, waits)
+        # Each receipt says which were over their signer's budget; the header says when
+        # the first of them could be retried.
+        return ReceiptsResponse({"receipts": [r.to_json() for r in receipts]},
+                                headers={"Retry-After": retry_after(min(waits.values()))}
+                                if waits else None)
 
     @app.get("/v1/tx/{tx_id}", tags=["transactions"],
              summary="A transaction, its receipt and its inclusion proof in the current tree")
@@ -393,10 +428,20 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                       "properties": {k: {"type": "string"} for k in (
                           "grant_type", "client_assertion_type", "client_assertion", "scope")}}}}}})
     async def token(request: Request) -> JSONResponse:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
-        audience = str(request.url_for("token"))
-        result = tokens.issue(form.get("grant_type", ""), form.get("client_assertion_type", ""),
-                              form.get("client_assertion", ""), audience, form.get("scope"))
+        # Every refusal here counts against the address's authentication failures; an
+        # address that has spent them is refused before its assertion is looked at.
+        address = client_address(request)
+        limiter.check_failures(address)
+        try:
+            raw = await read_capped(request, MAX_TOKEN_REQUEST)
+            form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
+            audience = str(request.url_for("token"))
+            result = tokens.issue(form.get("grant_type", ""),
+                                  form.get("client_assertion_type", ""),
+                                  form.get("client_assertion", ""), audience, form.get("scope"))
+        except ApiError as exc:
+            limiter.failed(address, "auth_token", exc.code)
+            raise
         return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
     @app.get("/.well-known/smart-configuration", tags=["auth"], summary="SMART discovery")

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from salus.api.auth import Principal
+from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
+from salus.api.rate_limit import RateLimiter, client_address
 from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
 from salus.records.contracts.layout import (
@@ -34,6 +37,8 @@ from salus.records.policy import covering_grants, grantee_matches
 
 MAX_LOG = 1000
 MAX_BINARY = 64 * 1024 * 1024
+#: A signed read request is a few hundred bytes of base64.
+MAX_READ_REQUEST = 16 * 1024
 
 
 class ReadRequest(BaseModel):
@@ -158,15 +163,30 @@ def build_router(member: Any) -> APIRouter:
 
     @router.post("/v1/records/read", tags=["records"],
                  summary="Read a record through the gateway (signed request; consent checked, "
-                         "access audited); returns ciphertext and your wrapped key")
-    async def read(body: ReadRequest, gateway: GatewayDep) -> dict[str, Any]:
+                         "access audited); returns ciphertext and your wrapped key",
+                 openapi_extra=json_body(ReadRequest))
+    async def read(request: Request, gateway: GatewayDep) -> dict[str, Any]:
+        # A request nobody can be tied to (malformed, stale, replayed, a bad signature, a
+        # key that is no member's) is refused unaudited and counts against its address's
+        # authentication failures; an address that has spent them is refused here,
+        # before its body is read. Refusals of a member's request are audited instead.
+        limiter: RateLimiter = request.app.state.rate_limiter
+        address = client_address(request)
+        limiter.check_failures(address)
+        who = None
         try:
+            body = parse_json(await read_capped(request, MAX_READ_REQUEST), ReadRequest)
             who, custodian, record, purpose, request_hash = gateway.signed_request(
                 _b64(body.request, "request"))
             release = await gateway.read(who, custodian, record, purpose, request_hash)
             out = gateway.sealed(release, who)
-        except GatewayError as exc:
-            raise as_api_error(exc) from None
+        except (GatewayError, ApiError, RequestValidationError) as exc:
+            if who is None or who.member is None:
+                code = exc.code if isinstance(exc, GatewayError | ApiError) else "BAD_REQUEST"
+                limiter.failed(address, "records_read", code)
+            if isinstance(exc, GatewayError):
+                raise as_api_error(exc) from None
+            raise
         out["ciphertext"] = base64.b64encode(out["ciphertext"]).decode()
         out["wrapped_key"] = base64.b64encode(out["wrapped_key"]).decode()
         return out

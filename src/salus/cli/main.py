@@ -35,6 +35,7 @@ from salus.ledger.store import Store
 from salus.node.bootstrap import InitError, OrgSpec, init_datadir
 from salus.node.contracts import registry
 from salus.node.datadir import DataDir
+from salus.node.rate_limits import Budget, RateLimits
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 
 app = typer.Typer(help="Salus: a permissioned ledger for health data.", no_args_is_help=True,
@@ -100,6 +101,10 @@ def init(
                          for o in genesis.doc["organisations"]}})
 
 
+LIMITS = RateLimits()
+_LIMITS_HELP = "Rate limits (docs/operations.md): "
+
+
 @app.command()
 def node(
     data: DataOpt,
@@ -117,6 +122,28 @@ def node(
     network: Annotated[Path | None, typer.Option(
         help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
              "(block settings then come from that file)")] = None,
+    tx_rate_per_address: Annotated[float, typer.Option(
+        help=_LIMITS_HELP + "transactions a second one client address may offer on "
+             "average (0: no limit)")] = LIMITS.tx_per_address.per_second,
+    tx_burst_per_address: Annotated[int, typer.Option(
+        help="...and at once")] = LIMITS.tx_per_address.burst,
+    tx_rate_per_signer: Annotated[float, typer.Option(
+        help=_LIMITS_HELP + "admitted transactions a second one signer may have ordered "
+             "on average (0: no limit)")] = LIMITS.tx_per_signer.per_second,
+    tx_burst_per_signer: Annotated[int, typer.Option(
+        help="...and at once")] = LIMITS.tx_per_signer.burst,
+    auth_failure_rate: Annotated[float, typer.Option(
+        help=_LIMITS_HELP + "failed read requests or client assertions a second one client "
+             "address may make on average, before it is answered 429 (0: no limit)")
+    ] = LIMITS.auth_failures.per_second,
+    auth_failure_burst: Annotated[int, typer.Option(
+        help="...and at once")] = LIMITS.auth_failures.burst,
+    rate_limit_table_size: Annotated[int, typer.Option(
+        help=_LIMITS_HELP + "addresses or signers each limit tracks at most (memory bound)")
+    ] = LIMITS.table_size,
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        help="A reverse proxy (IP address or network, repeat) whose X-Forwarded-For names "
+             "the client; by default none is believed")] = None,
 ) -> None:
     """Start a node serving the ledger in DATA."""
     from salus.network.config import NetworkConfigError
@@ -124,9 +151,15 @@ def node(
 
     custodians = () if not records else (tuple(custodian) if custodian else None)
     try:
+        limits = RateLimits(auth_failures=Budget(auth_failure_rate, auth_failure_burst),
+                            tx_per_address=Budget(tx_rate_per_address, tx_burst_per_address),
+                            tx_per_signer=Budget(tx_rate_per_signer, tx_burst_per_signer),
+                            table_size=rate_limit_table_size)
+        config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
+                            custodians=custodians, network=network, rate_limits=limits,
+                            trusted_proxies=tuple(trusted_proxy or ()))
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
-        serve(NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
-                         custodians=custodians, network=network))
+        serve(config)
     except (LedgerError, KeyFileError, NetworkConfigError, ValueError) as exc:
         fail(str(exc))
 

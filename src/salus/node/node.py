@@ -37,6 +37,11 @@ log = logging.getLogger("salus.node")
 MAX_BATCH = 10_000
 
 
+#: Decides, on the event loop, whether an admitted transaction may be ordered now: None
+#: lets it through, a (refused) receipt refuses it instead. The API's per-signer budget.
+BudgetCheck = Callable[[Transaction], Receipt | None]
+
+
 class NodeUnavailable(Exception):
     """The node cannot take transactions now; ``code`` says why (BUSY, HALTED, STOPPED)."""
 
@@ -113,20 +118,23 @@ class Node:
         return out
 
     async def submit(self, raws: Sequence[bytes], *, wait: bool = False,
-                     timeout: float = 30.0) -> list[Receipt]:
+                     timeout: float = 30.0, budget: BudgetCheck | None = None) -> list[Receipt]:
         """Submit signed transactions; with ``wait``, return once each is committed."""
-        results = await self.enqueue(raws, want_commit=wait)
+        results = await self.enqueue(raws, want_commit=wait, budget=budget)
         futures = [r[1] for r in results if isinstance(r, tuple)]
         if futures:
             await asyncio.wait(futures, timeout=timeout)
         return [self.resolve(r) for r in results]
 
-    async def enqueue(self, raws: Sequence[bytes], *, want_commit: bool = True
+    async def enqueue(self, raws: Sequence[bytes], *, want_commit: bool = True,
+                      budget: BudgetCheck | None = None
                       ) -> list[Receipt | tuple[str, asyncio.Future[Receipt]]]:
         """Check and hand transactions to the orderer. For each: a refusal, or (with
         ``want_commit``) its id and a future that resolves to the commit receipt, or a
         pending receipt. When this returns, every accepted transaction is with the
-        orderer, in the order given."""
+        orderer, in the order given. ``budget`` is asked last, about transactions that
+        passed every other check (so only a signer's own new, admissible transactions
+        count against it: a replay of its old ones is a DUPLICATE first)."""
         if self.halted:
             raise NodeUnavailable("HALTED", f"the node stopped committing: {self.halted}")
         if self.diverged:
@@ -147,6 +155,8 @@ class Node:
                 if item.id in self._inflight:
                     item = Receipt(item.id_hex, "refused", Code.DUPLICATE,
                                    "this exact transaction is already being ordered")
+                elif budget is not None and (refusal := budget(item)) is not None:
+                    item = refusal
                 else:
                     self._inflight[item.id] = now
                     accepted.append(item)

@@ -4,9 +4,11 @@ uvicorn on one address."""
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,6 +21,7 @@ from salus.network.config import NetworkConfig, NetworkConfigError
 from salus.network.peer import Peer
 from salus.node.datadir import DataDir
 from salus.node.node import Node
+from salus.node.rate_limits import RateLimits
 from salus.ordering import SoloOrderer
 from salus.ordering.jetstream import JetStreamOrderer
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
@@ -42,6 +45,19 @@ class NodeConfig:
     context_max_age: float = 1.0
     #: A network.json: run as a network peer on the JetStream orderer instead of solo.
     network: Path | None = None
+    #: Budgets of client addresses and signers (docs/operations.md, "Rate limits").
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    #: Addresses or networks of reverse proxies whose X-Forwarded-For (and -Proto) this
+    #: node believes; empty: none, the client address is the connection's peer address.
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted proxy {proxy!r} is not an IP address or network "
+                                 "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
 
 
 def build(config: NodeConfig) -> tuple[FastAPI, Node]:
@@ -68,8 +84,20 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
         return await open_gateway(running, datadir, orgs)
 
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
-                     context_max_age=config.context_max_age, peer=peer)
+                     context_max_age=config.context_max_age, peer=peer,
+                     rate_limits=config.rate_limits)
     return app, node
+
+
+def uvicorn_options(config: NodeConfig) -> dict[str, Any]:
+    """How uvicorn serves the node (``uvicorn.run``'s / ``uvicorn.Config``'s keywords).
+    Forwarded headers are honoured only from the proxies the operator names: uvicorn's
+    own default believes them from 127.0.0.1, which would let any local client (or any
+    client of an unrelated local proxy) claim any address, and so a fresh rate-limit
+    budget with every request."""
+    return {"host": config.host, "port": config.port, "log_level": config.log_level,
+            "access_log": False, "proxy_headers": bool(config.trusted_proxies),
+            "forwarded_allow_ips": list(config.trusted_proxies) or None}
 
 
 def tune_gc() -> None:
@@ -87,7 +115,6 @@ def serve(config: NodeConfig) -> None:
     logging.basicConfig(level=config.log_level.upper())
     tune_gc()
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level,
-                    access_log=False)
+        uvicorn.run(app, **uvicorn_options(config))
     finally:
         node.ledger.close()

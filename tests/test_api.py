@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 import time
@@ -18,7 +19,7 @@ from salus.cli.main import app as cli
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion, sign_jwt
-from salus.ledger import transaction
+from salus.ledger import signatures, transaction
 from salus.ledger.codes import Code
 from salus.ledger.log import leaf_hash, verify_consistency, verify_inclusion
 from salus.ledger.log.offline import verify_bundle
@@ -208,6 +209,47 @@ def test_admitted_at_ingress_but_not_by_the_block_is_refused_and_not_kept(net: N
     assert httpx.get(f"{net.url}/v1/tx/{second.tx_id}").status_code == 404
     with net.client() as c:
         assert c.status()["log_size"] == size + 1
+
+
+def test_a_large_batch_is_admitted_in_the_workers_exactly_as_a_small_one_here(
+        net: Net, alice: Identity) -> None:
+    """A batch of 16 or more is admitted by the verification workers, reading the ledger
+    file; a smaller one by the node itself, from its memory. Same transactions, same
+    verdicts, and nothing refused reaches the log."""
+    stranger = Identity.generate()
+    chain, now = net.genesis.chain_id, int(time.time() * 1000)
+
+    def sign(who, contract="notary", method="anchor", args=None, nonce=None, at=None):
+        return transaction.encode(who, chain=chain, contract=contract, method=method,
+                                  args=args, nonce=nonce or time.time_ns() // 1000,
+                                  time=at or now)
+
+    def refusals() -> list[bytes]:
+        return [sign(stranger, args={"hash": "aa" * 32}),
+                sign(alice, args={"hash": "Ivy Smith, DOB 1980-01-01: HIV positive"}),
+                sign(alice, "membership", "enrol", {"org": "st-mary", "member": stranger.did,
+                                                    "roles": ["nurse"]}),
+                sign(alice, method="nosuch", args={}),
+                sign(alice, args={"hash": "ab" * 32}, at=now - 3_600_000),
+                sign(alice, args={"hash": "ac" * 32}, nonce=1)]
+
+    want = ["UNKNOWN_SIGNER", "BAD_ARGUMENTS", "FORBIDDEN", "UNKNOWN_METHOD", "STALE",
+            "REPLAYED_NONCE"]
+    with net.client(alice) as c:
+        c.call("notary", "anchor", {"hash": "ad" * 32})  # so that nonce 1 is a used one
+        size = c.status()["log_size"]
+        small = c.submit_many(refusals())
+        assert not signatures.in_workers(len(small))
+        valid = [sign(alice, args={"hash": hashlib.sha256(b"%d" % i).hexdigest()})
+                 for i in range(12)]
+        batch = refusals() + valid
+        assert signatures.in_workers(len(batch))
+        large = c.submit_many(batch)
+        assert [r.code for r in small] == want
+        assert [r.code for r in large[:6]] == want and all(r.status == "refused"
+                                                             for r in large[:6])
+        assert all(r.valid for r in large[6:]), large[6:]
+        assert c.status()["log_size"] == size + len(valid)
 
 
 def test_bad_requests_get_stable_codes(net: Net) -> None:

@@ -21,13 +21,16 @@ def wait_healthy(url: str, timeout: float = 30.0) -> None:
 
 
 class ServerThread:
-    """uvicorn in a thread of the test process (the app's lifespan runs the node)."""
+    """uvicorn in a thread of the test process (the app's lifespan runs the node).
+    ``options`` are uvicorn's, e.g. ``salus.node.server.uvicorn_options(config)`` to serve
+    as `salus node` does; by default a free loopback port."""
 
-    def __init__(self, app) -> None:
-        self.port = free_port()
+    def __init__(self, app, **options) -> None:
+        options = {"host": "127.0.0.1", "log_level": "warning", **options}
+        options.setdefault("port", free_port())
+        self.port = options["port"]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:

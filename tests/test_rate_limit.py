@@ -24,7 +24,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -40,7 +39,7 @@ from salus.node.datadir import DataDir
 from salus.node.rate_limits import Buckets, Budget, RateLimits, address_key
 from salus.node.server import NodeConfig, build, uvicorn_options
 from salus.ports import free_port
-from servers import wait_healthy
+from servers import ServerThread
 
 CHAIN = "salus-flood-test"
 HOSPITAL = "st-mary"
@@ -53,25 +52,16 @@ LIMITS = RateLimits(auth_failures=FAILURES, tx_per_address=PER_ADDRESS,
 
 
 # -- serving ---------------------------------------------------------------------------
-class Served:
+class Served(ServerThread):
     """A node as `salus node` serves it, in a thread of the test process."""
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.app, self.node = build(config)
-        self.url = f"http://127.0.0.1:{config.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, lifespan="on",
-                                                    **uvicorn_options(config)))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        wait_healthy(self.url)
-        return self
+        super().__init__(self.app, **uvicorn_options(config))
 
     def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        super().__exit__()
         self.node.ledger.close()
 
     def metrics(self) -> dict[tuple[str, frozenset], float]:

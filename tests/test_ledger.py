@@ -249,3 +249,32 @@ def test_historical_tree_heads_exist_exactly_at_block_boundaries(chain: Chain) -
             sth.verify(chain.orderer.did)
         else:
             assert sth is None
+
+
+def test_a_read_that_commits_overtook_is_not_cached(chain: Chain, monkeypatch) -> None:
+    """Admission at ingress reads committed state on another thread than the commits.
+    A value it read from the store before blocks changed that key must not enter the
+    cache after them (here the cache was also emptied by the second block, as a full one
+    is), or ingress would go on judging nonces, or roles, by old state."""
+    alice = ident("dr-alice")
+    chain.commit(chain.tx(ADMIN, "membership", "enrol",
+                          {"org": "st-mary", "member": alice.did, "roles": ["clinician"]}))
+    ledger = chain.ledger
+    monkeypatch.setattr("salus.ledger.ledger._STATE_CACHE_LIMIT", 4)
+    key = f"nonce/{alice.did}"
+    store_read = ledger.store.state_row
+
+    def read_then_blocks_land(k: str):
+        row = store_read(k)  # what ingress saw ...
+        if k == key:  # ... then, before it files the answer, alice's nonce is used
+            block = chain.commit(chain.tx(alice, "notary", "anchor", {"hash": DOC}))
+            later = chain.commit(chain.tx(ADMIN, "notary", "anchor", {"hash": "cd" * 32}))
+            assert codes(block) == codes(later) == ["VALID"]
+        return row
+
+    monkeypatch.setattr(ledger.store, "state_row", read_then_blocks_land)
+    assert ledger.state_bytes(key) is None  # the answer as of when it was read
+    monkeypatch.setattr(ledger.store, "state_row", store_read)
+    assert ledger.state_bytes(key) == b"1"
+    absent = f"nonce/{ident('nobody').did}"
+    assert ledger.state_bytes(absent) is None and absent in ledger._state_cache  # plain miss

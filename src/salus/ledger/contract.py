@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from salus.ledger.authority import Rule
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.schema import Invalid, MethodSchema
-from salus.ledger.state import TxState, memoized
+from salus.ledger.state import CommittedView, TxState, memoized
 
 #: A SHA-256 as contracts take it: 64 lowercase hex digits, nothing after.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
@@ -54,7 +54,8 @@ def method(*, who: Rule) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 class Context:
     """What a contract method may know and touch."""
 
-    state: TxState
+    #: The transaction's state; at admission on ingress, a read-only view of committed state.
+    state: TxState | CommittedView
     signer: str  # did:key of the signing key
     #: The signer's membership record (None for a newcomer). Shared by every transaction
     #: that reads the same record, across blocks, and so read-only: a method that changes

@@ -41,7 +41,7 @@ from salus.ledger.contract import Context, Method, NotAdmitted, Registry
 from salus.ledger.genesis import Genesis
 from salus.ledger.log import leaf_hash
 from salus.ledger.members import key_entry, key_index, member_of_key
-from salus.ledger.state import BlockState, Reader, TxState
+from salus.ledger.state import BlockState, CommittedView, Reader, TxState
 
 _RECORD_CACHE_LIMIT = 100_000
 _MEMBERSHIP_PREFIXES = ("member/", "key/")
@@ -99,7 +99,7 @@ class Executor:
         refusal it would surely meet in a block (a used nonce, a stale time). Writes
         nothing."""
         found = self.check_stateless(tx)
-        state = TxState(BlockState(read))
+        state = CommittedView(read)
         ctx = self._admitted(state, found, tx, self._signer(state, tx.signer), height, now, 0)
         self._check_order(ctx, tx, now)
 
@@ -157,7 +157,7 @@ class Executor:
             results.append(result)
         return BlockOutcome(results, block.writes, dropped)
 
-    def _membership_record(self, state: TxState, key: str) -> Any:
+    def _membership_record(self, state: TxState | CommittedView, key: str) -> Any:
         """``state.get`` for the signer lookup. Equal bytes parse to equal records, and
         the record is only read (a contract that changes a member loads it afresh), so
         one parsed copy serves every transaction that reads the same bytes."""
@@ -172,11 +172,11 @@ class Executor:
             record = self._records[raw] = json.loads(raw)
             return record
 
-    def _signer(self, state: TxState, did: str) -> dict[str, Any] | None:
+    def _signer(self, state: TxState | CommittedView, did: str) -> dict[str, Any] | None:
         get: Callable[[str], Any] = lambda key: self._membership_record(state, key)  # noqa: E731
         return member_of_key(get, did)
 
-    def _admitted(self, state: TxState, found: Method, tx: transaction.Transaction,
+    def _admitted(self, state: TxState | CommittedView, found: Method, tx: transaction.Transaction,
                   member: dict[str, Any] | None, height: int, time: int, index: int) -> Context:
         """S5-S7: the signer's standing, the arguments and the authority rule."""
         if member is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,10 @@ class Ledger:
         self.executor = Executor(genesis, registry)
         self.signer = signer
         self._state_cache: dict[str, bytes | None] = {}
+        # Bumped (under the lock) each time a commit updates the cache: a value another
+        # thread read from the store goes into the cache only if no commit came between.
+        self._cache_lock = threading.Lock()
+        self._cache_generation = 0
         self._node_cache: dict[tuple[int, int], bytes] = {}
         self._recover()
 
@@ -257,9 +262,11 @@ class Ledger:
     def _advance(self, block: _Sealed, outcome: BlockOutcome) -> CommittedBlock:
         # Durable: now, and only now, the in-memory view moves forward.
         self._log = block.log
-        if len(self._state_cache) > _STATE_CACHE_LIMIT:
-            self._state_cache.clear()
-        self._state_cache.update(outcome.writes)
+        with self._cache_lock:
+            if len(self._state_cache) > _STATE_CACHE_LIMIT:
+                self._state_cache.clear()
+            self._state_cache.update(outcome.writes)
+            self._cache_generation += 1
         self.head, self.head_row = block.header, block.row
         if len(self._node_cache) > _NODE_CACHE_LIMIT:
             self._node_cache.clear()
@@ -329,12 +336,22 @@ class Ledger:
         return consistency_proof(first, second, self._read_nodes)
 
     def state_bytes(self, key: str) -> bytes | None:
-        """The committed bytes of ``key`` (None if absent): what admission at ingress reads."""
+        """The committed bytes of ``key`` (None if absent): what admission at ingress reads.
+        A value read from the store is kept (absent keys too: a new signer's nonce) unless
+        a commit moved the cache on meanwhile, when the read may predate that block's
+        writes. Each read of the store was a read transaction of its own that held back
+        the writer's checkpoints (docs/benchmarks.md)."""
         try:
             return self._state_cache[key]
         except KeyError:
-            row = self.store.state_row(key)
-            return None if row is None else row[0]
+            pass
+        generation = self._cache_generation
+        row = self.store.state_row(key)
+        value = None if row is None else row[0]
+        with self._cache_lock:
+            if generation == self._cache_generation and len(self._state_cache) < _STATE_CACHE_LIMIT:
+                self._state_cache.setdefault(key, value)
+        return value
 
     def state_value(self, key: str) -> Any:
         """The committed value of ``key``. Served from the commit path's cache when the

@@ -6,17 +6,11 @@ fight over the GIL (each libsodium call releases and retakes it). Workers also p
 each envelope, which is the next largest per-transaction cost the node's busy threads
 would otherwise carry, and answer with the envelope's fields, not objects. Small batches
 are handled in-line, where a round trip to a worker would cost more than the work.
-
-Given an :class:`Admission`, the workers also *admit* each transaction that verifies
-(``Executor.admit``: signer, method, arguments, authority), reading the ledger's
-committed state from its SQLite file: the node's ingress then does that work off its own
-busy process as well.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 import multiprocessing
 import os
@@ -24,14 +18,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Any
 
-from salus.canonical import loads_strict
-from salus.ledger import genesis as genesis_mod
 from salus.ledger.codes import Rejected
-from salus.ledger.executor import Executor
-from salus.ledger.store import StateReader
 from salus.ledger.transaction import Transaction, decode, signature_ok
 
 log = logging.getLogger("salus.ledger")
@@ -54,54 +43,16 @@ Checked = tuple[Transaction | Rejected, bool]
 _Answer = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """What a worker needs to admit transactions into a ledger's next block: the ledger's
-    file, where its contract registry comes from (``module:function``: the ledger layer
-    does not know the applications), the next block's height and the time now."""
-
-    ledger: str
-    registry: str
-    height: int
-    now: int
-
-
-#: Open ledgers of this worker: (file, registry) -> (reader, executor); few, reused.
-_admitters: dict[tuple[str, str], tuple[StateReader, Executor]] = {}
-_ADMITTERS_KEPT = 8
-
-
-def _admitter(admission: Admission) -> tuple[StateReader, Executor]:
-    key = (admission.ledger, admission.registry)
-    found = _admitters.get(key)
-    if found is None:
-        if len(_admitters) >= _ADMITTERS_KEPT:  # a test run opens many ledgers in turn
-            _admitters.pop(next(iter(_admitters)))[0].close()
-        reader = StateReader(admission.ledger)
-        module, _, function = admission.registry.partition(":")
-        registry = getattr(importlib.import_module(module), function)()
-        genesis = genesis_mod.load(loads_strict(reader.meta("genesis") or b"null"))
-        found = _admitters[key] = (reader, Executor(genesis, registry))
-    return found
-
-
-def _check_chunk(raws: list[bytes], max_bytes: int, admission: Admission | None = None
-                 ) -> list[_Answer]:
-    """Worker side: decode and verify each transaction (and, given ``admission``, admit
-    those that verify: a refusal comes back as the transaction's (code, reason))."""
-    admitter = None if admission is None else _admitter(admission)
+def _check_chunk(raws: list[bytes], max_bytes: int) -> list[_Answer]:
+    """Worker side: decode and verify each transaction."""
     out: list[_Answer] = []
     for raw in raws:
         try:
             tx = decode(raw, max_bytes)
-            verified = signature_ok(tx)
-            if verified and admitter is not None:
-                reader, executor = admitter
-                executor.admit(reader.state, tx, admission.height, admission.now)
         except Rejected as exc:
             out.append((exc.code, exc.reason))
             continue
-        out.append((verified, tx.id, tx.chain, tx.contract, tx.method, tx.args,
+        out.append((signature_ok(tx), tx.id, tx.chain, tx.contract, tx.method, tx.args,
                     tx.signer, tx.nonce, tx.time))
     return out
 
@@ -137,37 +88,27 @@ def shutdown() -> None:
             _pool = None
 
 
-def in_workers(count: int) -> bool:
-    """Whether :func:`check_all` hands a batch of ``count`` to the workers (smaller ones
-    are checked in the caller's thread, where an :class:`Admission` is not used)."""
-    return count >= _IN_LINE_BELOW
-
-
-def check_all(raws: Sequence[bytes], max_bytes: int, admission: Admission | None = None
-              ) -> list[Checked]:
-    """Decode and verify wire transactions, in order, using every core. With
-    ``admission``, a batch that goes to the workers (:func:`in_workers`) is also admitted
-    there: a transaction that fails admission comes back as its refusal."""
-    if not in_workers(len(raws)):
+def check_all(raws: Sequence[bytes], max_bytes: int) -> list[Checked]:
+    """Decode and verify wire transactions, in order, using every core."""
+    if len(raws) < _IN_LINE_BELOW:
         answers = _check_chunk(list(raws), max_bytes)
     else:
         try:
-            answers = _in_workers(raws, max_bytes, admission)
+            answers = _in_workers(raws, max_bytes)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): that pool is unusable from then on,
             # so a new one takes over and the batch, which has no side effects, is
             # checked again. Without this, one dead worker would halt the node.
             log.warning("a signature worker died; starting a new pool")
-            answers = _in_workers(raws, max_bytes, admission)
+            answers = _in_workers(raws, max_bytes)
     return [_checked(raw, a) for raw, a in zip(raws, answers, strict=True)]
 
 
-def _in_workers(raws: Sequence[bytes], max_bytes: int, admission: Admission | None
-                ) -> list[_Answer]:
+def _in_workers(raws: Sequence[bytes], max_bytes: int) -> list[_Answer]:
     step = -(-len(raws) // WORKERS)
     pool = _get_pool()
     try:
-        parts = [pool.submit(_check_chunk, list(raws[i : i + step]), max_bytes, admission)
+        parts = [pool.submit(_check_chunk, list(raws[i : i + step]), max_bytes)
                  for i in range(0, len(raws), step)]
         return [a for part in parts for a in part.result()]
     except BrokenProcessPool:

@@ -37,6 +37,20 @@ class BlockState:
         return self._read(key)
 
 
+class CommittedView:
+    """Committed state as admission at ingress reads it: no block, no read set, no writes
+    (an authority rule only reads). Each read is one call to ``read``."""
+
+    __slots__ = ("get_bytes",)
+
+    def __init__(self, read: Reader) -> None:
+        self.get_bytes = read
+
+    def get(self, key: str) -> Any:
+        raw = self.get_bytes(key)
+        return None if raw is None else json.loads(raw)
+
+
 class TxState:
     __slots__ = ("_block", "reads", "writes")
 

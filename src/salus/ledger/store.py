@@ -68,28 +68,6 @@ def _known_ids(conn: sqlite3.Connection, ids: Sequence[bytes]) -> set[bytes]:
     return found
 
 
-class StateReader:
-    """A read-only view of a ledger's committed state and meta, for another process (a
-    verification worker admitting transactions): each read sees the latest committed
-    block, as WAL lets a reader in any process do while the node writes."""
-
-    def __init__(self, path: str | Path) -> None:
-        self._conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True,
-                                     isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout=10000")
-
-    def state(self, key: str) -> bytes | None:
-        row = self._conn.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def meta(self, key: str) -> bytes | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 @dataclass(frozen=True, slots=True)
 class BlockRow:
     height: int

@@ -26,7 +26,7 @@ from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import BlockRefused, CommittedBlock, HeaderCheck, Ledger
 from salus.ledger.log import leaf_hash
-from salus.ledger.signatures import Admission, check_all, executable
+from salus.ledger.signatures import check_all, executable
 from salus.ledger.transaction import BAD_SIGNATURE_REASON, Transaction
 from salus.node.metrics import NodeMetrics
 from salus.node.receipt import Receipt
@@ -35,8 +35,6 @@ from salus.ordering import Batch, Orderer, OrdererUnavailable
 log = logging.getLogger("salus.node")
 
 MAX_BATCH = 10_000
-#: Where the verification workers get the contracts from, to admit a large batch.
-REGISTRY = "salus.node.contracts:registry"
 
 
 #: Decides, on the event loop, whether an admitted transaction may be ordered now: None
@@ -98,32 +96,25 @@ class Node:
     def _prepare(self, raws: Sequence[bytes]) -> list[Transaction | Receipt]:
         """Admission (runs off the event loop): format and signature, the duplicate
         check, then every check a block would drop the transaction for, against the
-        committed head. What fails is refused here and never ordered. A large batch is
-        admitted by the verification workers, off this busy process; a small one here."""
+        committed head. What fails is refused here and never ordered."""
         ledger = self.ledger
         executor = ledger.executor
+        checked = check_all(raws, executor.max_tx_bytes)
+        known = ledger.store.known_ids([tx.id for tx, _ in checked if isinstance(tx, Transaction)])
         height, now = ledger.height + 1, self.clock()
-        by_workers = signatures.in_workers(len(raws))
-        admission = Admission(str(ledger.store.path), REGISTRY, height, now) if by_workers \
-            else None
-        checked = check_all(raws, executor.max_tx_bytes, admission)
-        ids = [leaf_hash(raw) if isinstance(tx, Rejected) else tx.id
-               for raw, (tx, _) in zip(raws, checked, strict=True)]
-        known = ledger.store.known_ids(ids)
         out: list[Transaction | Receipt] = []
-        for tx_id, (tx, sig_ok) in zip(ids, checked, strict=True):
+        for raw, (tx, sig_ok) in zip(raws, checked, strict=True):
             try:
-                if tx_id in known:  # before what a replay would also fail (its nonce)
-                    raise Rejected(Code.DUPLICATE, "this exact transaction is already on the ledger")
                 if isinstance(tx, Rejected):
                     raise tx
                 if not sig_ok:
                     raise Rejected(Code.BAD_SIGNATURE, BAD_SIGNATURE_REASON)
-                if not by_workers:
-                    executor.admit(ledger.state_bytes, tx, height, now)
+                if tx.id in known:
+                    raise Rejected(Code.DUPLICATE, "this exact transaction is already on the ledger")
+                executor.admit(ledger.state_bytes, tx, height, now)
                 out.append(tx)
             except Rejected as exc:
-                out.append(Receipt(tx_id.hex(), "refused", exc.code, exc.reason))
+                out.append(Receipt(leaf_hash(raw).hex(), "refused", exc.code, exc.reason))
         return out
 
     async def submit(self, raws: Sequence[bytes], *, wait: bool = False,

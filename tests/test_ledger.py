@@ -278,3 +278,23 @@ def test_a_read_that_commits_overtook_is_not_cached(chain: Chain, monkeypatch) -
     assert ledger.state_bytes(key) == b"1"
     absent = f"nonce/{ident('nobody').did}"
     assert ledger.state_bytes(absent) is None and absent in ledger._state_cache  # plain miss
+
+
+def test_only_schemas_that_read_no_state_have_their_verdicts_remembered(chain: Chain) -> None:
+    """A block skips the argument check that ingress already passed, but only where the
+    verdict is the arguments' alone: a schema with a reference (an organisation that
+    must exist) is checked against the block's own state every time."""
+    reg = chain.ledger.executor.registry
+    assert not reg.lookup("notary", "anchor").schema.reads_state
+    assert reg.lookup("membership", "enrol").schema.reads_state  # org must exist
+    alice = ident("dr-alice")
+    executor = chain.ledger.executor
+    enrol = chain.tx(ADMIN, "membership", "enrol",
+                     {"org": "st-mary", "member": alice.did, "roles": ["clinician"]})
+    bad = chain.tx(alice, "notary", "anchor", {"hash": "not hex"})
+    b = chain.commit(enrol, bad)
+    assert chain.codes(b) == ["VALID", "BAD_ARGUMENTS"]
+    assert leaf_hash(enrol) not in executor._args_good and leaf_hash(bad) not in executor._args_good
+    good = chain.tx(alice, "notary", "anchor", {"hash": DOC})
+    assert chain.codes(chain.commit(good)) == ["VALID"]
+    assert leaf_hash(good) in executor._args_good

@@ -196,10 +196,14 @@ class Registry:
             raise NotAdmitted(Code.NOT_FOUND if exc.not_found else Code.BAD_ARGUMENTS,
                               exc.reason) from None
 
-    def admit(self, ctx: Context, found: Method, args: dict[str, Any]) -> None:
+    def admit(self, ctx: Context, found: Method, args: dict[str, Any],
+              args_known_good: bool = False) -> None:
         """Admission of one call in ``ctx``: schema, references, then the authority rule.
-        Raises :class:`NotAdmitted`; changes nothing."""
-        self.check_args(found, args, memoized(ctx.get))
+        ``args_known_good``: these exact arguments already fit a schema that reads no
+        state. Raises :class:`NotAdmitted`; changes nothing."""
+        if not args_known_good:
+            reads_state = found.schema.reads_state
+            self.check_args(found, args, memoized(ctx.get) if reads_state else None)
         try:
             found.who.check(ctx, args)
         except NotAdmitted:

@@ -26,6 +26,7 @@ exist is refused at admission, before it can be written anywhere.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,12 +155,15 @@ class MethodSchema:
         self._validate = self.model.__pydantic_validator__.validate_python
         self.json_schema: dict[str, Any] = self.model.model_json_schema()
         audit_schema(name, self.json_schema)
+        #: Whether checking needs state (a reference); if not, a verdict depends on the
+        #: arguments alone and can be remembered.
+        self.reads_state = '"x-reference"' in json.dumps(self.json_schema)
 
     def check(self, args: dict[str, Any], get: StateGetter | None = None) -> None:
         """Raise :class:`Invalid` unless ``args`` fit; with ``get``, references must
         also name what exists in that state."""
         try:
-            self._validate(args, strict=True, context={"get": get})
+            self._validate(args, strict=True, context={"get": get} if get else None)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             first = errors[0]

@@ -66,14 +66,21 @@ def test_keys_init_node_tx_status_audit_proofs(tmp_path) -> None:
         assert "UNREACHABLE" in run("status", "--node", "http://127.0.0.1:9", code=1)
     node.ledger.close()
 
-    report = json.loads(run("audit", "--data", str(data)))
+    audited = runner.invoke(app, ["audit", "--data", str(data)])
+    assert audited.exit_code == 0, audited.output
+    report = json.loads(audited.stdout)
     assert report["ok"] and report["transactions"] == 3
+    assert report["head"] == report["blocks"] - 1 and "discrepancy" not in report
+    # off a terminal, progress is a log line per tenth, not a bar
+    assert f"audit: {report['blocks']}/{report['blocks']} blocks verified" in audited.stderr
     conn = sqlite3.connect(data / "ledger.db")
     conn.execute("UPDATE txs SET reason='edited' WHERE seq=2")
     conn.commit()
     conn.close()
-    tampered = run("audit", "--data", str(data), code=2)
-    assert "discrepancy at height 3" in tampered
+    tampered = runner.invoke(app, ["audit", "--data", str(data)])
+    assert tampered.exit_code == 2 and "discrepancy at height 3" in tampered.stderr
+    found = json.loads(tampered.stdout)
+    assert not found["ok"] and found["discrepancy"]["height"] == 3 and found["blocks_verified"] == 3
 
 
 def test_tx_help_and_contracts_list_every_method_from_its_declaration() -> None:

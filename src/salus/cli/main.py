@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -251,17 +252,36 @@ def audit(data: DataOpt) -> None:
         fail(f"no ledger at {path}")
     store = Store(path)
     try:
-        with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("blocks"), TimeRemainingColumn(), console=err,
-                      transient=not sys.stderr.isatty()) as bar:
-            task = bar.add_task("audit", total=None)
-            report = run_audit(store, registry(),
-                               lambda done, total: bar.update(task, completed=done, total=total))
+        if sys.stderr.isatty():
+            with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("blocks"), TimeRemainingColumn(), console=err,
+                          transient=True) as bar:
+                task = bar.add_task("audit", total=None)
+                report = run_audit(store, registry(),
+                                   lambda done, total: bar.update(task, completed=done, total=total))
+        else:  # a log, not a bar: a line at each tenth
+            report = run_audit(store, registry(), _audit_progress_lines())
     finally:
         store.close()
-    emit(report.__dict__)
-    if not report.ok:
-        fail(f"discrepancy at height {report.height}: {report.problem}", 2)
+    if report.ok:
+        emit({"ok": True, "head": report.blocks - 1, "blocks": report.blocks,
+              "transactions": report.transactions, "state_hash": report.state_hash})
+        return
+    emit({"ok": False, "blocks_verified": report.blocks, "transactions": report.transactions,
+          "discrepancy": {"height": report.height, "problem": report.problem}})
+    fail(f"discrepancy at height {report.height}: {report.problem}", 2)
+
+
+def _audit_progress_lines() -> Callable[[int, int], None]:
+    said = [0]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if tenth > said[0] or done == total:
+            said[0] = tenth
+            err.print(f"audit: {done}/{total} blocks verified", highlight=False)
+
+    return progress
 
 
 # -- proofs ------------------------------------------------------------------------------

@@ -136,6 +136,12 @@ def test_revoked_fails_at_status_and_history_answers_was_it_revoked_on_date_d(
     assert "disciplinary_action" in verifier.verify(cred).step("status").reason
     # as of a moment before the revocation, it stood
     assert verifier.verify(cred, before - 1).step("status").ok
+    # presented, the presentation names the credential and the step that failed
+    vp = present([cred], ident("dr-rev"), challenge="c-rev", domain="st-luke.example",
+                 created=iso_from_ms(wall_clock_ms()))
+    shown = verify_presentation(vp, challenge="c-rev", domain="st-luke.example",
+                                verifier=verifier)
+    assert not shown.ok and shown.failed_step == "credentials[0].status", shown.to_json()
     with net.issuer("registrar") as board, pytest.raises(TransactionRejected) as err:
         board.set_status(cred["id"], "revocation", False, "reinstated")
     assert err.value.code == "CONFLICT"

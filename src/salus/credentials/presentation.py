@@ -47,7 +47,16 @@ class PresentationReport:
 
     @property
     def failed_step(self) -> str | None:
-        return next((s.name for s in self.steps if s.ok is False), None)
+        """The presentation's own first failed step; else the dossier's first, as
+        ``credentials[i].<step>`` (or ``dossier`` for a problem of the whole): a
+        presentation that fails only because a credential in it does says which."""
+        own = next((s.name for s in self.steps if s.ok is False), None)
+        if own is not None or self.dossier is None:
+            return own
+        if self.dossier.problems:
+            return "dossier"
+        return next((f"credentials[{i}].{c.failed_step}"
+                     for i, c in enumerate(self.dossier.credentials) if c.failed_step), None)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "holder": self.holder, "failed_step": self.failed_step,

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web application's browser modules come from npm, pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint install bench clean
 
@@ -12,12 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
-run: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/salus demo --data .salus-demo --port 8700
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
@@ -30,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/network.py
 
 clean:
-	rm -rf $(VENV) .salus-demo .pytest_cache
+	rm -rf $(VENV) node_modules .salus-demo .pytest_cache

@@ -41,6 +41,7 @@ from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records.gateway import Gateway
+from salus.web import routes as web_routes
 
 log = logging.getLogger("salus.api")
 
@@ -156,6 +157,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger, member))
+    app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))
 

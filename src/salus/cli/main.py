@@ -159,7 +159,8 @@ def node(
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, network=network, rate_limits=limits,
                             trusted_proxies=tuple(trusted_proxy or ()))
-        err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
+        err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs, "
+                  f"web application at /ui/)")
         serve(config)
     except (LedgerError, KeyFileError, NetworkConfigError, ValueError) as exc:
         fail(str(exc))

@@ -64,6 +64,7 @@ def run_demo(data: Path, port: int, console: Console) -> None:
     console.print(
         f"\n[bold green]Salus demo node[/] chain [bold]{genesis.chain_id}[/]"
         f"{' (new)' if fresh else ' (reused)'}\n"
+        f"  web application  {base}/ui/ (the ledger explorer; more pages to come)\n"
         f"  API docs         {base}/docs\n"
         f"  status           {base}/v1/status\n"
         f"  signed tree head {base}/v1/log/sth\n"

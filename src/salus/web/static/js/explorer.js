@@ -1,0 +1,101 @@
+// The ledger explorer: what anyone may see without a token (tree heads, blocks' codes,
+// proofs), and an inclusion check done here, not taken on the node's word.
+import { fromHex, ProofError, verifyInclusion } from "./merkle.js";
+
+const $ = (id) => document.getElementById(id);
+
+async function getJson(path) {
+  const r = await fetch(path, { headers: { accept: "application/json" } });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(`${body.code ?? r.status}: ${body.reason ?? r.statusText}`);
+  return body;
+}
+
+function cell(row, text, code = false) {
+  const td = row.insertCell();
+  if (code) {
+    const c = document.createElement("code");
+    c.textContent = text;
+    td.append(c);
+  } else {
+    td.textContent = text;
+  }
+}
+
+function show(list, pairs) {
+  list.replaceChildren();
+  for (const [name, value] of pairs) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+}
+
+function verdict(ok, text) {
+  const p = $("verdict");
+  p.className = ok ? "ok" : "bad";
+  p.textContent = (ok ? "✔ " : "✘ ") + text;
+}
+
+async function load() {
+  const status = await getJson("/v1/status");
+  $("chain").textContent = `Chain ${status.chain_id}: height ${status.height}, ${status.log_size} log entries`;
+  const sth = await getJson("/v1/log/sth");
+  show($("sth"), [["Tree size", sth.tree_size], ["Root hash", sth.root_hash],
+                  ["Time", new Date(sth.timestamp).toISOString()], ["Signature", sth.signature]]);
+  const body = $("blocks").tBodies[0];
+  body.replaceChildren();
+  for (let h = status.height; h >= Math.max(0, status.height - 9); h--) {
+    const block = await getJson(`/v1/blocks/${h}`);
+    const row = body.insertRow();
+    cell(row, String(h));
+    cell(row, new Date(block.header.time).toISOString());
+    const codes = block.txs.map((t) => `${t.tx_id.slice(0, 12)}… ${t.code}`).join("\n") || "—";
+    cell(row, codes, true);
+  }
+  return sth;
+}
+
+async function fetchProof(txId, sth) {
+  const proof = await getJson(`/v1/log/proof?hash=${txId}&tree_size=${sth.tree_size}`);
+  return { leaf_hash: txId, leaf_index: proof.leaf_index, tree_size: sth.tree_size,
+           audit_path: proof.audit_path, root_hash: sth.root_hash };
+}
+
+async function check(text) {
+  let p;
+  try {
+    p = JSON.parse(text);
+  } catch {
+    return verdict(false, "the proof is not JSON");
+  }
+  try {
+    await verifyInclusion(BigInt(p.leaf_index), BigInt(p.tree_size), fromHex(p.leaf_hash),
+                          p.audit_path.map(fromHex), fromHex(p.root_hash));
+    verdict(true, `included: leaf ${p.leaf_index} of ${p.tree_size}, under root ${p.root_hash.slice(0, 16)}…`);
+  } catch (e) {
+    if (!(e instanceof ProofError) && !(e instanceof TypeError) && !(e instanceof SyntaxError)) throw e;
+    verdict(false, `not proven: ${e.message}`);
+  }
+}
+
+let sth;
+load().then((s) => { sth = s; }).catch((e) => { $("chain").textContent = `Cannot reach the node: ${e.message}`; });
+
+$("fetch-proof").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const proof = await fetchProof($("tx-id").value.trim(), sth ?? await load());
+    $("proof").value = JSON.stringify(proof, null, 1);
+    await check($("proof").value);
+  } catch (e) {
+    verdict(false, e.message);
+  }
+});
+
+$("check-proof").addEventListener("submit", (event) => {
+  event.preventDefault();
+  check($("proof").value);
+});

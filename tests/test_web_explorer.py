@@ -1,0 +1,69 @@
+"""The ledger explorer in a real browser: the public view of a node, and an inclusion
+proof verified in the browser that fails once one byte of it is changed."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from browser import Watched, chromium
+from salus.client import SalusClient
+from salus.identity import Identity
+from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.datadir import DataDir
+from salus.node.server import NodeConfig, build
+from servers import ServerThread
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    data = tmp_path_factory.mktemp("web")
+    init_datadir(data, "salus-web-test", [OrgSpec("st-mary", "hospital", "St Mary's")])
+    app, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
+    with ServerThread(app) as server:
+        admin = Identity.load(admin_key_path(DataDir(data), "st-mary"))
+        with SalusClient(server.url, admin) as c:
+            receipts = [c.call("notary", "anchor", {"hash": f"{i:02x}" * 32}) for i in range(3)]
+        yield server.url, receipts
+    node.ledger.close()
+
+
+def test_pages_carry_a_strict_content_security_policy(node) -> None:
+    url, _ = node
+    page = httpx.get(f"{url}/ui/")
+    csp = page.headers["content-security-policy"]
+    assert page.status_code == 200 and "default-src 'none'" in csp
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in csp
+    module = httpx.get(f"{url}/ui/static/js/merkle.js")
+    assert module.status_code == 200 and module.headers["content-type"].startswith("text/javascript")
+    # (percent-encoded: an HTTP client removes plain dot segments before sending)
+    for escape in ("/ui/static/%2e%2e/assets.py", "/ui/static/js/%2e%2e/%2e%2e/assets.py",
+                   "/ui/vendor/canonicalize/%2e%2e/%2e%2e/pyproject.toml",
+                   "/ui/vendor/left-pad/index.js", "/ui/pages/..%2fexplorer"):
+        r = httpx.get(f"{url}{escape}")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND", (escape, r.text)
+
+
+def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proof(node) -> None:
+    url, receipts = node
+    with chromium() as browser:
+        page = Watched(browser.new_page())
+        page.goto(f"{url}/ui/")
+        page.wait_for_selector("#blocks tbody tr")
+        assert "salus-web-test" in page.text_content("#chain")
+        page.fill("#tx-id", receipts[1].tx_id)
+        page.click("#fetch-proof button")
+        page.wait_for_selector("#verdict.ok")
+        assert "included" in page.text_content("#verdict")
+        proof = json.loads(page.input_value("#proof"))
+        assert proof["leaf_hash"] == receipts[1].tx_id and proof["audit_path"]
+        first = proof["audit_path"][0]
+        proof["audit_path"][0] = ("1" if first[0] == "0" else "0") + first[1:]  # one byte
+        page.fill("#proof", json.dumps(proof))
+        page.click("#check-proof button")
+        page.wait_for_selector("#verdict.bad")
+        assert "not proven" in page.text_content("#verdict")
+        assert page.errors == []

@@ -54,6 +54,7 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
         page.goto(f"{url}/ui/")
         page.wait_for_selector("#blocks tbody tr")
         assert "salus-web-test" in page.text_content("#chain")
+        page.wait_for_selector("#sth-verdict.ok")
         page.fill("#tx-id", receipts[1].tx_id)
         page.click("#fetch-proof button")
         page.wait_for_selector("#verdict.ok")
@@ -66,4 +67,12 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
         page.click("#check-proof button")
         page.wait_for_selector("#verdict.bad")
         assert "not proven" in page.text_content("#verdict")
+        # the proof intact, but a tree head the trusted signer did not sign: refused too
+        proof["audit_path"][0] = first
+        proof["sth"]["tree_size"] += 1
+        page.fill("#proof", json.dumps(proof))
+        page.click("#check-proof button")
+        page.wait_for_function(
+            "document.getElementById('verdict').textContent.includes('signature does not verify')")
+        assert page.get_attribute("#verdict", "class") == "bad"
         assert page.errors == []

@@ -1,6 +1,7 @@
 // The ledger explorer: what anyone may see without a token (tree heads, blocks' codes,
 // proofs), and an inclusion check done here, not taken on the node's word.
 import { fromHex, ProofError, verifyInclusion } from "./merkle.js";
+import { STHError, verifySth } from "./sth.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,8 +34,8 @@ function show(list, pairs) {
   }
 }
 
-function verdict(ok, text) {
-  const p = $("verdict");
+function verdict(ok, text, id = "verdict") {
+  const p = $(id);
   p.className = ok ? "ok" : "bad";
   p.textContent = (ok ? "✔ " : "✘ ") + text;
 }
@@ -42,9 +43,17 @@ function verdict(ok, text) {
 async function load() {
   const status = await getJson("/v1/status");
   $("chain").textContent = `Chain ${status.chain_id}: height ${status.height}, ${status.log_size} log entries`;
+  if (!$("anchor").value) $("anchor").value = status.orderer;
   const sth = await getJson("/v1/log/sth");
   show($("sth"), [["Tree size", sth.tree_size], ["Root hash", sth.root_hash],
                   ["Time", new Date(sth.timestamp).toISOString()], ["Signature", sth.signature]]);
+  try {
+    await verifySth(sth, $("anchor").value.trim(), status.chain_id);
+    verdict(true, "signed by the trusted signer", "sth-verdict");
+  } catch (e) {
+    if (!(e instanceof STHError)) throw e;
+    verdict(false, e.message, "sth-verdict");
+  }
   const body = $("blocks").tBodies[0];
   body.replaceChildren();
   for (let h = status.height; h >= Math.max(0, status.height - 9); h--) {
@@ -60,8 +69,7 @@ async function load() {
 
 async function fetchProof(txId, sth) {
   const proof = await getJson(`/v1/log/proof?hash=${txId}&tree_size=${sth.tree_size}`);
-  return { leaf_hash: txId, leaf_index: proof.leaf_index, tree_size: sth.tree_size,
-           audit_path: proof.audit_path, root_hash: sth.root_hash };
+  return { leaf_hash: txId, leaf_index: proof.leaf_index, audit_path: proof.audit_path, sth };
 }
 
 async function check(text) {
@@ -72,11 +80,14 @@ async function check(text) {
     return verdict(false, "the proof is not JSON");
   }
   try {
-    await verifyInclusion(BigInt(p.leaf_index), BigInt(p.tree_size), fromHex(p.leaf_hash),
-                          p.audit_path.map(fromHex), fromHex(p.root_hash));
-    verdict(true, `included: leaf ${p.leaf_index} of ${p.tree_size}, under root ${p.root_hash.slice(0, 16)}…`);
+    // The root is only as good as its signature: check the head first.
+    await verifySth(p.sth, $("anchor").value.trim());
+    await verifyInclusion(BigInt(p.leaf_index), BigInt(p.sth.tree_size), fromHex(p.leaf_hash),
+                          p.audit_path.map(fromHex), fromHex(p.sth.root_hash));
+    verdict(true, `included: leaf ${p.leaf_index} of ${p.sth.tree_size}, under a tree head signed by the trusted signer`);
   } catch (e) {
-    if (!(e instanceof ProofError) && !(e instanceof TypeError) && !(e instanceof SyntaxError)) throw e;
+    if (!(e instanceof ProofError || e instanceof STHError || e instanceof TypeError ||
+          e instanceof SyntaxError || e instanceof RangeError)) throw e;
     verdict(false, `not proven: ${e.message}`);
   }
 }

@@ -25,6 +25,23 @@ export function didFromPublicKey(raw) {
   return `did:key:z${base58.encode(bytes)}`;
 }
 
+// The Ed25519 public key a did:key names; KeyFileError if it names none.
+export function publicKeyFromDid(did) {
+  if (typeof did !== "string" || !did.startsWith("did:key:z")) {
+    throw new KeyFileError("not an Ed25519 did:key");
+  }
+  let bytes;
+  try {
+    bytes = base58.decode(did.slice("did:key:z".length));
+  } catch {
+    throw new KeyFileError("the did:key is not base58btc");
+  }
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) {
+    throw new KeyFileError("not an Ed25519 did:key");
+  }
+  return bytes.slice(2);
+}
+
 // A key file (`salus keys new`) → {did, privateKey}: the private key is not extractable.
 // The did is derived from the seed and must equal the file's, else the file is refused.
 export async function importKeyFile(doc) {

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from browser import Watched, chromium
+from browser import Watched, accessibility_violations, chromium
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
@@ -76,3 +76,14 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
             "document.getElementById('verdict').textContent.includes('signature does not verify')")
         assert page.get_attribute("#verdict", "class") == "bad"
         assert page.errors == []
+
+
+def test_the_explorer_passes_an_accessibility_check_at_desktop_and_phone_width(node) -> None:
+    url, _ = node
+    with chromium() as browser:
+        assert accessibility_violations(browser, f"{url}/ui/", "#blocks tbody tr") == []
+        phone = browser.new_page(viewport={"width": 375, "height": 740})
+        phone.goto(f"{url}/ui/")
+        phone.wait_for_selector("#blocks tbody tr")
+        # nothing wider than the screen: no sideways scrolling on a phone
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375

@@ -110,6 +110,10 @@ def node(
     data: DataOpt,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
+    public_url: Annotated[str | None, typer.Option(
+        help="This node's address as clients name it, e.g. https://salus.example.org: the "
+             "audience their token assertions must name (default: this peer's api in "
+             "--network's file, else http://HOST:PORT)")] = None,
     block_txs: Annotated[int, typer.Option(
         help="Cut a block at this many transactions")] = DEFAULT_MAX_TXS,
     block_wait_ms: Annotated[int, typer.Option(
@@ -157,7 +161,7 @@ def node(
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, network=network, rate_limits=limits,
-                            trusted_proxies=tuple(trusted_proxy or ()))
+                            trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url)
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs)")
         serve(config)
     except (LedgerError, KeyFileError, NetworkConfigError, ValueError) as exc:

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,7 +26,12 @@ from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
-from salus.identity.assertion import ASSERTION_TYPE, client_assertion
+from salus.identity.assertion import (
+    ASSERTION_TYPE,
+    TOKEN_PATH,
+    client_assertion,
+    token_endpoint,
+)
 from salus.ledger import transaction
 from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
 from salus.ledger.members import key_index
@@ -62,12 +68,28 @@ def _error_of(resp: httpx.Response) -> SalusError:
         return SalusError("HTTP_ERROR", resp.text[:200], resp.status_code)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80,
+                                                                  "https": 443}.get(scheme)
+
+
 class SalusClient(RecordsClient, RecoveryClient):
+    """``scope``: the SMART scopes of this client's access tokens (default: all of the
+    member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
+    public URL when this client reaches it at another address on purpose (through a
+    tunnel or proxy); by default the node's advertised token endpoint is used, which
+    must then be on ``base_url``'s origin."""
+
     def __init__(self, base_url: str, identity: Identity | None = None, *,
                  chain_id: str | None = None, timeout: float = 60.0,
-                 clock: Callable[[], int] = wall_clock_ms) -> None:
+                 clock: Callable[[], int] = wall_clock_ms, scope: str = "system/*.cruds",
+                 public_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
+        self.scope = scope
+        self._token_endpoint = None if public_url is None else token_endpoint(public_url)
         #: Where the times of signed transactions and read requests come from (ms since
         #: the epoch); the node refuses times too far from its own clock.
         self.clock = clock
@@ -257,15 +279,31 @@ class SalusClient(RecordsClient, RecoveryClient):
         return self._request("GET", f"/v1/education/modules/{module}", auth=True)
 
     # -- reading (members) ---------------------------------------------------------------
+    def token_endpoint(self) -> str:
+        """The audience of this client's assertions: the token endpoint the node
+        advertises under its public URL (``/.well-known/smart-configuration``). It must
+        be on the origin this client talks to: a node advertising another's endpoint
+        would otherwise get assertions it could redeem there as this member."""
+        if self._token_endpoint is None:
+            advertised = self._request("GET", "/.well-known/smart-configuration").get(
+                "token_endpoint")
+            if not isinstance(advertised, str) or _origin(advertised) != _origin(self.base_url):
+                raise SalusError("AUDIENCE_MISMATCH",
+                                 f"{self.base_url} advertises its token endpoint as "
+                                 f"{advertised!r}, not on this address: connect to the node "
+                                 "by its public URL (salus node --public-url), or pass "
+                                 "public_url= if this address reaches it on purpose")
+            self._token_endpoint = advertised
+        return self._token_endpoint
+
     def token(self) -> str:
         if self._token and self._token[1] > time.monotonic() + 10:
             return self._token[0]
         ident = self._need_identity()
-        url = f"{self.base_url}/v1/auth/token"
-        assertion = client_assertion(ident, url, int(time.time()))
-        doc = self._request("POST", "/v1/auth/token", data={
+        assertion = client_assertion(ident, self.token_endpoint(), int(time.time()))
+        doc = self._request("POST", TOKEN_PATH, data={
             "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion, "scope": "system/*.read"})
+            "client_assertion": assertion, "scope": self.scope})
         self._token = (doc["access_token"], time.monotonic() + doc["expires_in"])
         return doc["access_token"]
 

@@ -26,6 +26,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from salus.clock import wall_clock_ms
@@ -211,16 +212,18 @@ class AuditTrail:
 
 
 class Gateway:
-    def __init__(self, node: Node, custodians: dict[str, Custodian],
-                 clock: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(self, node: Node, custodians: dict[str, Custodian], *,
+                 replay_file: str | Path, clock: Callable[[], int] = wall_clock_ms) -> None:
+        """``replay_file``: where the gateway remembers the signed requests it served
+        (a restarted gateway must still refuse them): ``DataDir.replay_file``."""
         self.node = node
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock
         self.trails = {org: AuditTrail(c, clock, self.ledger.executor.max_tx_bytes)
                        for org, c in custodians.items()}
-        self._requests = ReplayGuard(READ_REQUEST_WINDOW_MS)
-        self._ingests = ReplayGuard(READ_REQUEST_WINDOW_MS)
+        self._requests = ReplayGuard(replay_file, "read_requests", READ_REQUEST_WINDOW_MS)
+        self._ingests = ReplayGuard(replay_file, "ingest_requests", READ_REQUEST_WINDOW_MS)
         self._follower: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> Any:
@@ -246,6 +249,8 @@ class Gateway:
                 await self._follower
         for custodian in self.custodians.values():
             custodian.close()
+        self._requests.close()
+        self._ingests.close()
 
     def custodian(self, org: str) -> Custodian:
         found = self.custodians.get(org)

@@ -83,6 +83,23 @@ def keys_show(key_file: Path) -> None:
     emit({"did": ident.did, "encryption_did": ident.encryption_did})
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    key: Annotated[Path, typer.Option("--key", "-k", help="Your current key file")],
+    new: Annotated[Path, typer.Option("--new", help="The new key file (salus keys new)")],
+    node_url: NodeUrl = DEFAULT_NODE,
+) -> None:
+    """Make NEW your signing and encryption key: membership.rotate_key (signed with your
+    current key), then membership.set_encryption_key (signed with the new one). Your member
+    id, records and consent stay yours; keep the old file until this succeeds."""
+    current, replacement = load_key(key), load_key(new)
+    with SalusClient(node_url, current) as client:
+        try:
+            emit(client.rotate_key(replacement))
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+
+
 # -- chain and node ----------------------------------------------------------------------
 @app.command()
 def init(

@@ -14,6 +14,7 @@ Every call that the node refuses raises :class:`SalusError` with the node's stab
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,6 @@ from salus.identity.assertion import (
 )
 from salus.ledger import transaction
 from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
-from salus.ledger.members import key_index
 from salus.node.receipt import Receipt
 
 
@@ -182,6 +182,19 @@ class SalusClient(RecordsClient, RecoveryClient):
             raise TransactionRejected(receipt)
         return receipt
 
+    def rotate_key(self, new: Identity) -> dict[str, Any]:
+        """Make ``new`` your signing key (``membership.rotate_key``, signed with your
+        current key), then its X25519 key your encryption key (``set_encryption_key``,
+        signed with the new one); this client signs with ``new`` from then on. Your
+        member id, records, consent and roles stay; custodians re-wrap your document
+        keys to the new encryption key from their own copies. Keep the old key file
+        until this returns."""
+        member = self.member_id()
+        self.call("membership", "rotate_key", {"new_key": new.did})
+        self.identity, self._token = new, None
+        self.call("membership", "set_encryption_key", {"encryption_key": new.encryption_did})
+        return {"member": member, "key": new.did, "encryption_key": new.encryption_did}
+
     # -- reading (public) ----------------------------------------------------------------
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until the node answers ``/health`` (it has opened its ledger and vaults)."""
@@ -321,13 +334,12 @@ class SalusClient(RecordsClient, RecoveryClient):
 
     def member_id(self) -> str:
         """Your member id: the did of your first key, which stays yours when your key
-        changes (rotation, recovery). Read from the ledger's key index, not assumed to
-        be this key's did."""
+        changes (rotation, recovery). The node names it in your access token (``sub``),
+        from the ledger's key index: never assumed to be this key's did."""
         if self._member_id is None:
-            member = self.state_or_none(key_index(self._need_identity().did))
-            if member is None:
-                raise SalusError("NOT_A_MEMBER", "this key belongs to no member")
-            self._member_id = member
+            payload = self.token().split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            self._member_id = str(claims["sub"])
         return self._member_id
 
     def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:

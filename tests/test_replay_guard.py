@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -52,6 +53,32 @@ def test_the_memory_survives_a_restart_and_each_guard_is_its_own(tmp_path: Path)
     assert tokens.first_use("req-1", expires=20_000, now=9_001)
     again.close()
     tokens.close()
+
+
+def test_written_returns_once_every_decided_id_is_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "replay.db"
+    guard = ReplayGuard(path, "reads", window_ms=60_000)
+
+    def on_disk() -> set[str]:
+        with sqlite3.connect(path) as db:
+            return {row[0] for row in db.execute("SELECT id FROM seen")}
+
+    async def serve() -> None:
+        for i in range(100):  # decided at once, written in one batch or a few
+            assert guard.fresh(f"r{i}", 1_000, now=1_000)
+        await asyncio.gather(*(guard.written() for _ in range(10)))
+        assert on_disk() == {f"r{i}" for i in range(100)}
+        assert not guard.fresh("r7", 1_000, now=2_000)
+        await guard.written()  # nothing new: returns at once
+
+    asyncio.run(serve())
+    # a node that stops before writing writes on close: nothing decided is lost
+    assert guard.fresh("last", 3_000, now=3_000)
+    guard.close()
+    assert "last" in on_disk()
+    again = ReplayGuard(path, "reads", window_ms=60_000)
+    assert not again.fresh("last", 3_000, now=4_000) and len(again) == 101
+    again.close()
 
 
 def test_expired_ids_leave_the_file(tmp_path: Path) -> None:

@@ -124,6 +124,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 await node.stop()
                 if peer is not None:
                     await peer.stop()
+                tokens.close()
 
     async def _open_when_caught_up(open_gateway: Callable[[Node], Awaitable[Gateway]]) -> None:
         await node.wait_caught_up()
@@ -439,6 +440,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             result = tokens.issue(form.get("grant_type", ""),
                                   form.get("client_assertion_type", ""),
                                   form.get("client_assertion", ""), form.get("scope"))
+            await tokens.written()  # a token only once its assertion's jti is on disk
         except ApiError as exc:
             limiter.failed(address, "auth_token", exc.code)
             raise

@@ -100,6 +100,10 @@ class TokenService:
             return None
         return member
 
+    async def written(self) -> None:
+        """Return once the assertions accepted so far are remembered on disk."""
+        await self._used.written()
+
     def close(self) -> None:
         self._used.close()
 

@@ -161,5 +161,4 @@ def serve(config: NodeConfig) -> None:
     try:
         uvicorn.run(app, **uvicorn_options(config))
     finally:
-        app.state.tokens.close()
         node.ledger.close()

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +261,17 @@ class Gateway:
                                f"(it holds: {', '.join(sorted(self.custodians)) or 'none'})")
         return found
 
+    @staticmethod
+    async def _remembered(guard: ReplayGuard) -> None:
+        """Wait until the requests ``guard`` accepted so far are on disk: a request served
+        before the node stops must still be refused after it starts again."""
+        try:
+            await guard.written()
+        except sqlite3.Error as exc:
+            raise GatewayError(503, "REPLAY_MEMORY_UNAVAILABLE",
+                               f"the node could not record the request as served ({exc}); "
+                               "nothing was released") from None
+
     # -- who is asking -------------------------------------------------------------------
     def requester(self, did: str) -> Requester:
         """The member behind a key, if the key is active now."""
@@ -318,14 +330,15 @@ class Gateway:
             record = None  # a gateway logs only its own custodian's records
         else:
             decision = decide(self.get, who.member, record, purpose, height, now)
-        await self.trails[custodian.org].record({
+        # nothing leaves before the request is remembered as served, on disk too
+        await asyncio.gather(self.trails[custodian.org].record({
             "record": record["id"] if record else None,
             "patient": record["patient"] if record else None,
             "requester": who.did, "requester_org": who.member["org"],
             "purpose": purpose if purpose in PURPOSES else UNKNOWN_PURPOSE,
             "code": decision.code.value, "basis": decision.basis,
             "request": request, "at": now, "height": height,
-        })
+        }), self._remembered(self._requests))
         if not decision.allowed:
             raise AccessRefused(decision)
         assert record is not None
@@ -458,6 +471,7 @@ class Gateway:
         seal each resource in the vault, and register it on the ledger."""
         custodian = self.custodian(custodian_org)
         signed = self.ingest_request(caller, custodian.org, patient, body, request, salt)
+        await self._remembered(self._ingests)
         items = fhir_ingest.parse(body)
         patient_member = self._patient(patient)
         source = fhir_ingest.patient_reference(items)
@@ -484,6 +498,7 @@ class Gateway:
         """Check the caller's signed request over ``data``, then store it as a Binary."""
         custodian = self.custodian(custodian_org)
         signed = self.ingest_request(caller, custodian.org, patient, data, request, salt)
+        await self._remembered(self._ingests)
         item = fhir_ingest.Incoming("Binary", None, {"resourceType": "Binary",
                                                      "contentType": content_type})
         sealed = await self._seal(custodian, self._patient(patient), item, data)

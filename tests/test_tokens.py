@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from salus.api import scopes
 from salus.client import SalusClient, SalusError
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion
+from salus.ledger.log import leaf_hash
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.records.fhir_export import patient_fhir_id
@@ -339,6 +341,11 @@ def test_any_scope_text_parses_or_is_refused_with_a_reason(text: str) -> None:
 PUBLIC = "https://salus.restart.example"
 
 
+def remembered(data: Path, guard: str) -> set[str]:
+    with sqlite3.connect(DataDir(data).replay_file) as db:
+        return {row[0] for row in db.execute("SELECT id FROM seen WHERE guard = ?", (guard,))}
+
+
 def test_a_request_served_before_a_restart_is_refused_after_it(tmp_path: Path) -> None:
     init_datadir(tmp_path, "salus-replay-test", ORGS)
     admin = Identity.load(admin_key_path(DataDir(tmp_path), "st-mary"))
@@ -362,9 +369,15 @@ def test_a_request_served_before_a_restart_is_refused_after_it(tmp_path: Path) -
             assert stored.status_code == 201, stored.text
         record = stored.json()["records"][0]["record"]
         with SalusClient(server.url, patient, public_url=PUBLIC) as me:
-            read = {"request": base64.b64encode(me.sign("access", "read", {
-                "custodian": "st-mary", "record": record, "purpose": "TREAT"})).decode()}
+            signed = me.sign("access", "read", {"custodian": "st-mary", "record": record,
+                                                "purpose": "TREAT"})
+            read = {"request": base64.b64encode(signed).decode()}
         assert httpx.post(f"{server.url}/v1/records/read", json=read).status_code == 200
+        # on disk while the node runs (a kill -9 now would not forget it), not at exit only
+        deadline = time.monotonic() + 5
+        while leaf_hash(signed).hex() not in remembered(tmp_path, "read_requests"):
+            assert time.monotonic() < deadline, "the served read never reached replay.db"
+            time.sleep(0.01)
         assertion = client_assertion(patient, f"{PUBLIC}/v1/auth/token", int(time.time()))
         assert ask(server.url, assertion).status_code == 200
     node.ledger.close()

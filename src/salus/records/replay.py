@@ -11,10 +11,11 @@ dropped from the front once expired: the decision costs O(1) and no I/O. On disk
 table in the node's own SQLite file (``replay.db`` in its data directory), read back
 when the node starts, so a restarted node still refuses what it served before. It is
 this node's memory, not the ledger's consensus state: every node keeps its own, and
-nothing in it is ever a block. Rows are written in batches on a thread of their own (a
-commit per request cost ~80 us, a sixth of a read's budget); a caller that must not
-answer before the id is on disk awaits :meth:`ReplayGuard.written`, which one batch
-serves for every request decided before it began. Rows past their expiry are deleted at
+nothing in it is ever a block. Rows are written in batches on a thread of their own,
+started as soon as an id is decided (a commit per request cost ~80 us, a sixth of a
+read's budget), so an id is on disk about a millisecond after it was decided; a caller
+that must not answer before that awaits :meth:`ReplayGuard.written` (the token endpoint,
+ingests). Closing the guard writes what is left. Rows past their expiry are deleted at
 most once a second. ``synchronous=NORMAL`` (WAL): a written batch survives the process,
 and is lost only if the machine itself loses power.
 
@@ -92,26 +93,39 @@ class ReplayGuard:
         self._queue.append((self.name, request, expires))
         self._queued += 1
         self._now = now
+        self._start_writing()
         return True
+
+    def _start_writing(self) -> None:
+        """Start writing at once (from a running event loop), so that the batch is often
+        on disk before the caller asks: :meth:`written` then costs nothing."""
+        if self._writer is None or self._writer.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop here: written() or close() writes it
+                return
+            self._writer = loop.create_task(self._drain(), name=f"replay-{self.name}")
 
     async def written(self) -> None:
         """Return once every id decided fresh before this call is on disk."""
         target = self._queued
         while self._written < target:
             if self._writer is None or self._writer.done():
-                self._writer = asyncio.ensure_future(self._write_batch())
+                self._writer = asyncio.get_running_loop().create_task(self._drain())
             await asyncio.shield(self._writer)
 
-    async def _write_batch(self) -> None:
-        rows, upto, now = self._queue, self._queued, self._now
-        self._queue = []
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._write,
-                                                             rows, now)
-        except BaseException:
-            self._queue = rows + self._queue  # written with the next batch
-            raise
-        self._written = upto
+    async def _drain(self) -> None:
+        """Write batches until nothing decided is left unwritten."""
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            rows, upto, now = self._queue, self._queued, self._now
+            self._queue = []
+            try:
+                await loop.run_in_executor(self._executor, self._write, rows, now)
+            except BaseException:
+                self._queue = rows + self._queue  # written with the next batch
+                raise
+            self._written = upto
 
     def _write(self, rows: list[tuple[str, str, int]], now: int | None) -> None:
         with self._lock:

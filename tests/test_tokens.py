@@ -165,14 +165,22 @@ def test_the_sdk_takes_the_audience_from_the_node_it_talks_to(twins: Twins) -> N
 
 
 # -- a token dies with its key ---------------------------------------------------------------
-def test_a_token_stops_working_when_its_key_is_rotated(twins: Twins) -> None:
-    old, new = ident("token-rotating-nurse"), ident("token-rotating-nurse-2")
+def nurse_with_token(twins: Twins, name: str) -> tuple[Identity, str]:
+    """A nurse newly enrolled at A, and a token of hers that works."""
+    nurse = ident(name)
     with SalusClient(twins.a, twins.admin) as admin:
-        admin.call("membership", "enrol", {"org": "st-mary", "member": old.did,
+        admin.call("membership", "enrol", {"org": "st-mary", "member": nurse.did,
                                            "roles": ["nurse"]})
-    with SalusClient(twins.a, old) as c:
+    with SalusClient(twins.a, nurse) as c:
         token = c.token()
-        assert httpx.get(f"{twins.a}/v1/members", headers=bearer(token)).status_code == 200
+    assert httpx.get(f"{twins.a}/v1/members", headers=bearer(token)).status_code == 200
+    return nurse, token
+
+
+def test_a_token_stops_working_when_its_key_is_rotated(twins: Twins) -> None:
+    old, token = nurse_with_token(twins, "token-rotating-nurse")
+    new = ident("token-rotating-nurse-2")
+    with SalusClient(twins.a, old) as c:
         assert c.call("membership", "rotate_key", {"new_key": new.did}).valid
     for path in ("/v1/members", f"/v1/members/{old.did}", "/v1/state/org/st-mary",
                  f"/v1/records?patient={twins.patient.did}"):
@@ -188,13 +196,8 @@ def test_a_token_stops_working_when_its_key_is_rotated(twins: Twins) -> None:
 
 
 def test_a_token_stops_working_when_its_key_is_revoked(twins: Twins) -> None:
-    lost = ident("token-revoked-nurse")
+    lost, token = nurse_with_token(twins, "token-revoked-nurse")
     with SalusClient(twins.a, twins.admin) as admin:
-        admin.call("membership", "enrol", {"org": "st-mary", "member": lost.did,
-                                           "roles": ["nurse"]})
-        with SalusClient(twins.a, lost) as c:
-            token = c.token()
-        assert httpx.get(f"{twins.a}/v1/members", headers=bearer(token)).status_code == 200
         assert admin.call("membership", "revoke_key", {"key": lost.did,
                                                        "reason": "key_compromise"}).valid
     status, code, reason = error(httpx.get(f"{twins.a}/v1/members", headers=bearer(token)))

@@ -16,8 +16,7 @@ from salus.credentials.verifier import Verifier
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import node_server
 
 ORGS = [OrgSpec("medboard", "board", "State Medical Board"),
         OrgSpec("med-school", "school", "City Medical School"),
@@ -79,8 +78,8 @@ def privileges(physician: str) -> CredentialRequest:
 def running(tmp: Path) -> Iterator[CredNet]:
     init_datadir(tmp, "salus-cred-test", ORGS)
     datadir = DataDir(tmp)
-    app, node = build(NodeConfig(tmp, block_max_wait_ms=5, custodians=(), context_max_age=0))
-    with ServerThread(app) as server:
+    served, node = node_server(tmp, block_max_wait_ms=5, custodians=(), context_max_age=0)
+    with served as server:
         genesis = datadir.genesis()
         net = CredNet(tmp, server.url, genesis.orderer, genesis.chain_id)
         for spec in ORGS:

@@ -17,9 +17,8 @@ from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.node.receipt import Receipt
-from salus.node.server import NodeConfig, build
 from salus.records.gateway import Gateway
-from servers import ServerThread
+from servers import ServerThread, node_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Personal health information in the fixture Bundle: none of it may reach a ledger.
@@ -114,8 +113,8 @@ class RecordsNet:
 def start(data: Path):
     init_datadir(data, "salus-records-test", ORGS)
     datadir = DataDir(data)
-    app, node = build(NodeConfig(data, block_max_wait_ms=5))
-    server = ServerThread(app)
+    server, node = node_server(data, block_max_wait_ms=5)
+    app = server.app
     server.__enter__()
     net = RecordsNet(data, server.url, app)
     for org in {o for _, o, _ in STAFF}:

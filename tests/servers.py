@@ -12,6 +12,8 @@ from pathlib import Path
 import uvicorn
 
 from salus.client import SalusClient, SalusError
+from salus.node.node import Node
+from salus.node.server import NodeConfig, build, uvicorn_options
 from salus.ports import free_port
 
 
@@ -28,6 +30,7 @@ class ServerThread:
     def __init__(self, app, **options) -> None:
         options = {"host": "127.0.0.1", "log_level": "warning", **options}
         options.setdefault("port", free_port())
+        self.app = app
         self.port = options["port"]
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
@@ -41,6 +44,14 @@ class ServerThread:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def node_server(data: Path, **config) -> tuple[ServerThread, Node]:
+    """`salus node`'s app on ``data`` (``config``: NodeConfig's fields), to be served as
+    `salus node` serves it on a free loopback port, which is also its public URL."""
+    options = NodeConfig(data, port=free_port(), **config)
+    app, node = build(options)
+    return ServerThread(app, **uvicorn_options(options)), node
 
 
 class NodeProcess:

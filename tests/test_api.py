@@ -25,8 +25,7 @@ from salus.ledger.log import leaf_hash, verify_consistency, verify_inclusion
 from salus.ledger.log.offline import verify_bundle
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import ServerThread, node_server
 
 
 class Net:
@@ -53,8 +52,8 @@ def net(tmp_path_factory):
     data = tmp_path_factory.mktemp("node")
     init_datadir(data, "salus-api-test", [OrgSpec("st-mary", "hospital", "St Mary's"),
                                           OrgSpec("health-dept", "regulator", "Regulator")])
-    app, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
-    with ServerThread(app) as server:
+    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    with served as server:
         yield Net(data, server)
     node.ledger.close()
 

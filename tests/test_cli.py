@@ -9,8 +9,7 @@ import stat
 from typer.testing import CliRunner
 
 from salus.cli.main import app
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import node_server
 
 runner = CliRunner()
 
@@ -38,8 +37,8 @@ def test_keys_init_node_tx_status_audit_proofs(tmp_path) -> None:
                                "--org", "a:castle", code=1)
     admin_key = init["admin_keys"]["st-mary"]
 
-    app_, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
-    with ServerThread(app_) as server:
+    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    with served as server:
         url = server.url
         status = json.loads(run("status", "--node", url))
         assert status["chain_id"] == "cli-test" and status["height"] == 0

@@ -17,8 +17,7 @@ from salus.ledger.audit import audit
 from salus.ledger.store import Store
 from salus.node.contracts import registry
 from salus.node.datadir import DataDir
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import node_server
 
 runner = CliRunner()
 
@@ -33,8 +32,8 @@ def cli(*args: str, code: int = 0) -> str:
 def demo(tmp_path_factory):
     data = tmp_path_factory.mktemp("demo")
     seed(data)
-    app_, node = build(NodeConfig(data, block_max_wait_ms=5))
-    with ServerThread(app_) as server:
+    served, node = node_server(data, block_max_wait_ms=5)
+    with served as server:
         made = seed_once(server.url, data, lambda _: None)
         yield data, server.url, made
     node.ledger.close()

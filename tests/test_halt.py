@@ -11,15 +11,14 @@ from salus.client import SalusClient, SalusError
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import node_server
 
 
 def test_storage_failure_halts_the_node(tmp_path) -> None:
     init_datadir(tmp_path, "salus-halt", [OrgSpec("st-mary", "hospital", "St Mary")])
     admin = Identity.load(admin_key_path(DataDir(tmp_path), "st-mary"))
-    app, node = build(NodeConfig(tmp_path, block_max_wait_ms=5, custodians=()))
-    with ServerThread(app) as server, SalusClient(server.url, admin) as c:
+    served, node = node_server(tmp_path, block_max_wait_ms=5, custodians=())
+    with served as server, SalusClient(server.url, admin) as c:
         assert c.call("notary", "anchor", {"hash": "01" * 32}).valid
         # A real SQLite failure: the table the next block must write to disappears.
         conn = sqlite3.connect(DataDir(tmp_path).ledger_file)

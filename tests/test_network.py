@@ -34,6 +34,7 @@ from salus.bench.harness import patient_registrations
 from salus.cli.main import app as cli
 from salus.client import SalusClient
 from salus.identity import Identity
+from salus.identity.assertion import ASSERTION_TYPE, client_assertion
 from salus.ledger import transaction
 from salus.ledger.log import leaf_hash
 from salus.network.attestation import Attestation, AttestationError, check_quorum
@@ -123,6 +124,25 @@ def test_a_hospital_peer_serves_its_records_with_consent(net) -> None:
                   read_ledger(net, i, "SELECT key, value FROM state")]
         assert any(r["record"].encode() in b for b in blobs for r in records)  # registered
         assert not phi_in(blobs, ["MRN-NET-1"]), net.peers[i].org  # ... and nothing else
+
+
+def test_an_assertion_made_for_one_peer_is_refused_by_the_others(net) -> None:
+    """Each peer's public URL is its own (its ``api`` in its network.json): an assertion
+    for one peer is no good at another (issue 14 redeemed one assertion at three)."""
+    hospital = net.peers[0]
+    admin = Identity.load(admin_key_path(DataDir(hospital.data), hospital.org))
+    assertion = client_assertion(admin, f"{hospital.url}/v1/auth/token", int(time.time()))
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion}
+    for peer in net.peers:
+        found = httpx.get(f"{peer.url}/.well-known/smart-configuration").json()
+        assert found["token_endpoint"] == f"{peer.url}/v1/auth/token"
+    for other in net.peers[1:]:  # the admin is a member there too (genesis)
+        answer = httpx.post(f"{other.url}/v1/auth/token", data=form)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["code"] == "INVALID_CLIENT"
+        assert f"{other.url}/v1/auth/token" in answer.json()["error"]["reason"]
+    assert httpx.post(f"{hospital.url}/v1/auth/token", data=form).status_code == 200
 
 
 def test_unsigned_messages_of_the_earlier_formats_are_no_longer_ordered(net) -> None:

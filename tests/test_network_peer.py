@@ -421,8 +421,9 @@ def test_records_wait_until_the_peer_has_caught_up_with_the_stream(tmp_path) -> 
         opened.append(running)
         return FakeGateway()
 
-    app = create_app(node, TokenService(PEER_KEYS["medboard"], ledger, 300),
-                     open_gateway=open_gateway)
+    tokens = TokenService(PEER_KEYS["medboard"], ledger, 300, public_url="http://peer",
+                          replay_file=tmp_path / "replay.db")
+    app = create_app(node, tokens, open_gateway=open_gateway)
 
     async def run() -> tuple[int, dict, int, bool]:
         async with app.router.lifespan_context(app):

@@ -38,6 +38,7 @@ from salus.node.bootstrap import admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.ordering import SoloOrderer
+from salus.ports import free_port
 from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
 from salus.records.custodian import open_custodian
 from salus.records.gateway import Gateway
@@ -452,7 +453,7 @@ def _gateway_on(datadir: DataDir, clock: NodeClock):
                                                 Identity.load(admin_key_path(datadir, org)),
                                                 clock())
                       for org in hosted_orgs(node, datadir)}
-        gateway = Gateway(node, custodians, clock=clock)
+        gateway = Gateway(node, custodians, replay_file=datadir.replay_file, clock=clock)
         await gateway.start()
         return gateway
     return open_gateway
@@ -465,8 +466,11 @@ def net(tmp_path: Path) -> Iterator[Net]:
     datadir = DataDir(data)
     ledger = datadir.open_ledger()
     node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
-    tokens = TokenService(Identity.load(datadir.key_file), ledger)
-    with ServerThread(create_app(node, tokens, open_gateway=_gateway_on(datadir, clock))) as server:
+    port = free_port()
+    tokens = TokenService(Identity.load(datadir.key_file), ledger,
+                          public_url=f"http://127.0.0.1:{port}", replay_file=datadir.replay_file)
+    with ServerThread(create_app(node, tokens, open_gateway=_gateway_on(datadir, clock)),
+                      port=port) as server:
         keys = tmp_path / "keys"
         keys.mkdir()
         net = Net(server.url, clock, keys, {"st-mary-admin": Identity.load(

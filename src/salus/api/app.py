@@ -27,12 +27,13 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import credentials, education, errors, fhir, network, records
-from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
+from salus.api import credentials, education, errors, fhir, network, records, scopes
+from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.rate_limit import RATE_LIMITED, RateLimiter, RateLimits, client_address, retry_after
 from salus.canonical import compact_json, loads_strict
+from salus.identity.assertion import TOKEN_PATH
 from salus.ledger.codes import Rejected
 from salus.ledger.export import export_lines
 from salus.ledger.ledger import LedgerError
@@ -124,6 +125,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 await node.stop()
                 if peer is not None:
                     await peer.stop()
+                tokens.close()
 
     async def _open_when_caught_up(open_gateway: Callable[[Node], Awaitable[Gateway]]) -> None:
         await node.wait_caught_up()
@@ -423,7 +425,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return record
 
     # -- authentication ------------------------------------------------------------------
-    @app.post("/v1/auth/token", tags=["auth"], summary="OAuth2 token (JWT client assertion)",
+    @app.post(TOKEN_PATH, tags=["auth"], summary="OAuth2 token (JWT client assertion)",
               openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
                   "schema": {"type": "object", "required": [
                       "grant_type", "client_assertion_type", "client_assertion"],
@@ -437,24 +439,27 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         try:
             raw = await read_capped(request, MAX_TOKEN_REQUEST)
             form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
-            audience = str(request.url_for("token"))
             result = tokens.issue(form.get("grant_type", ""),
                                   form.get("client_assertion_type", ""),
-                                  form.get("client_assertion", ""), audience, form.get("scope"))
+                                  form.get("client_assertion", ""), form.get("scope"))
+            await tokens.written()  # a token only once its assertion's jti is on disk
         except ApiError as exc:
             limiter.failed(address, "auth_token", exc.code)
             raise
         return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
     @app.get("/.well-known/smart-configuration", tags=["auth"], summary="SMART discovery")
-    async def smart_configuration(request: Request) -> dict[str, Any]:
+    async def smart_configuration() -> dict[str, Any]:
+        # The configured public URL, whatever Host the request named: clients make their
+        # assertions for this endpoint, the only audience the node accepts.
         return {
-            "token_endpoint": str(request.url_for("token")),
+            "token_endpoint": tokens.token_endpoint,
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
             "grant_types_supported": ["client_credentials"],
-            "scopes_supported": list(SUPPORTED_SCOPES),
-            "capabilities": ["client-confidential-asymmetric"],
+            "scopes_supported": scopes.supported(),
+            "capabilities": ["client-confidential-asymmetric", "permission-v1",
+                             "permission-v2"],
         }
 
     # -- operations ----------------------------------------------------------------------

@@ -3,31 +3,52 @@
 A member proves who it is by signing a short-lived JWT with its own ledger key; the node
 checks the key is an active member key on the ledger right now and answers with an
 access token (an EdDSA JWT signed by the node) that carries the member's current roles.
-Tokens live five minutes by default; each assertion can be used once.
+Tokens live five minutes by default; each assertion can be used once, and only at the
+node it was made for.
+
+- The assertion's audience must be this node's token endpoint under its configured
+  public URL (``salus node --public-url``), never a URL made from the request's own
+  headers: a client that names the node it means cannot be talked into an assertion that
+  another node (or a Host header naming it) accepts. Each network peer has its own URL,
+  so an assertion made for one peer is refused by the others.
+- The ``jti`` of every accepted assertion is remembered until the assertion expires, in
+  the node's replay file (salus.records.replay): a restart does not reopen the window.
+- Every request re-checks that the token's key is still an active key of the member it
+  names (the ledger's state cache: two lookups), so a token issued before its key was
+  revoked, rotated or recovered stops working with the block that retired the key.
+- Scopes follow SMART v1 and v2 (salus.api.scopes); each request needs the one its
+  method and path call for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
 from fastapi import Request
 
+from salus.api import scopes
 from salus.api.errors import ApiError
 from salus.identity import Identity
-from salus.identity.assertion import ASSERTION_TYPE, public_key, sign_jwt
+from salus.identity.assertion import (
+    ASSERTION_TYPE,
+    public_key,
+    sign_jwt,
+    token_endpoint,
+)
 from salus.identity.did import DIDError
 from salus.ledger.ledger import Ledger
-from salus.ledger.members import has_role, key_entry, member_of_key
+from salus.ledger.members import has_role, key_valid_at, member_of_key
+from salus.records.replay import ReplayGuard
 
 MAX_ASSERTION_LIFETIME = 300
 CLOCK_SKEW = 60
-#: SMART-style scopes a token may carry; every member may read the ledger's own data.
-SUPPORTED_SCOPES = ("system/*.read", "system/*.write")
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,28 +62,52 @@ class Principal:
     def has_role(self, role: str) -> bool:
         return role in self.roles
 
+    def allows(self, resource: str, permission: str) -> bool:
+        """Does one of the token's scopes give ``permission`` on ``resource``?"""
+        return scopes.allows(scopes.parse_all(" ".join(self.scopes)), resource, permission)
+
 
 class TokenService:
-    def __init__(self, key: Identity, ledger: Ledger, lifetime: int = 300) -> None:
+    """``public_url``: this node's address as its clients name it (the assertions'
+    audience is its token endpoint); ``replay_file``: where accepted assertions are
+    remembered until they expire (the node's ``DataDir.replay_file``)."""
+
+    def __init__(self, key: Identity, ledger: Ledger, lifetime: int = 300, *,
+                 public_url: str, replay_file: str | Path) -> None:
         self.key = key
         self.ledger = ledger
         self.lifetime = lifetime
-        self._used: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.public_url = public_url.rstrip("/")
+        self.token_endpoint = token_endpoint(public_url)
+        self._used = ReplayGuard(replay_file, "client_assertions",
+                                 (MAX_ASSERTION_LIFETIME + CLOCK_SKEW) * 1000)
         self._public = public_key(key.did)
 
     def _fail(self, reason: str) -> ApiError:
         return ApiError(400, "INVALID_CLIENT", reason)
 
-    def _remember(self, jti: str, exp: int, now: int) -> None:
-        with self._lock:
-            for old in [j for j, e in self._used.items() if e < now - CLOCK_SKEW]:
-                del self._used[old]
-            if jti in self._used:
-                raise self._fail("this client assertion was already used (jti replay)")
-            self._used[jti] = exp
+    def _remember(self, issuer: str, jti: str, exp: int, now: int) -> None:
+        # keyed by issuer and jti (RFC 7523: a jti is unique per issuer), hashed to a
+        # fixed size whatever length the client chose
+        seen = hashlib.sha256(f"{issuer}|{jti}".encode()).hexdigest()
+        if not self._used.first_use(seen, (exp + CLOCK_SKEW) * 1000, now * 1000):
+            raise self._fail("this client assertion was already used (jti replay)")
 
-    def issue(self, grant_type: str, assertion_type: str, assertion: str, audience: str,
+    def _active_member(self, did: str) -> dict[str, Any] | None:
+        """The member whose active key ``did`` is at the ledger's head, if any."""
+        member = member_of_key(self.ledger.state_value, did)
+        if member is None or not key_valid_at(member, did, self.ledger.height):
+            return None
+        return member
+
+    async def written(self) -> None:
+        """Return once the assertions accepted so far are remembered on disk."""
+        await self._used.written()
+
+    def close(self) -> None:
+        self._used.close()
+
+    def issue(self, grant_type: str, assertion_type: str, assertion: str,
               scope: str | None, now: int | None = None) -> dict[str, Any]:
         now = int(time.time()) if now is None else now
         if grant_type != "client_credentials":
@@ -72,8 +117,13 @@ class TokenService:
         try:
             issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
             claims = jwt.decode(
-                assertion, public_key(str(issuer)), algorithms=["EdDSA"], audience=audience,
+                assertion, public_key(str(issuer)), algorithms=["EdDSA"],
+                audience=self.token_endpoint,
                 leeway=CLOCK_SKEW, options={"require": ["iss", "sub", "aud", "exp", "jti"]})
+        except jwt.InvalidAudienceError:
+            raise self._fail(f"the client assertion's audience (aud) must be this node's token "
+                             f"endpoint, {self.token_endpoint}: an assertion made for another "
+                             "address or another node is refused") from None
         except (jwt.PyJWTError, DIDError, ValueError) as exc:
             raise self._fail(f"client assertion rejected: {exc}") from None
         if claims["sub"] != claims["iss"]:
@@ -81,20 +131,22 @@ class TokenService:
         if claims["exp"] - now > MAX_ASSERTION_LIFETIME:
             raise self._fail(f"client assertion must expire within {MAX_ASSERTION_LIFETIME} s")
         did = claims["iss"]
-        member = member_of_key(self.ledger.state_value, did)
-        entry = None if member is None else key_entry(member, did)
-        if member is None or entry is None or entry["status"] != "active":
+        member = self._active_member(did)
+        if member is None:
             raise self._fail("the assertion's key is not an active member key on this ledger")
-        self._remember(str(claims["jti"]), int(claims["exp"]), now)
-        requested = (scope or SUPPORTED_SCOPES[0]).split()
-        unknown = [s for s in requested if s not in SUPPORTED_SCOPES]
-        if unknown:
-            raise ApiError(400, "INVALID_SCOPE", f"unsupported scope(s): {' '.join(unknown)}")
+        requested = (scope or scopes.DEFAULT_SCOPE).split()
+        try:
+            scopes.parse_all(" ".join(requested))
+        except scopes.ScopeError as exc:
+            raise ApiError(400, "INVALID_SCOPE", f"unsupported scope: {exc}") from None
+        self._remember(did, str(claims["jti"]), int(claims["exp"]), now)
         height = self.ledger.height
         roles = sorted({r["role"] for r in member["roles"]
                         if has_role(self.ledger.state_value, member, r["role"], None, height)})
         token = sign_jwt(self.key, {
-            "iss": self.key.did, "aud": self.ledger.chain_id, "sub": member["id"], "did": did,
+            # the token is for this node alone: its public URL, not the chain (which every
+            # copy of the node's data directory would share)
+            "iss": self.key.did, "aud": self.public_url, "sub": member["id"], "did": did,
             "org": member["org"], "roles": roles, "scope": " ".join(requested),
             "iat": now, "exp": now + self.lifetime, "jti": secrets.token_hex(16),
         })
@@ -104,21 +156,39 @@ class TokenService:
     def principal(self, token: str) -> Principal:
         try:
             claims = jwt.decode(token, self._public, algorithms=["EdDSA"],
-                                audience=self.ledger.chain_id, issuer=self.key.did)
+                                audience=self.public_url, issuer=self.key.did)
         except jwt.ExpiredSignatureError:
             raise ApiError(401, "TOKEN_EXPIRED", "access token expired; request a new one",
-                           {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+                           _INVALID_TOKEN) from None
         except jwt.PyJWTError as exc:
             raise ApiError(401, "INVALID_TOKEN", f"access token rejected: {exc}",
-                           {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+                           _INVALID_TOKEN) from None
+        member = self._active_member(claims["did"])
+        if member is None or member["id"] != claims["sub"]:
+            raise ApiError(401, "KEY_NOT_ACTIVE",
+                           "the key this token was issued to is no longer an active key of "
+                           "its member (revoked, rotated or recovered); request a new token "
+                           "with a current key", _INVALID_TOKEN)
         return Principal(claims["sub"], claims["did"], claims.get("org"),
                          tuple(claims.get("roles", ())), tuple(claims.get("scope", "").split()))
 
     def from_request(self, request: Request) -> Principal:
+        """The member a request's bearer token names, if the token is valid, its key
+        still active, and one of its scopes allows this method on this path."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "UNAUTHENTICATED",
                            "this endpoint needs a bearer token from POST /v1/auth/token",
                            {"WWW-Authenticate": "Bearer"})
-        return self.principal(token.strip())
+        principal = self.principal(token.strip())
+        resource, permission = scopes.needed(request.method, request.url.path)
+        if not principal.allows(resource, permission):
+            wanted = f"system/{resource}.{permission}"
+            raise ApiError(403, "INSUFFICIENT_SCOPE",
+                           f"this token's scopes ({' '.join(principal.scopes)}) do not allow "
+                           f"{request.method} {request.url.path}: it needs {wanted} (or a "
+                           "scope that includes it)",
+                           {"WWW-Authenticate": f'Bearer error="insufficient_scope", '
+                                                f'scope="{wanted}"'})
+        return principal

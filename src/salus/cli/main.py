@@ -84,6 +84,23 @@ def keys_show(key_file: Path) -> None:
     emit({"did": ident.did, "encryption_did": ident.encryption_did})
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    key: Annotated[Path, typer.Option("--key", "-k", help="Your current key file")],
+    new: Annotated[Path, typer.Option("--new", help="The new key file (salus keys new)")],
+    node_url: NodeUrl = DEFAULT_NODE,
+) -> None:
+    """Make NEW your signing and encryption key: membership.rotate_key (signed with your
+    current key), then membership.set_encryption_key (signed with the new one). Your member
+    id, records and consent stay yours; keep the old file until this succeeds."""
+    current, replacement = load_key(key), load_key(new)
+    with SalusClient(node_url, current) as client:
+        try:
+            emit(client.rotate_key(replacement))
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+
+
 # -- chain and node ----------------------------------------------------------------------
 @app.command()
 def init(
@@ -111,6 +128,10 @@ def node(
     data: DataOpt,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
+    public_url: Annotated[str | None, typer.Option(
+        help="This node's address as clients name it, e.g. https://salus.example.org: the "
+             "audience their token assertions must name (default: this peer's api in "
+             "--network's file, else http://HOST:PORT)")] = None,
     block_txs: Annotated[int, typer.Option(
         help="Cut a block at this many transactions")] = DEFAULT_MAX_TXS,
     block_wait_ms: Annotated[int, typer.Option(
@@ -158,7 +179,7 @@ def node(
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, network=network, rate_limits=limits,
-                            trusted_proxies=tuple(trusted_proxy or ()))
+                            trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url)
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs, "
                   f"web application at /ui/)")
         serve(config)

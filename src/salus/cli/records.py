@@ -86,7 +86,8 @@ def erase(key: KeyOpt, patient: Annotated[str | None, typer.Option(
 @consent_app.command("grant")
 def grant(key: KeyOpt,
           purpose: Annotated[list[str], typer.Option(help="Purpose(s) of use, e.g. TREAT")],
-          member: Annotated[str | None, typer.Option(help="A practitioner's did")] = None,
+          member: Annotated[str | None, typer.Option(
+              help="A practitioner's member id (the did of their first key)")] = None,
           org: Annotated[str | None, typer.Option(help="An organisation (or with --role)")] = None,
           role: Annotated[str | None, typer.Option(help="A role, e.g. clinician")] = None,
           resource_type: Annotated[list[str] | None, typer.Option(help="Limit to types")] = None,

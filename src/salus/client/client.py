@@ -14,10 +14,12 @@ Every call that the node refuses raises :class:`SalusError` with the node's stab
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,10 +27,14 @@ from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
-from salus.identity.assertion import ASSERTION_TYPE, client_assertion
+from salus.identity.assertion import (
+    ASSERTION_TYPE,
+    TOKEN_PATH,
+    client_assertion,
+    token_endpoint,
+)
 from salus.ledger import transaction
 from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
-from salus.ledger.members import key_index
 from salus.node.receipt import Receipt
 
 
@@ -62,12 +68,28 @@ def _error_of(resp: httpx.Response) -> SalusError:
         return SalusError("HTTP_ERROR", resp.text[:200], resp.status_code)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80,
+                                                                  "https": 443}.get(scheme)
+
+
 class SalusClient(RecordsClient, RecoveryClient):
+    """``scope``: the SMART scopes of this client's access tokens (default: all of the
+    member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
+    public URL when this client reaches it at another address on purpose (through a
+    tunnel or proxy); by default the node's advertised token endpoint is used, which
+    must then be on ``base_url``'s origin."""
+
     def __init__(self, base_url: str, identity: Identity | None = None, *,
                  chain_id: str | None = None, timeout: float = 60.0,
-                 clock: Callable[[], int] = wall_clock_ms) -> None:
+                 clock: Callable[[], int] = wall_clock_ms, scope: str = "system/*.cruds",
+                 public_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
+        self.scope = scope
+        self._token_endpoint = None if public_url is None else token_endpoint(public_url)
         #: Where the times of signed transactions and read requests come from (ms since
         #: the epoch); the node refuses times too far from its own clock.
         self.clock = clock
@@ -159,6 +181,19 @@ class SalusClient(RecordsClient, RecoveryClient):
         if not receipt.valid:
             raise TransactionRejected(receipt)
         return receipt
+
+    def rotate_key(self, new: Identity) -> dict[str, Any]:
+        """Make ``new`` your signing key (``membership.rotate_key``, signed with your
+        current key), then its X25519 key your encryption key (``set_encryption_key``,
+        signed with the new one); this client signs with ``new`` from then on. Your
+        member id, records, consent and roles stay; custodians re-wrap your document
+        keys to the new encryption key from their own copies. Keep the old key file
+        until this returns."""
+        member = self.member_id()
+        self.call("membership", "rotate_key", {"new_key": new.did})
+        self.identity, self._token = new, None
+        self.call("membership", "set_encryption_key", {"encryption_key": new.encryption_did})
+        return {"member": member, "key": new.did, "encryption_key": new.encryption_did}
 
     # -- reading (public) ----------------------------------------------------------------
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -257,15 +292,31 @@ class SalusClient(RecordsClient, RecoveryClient):
         return self._request("GET", f"/v1/education/modules/{module}", auth=True)
 
     # -- reading (members) ---------------------------------------------------------------
+    def token_endpoint(self) -> str:
+        """The audience of this client's assertions: the token endpoint the node
+        advertises under its public URL (``/.well-known/smart-configuration``). It must
+        be on the origin this client talks to: a node advertising another's endpoint
+        would otherwise get assertions it could redeem there as this member."""
+        if self._token_endpoint is None:
+            advertised = self._request("GET", "/.well-known/smart-configuration").get(
+                "token_endpoint")
+            if not isinstance(advertised, str) or _origin(advertised) != _origin(self.base_url):
+                raise SalusError("AUDIENCE_MISMATCH",
+                                 f"{self.base_url} advertises its token endpoint as "
+                                 f"{advertised!r}, not on this address: connect to the node "
+                                 "by its public URL (salus node --public-url), or pass "
+                                 "public_url= if this address reaches it on purpose")
+            self._token_endpoint = advertised
+        return self._token_endpoint
+
     def token(self) -> str:
         if self._token and self._token[1] > time.monotonic() + 10:
             return self._token[0]
         ident = self._need_identity()
-        url = f"{self.base_url}/v1/auth/token"
-        assertion = client_assertion(ident, url, int(time.time()))
-        doc = self._request("POST", "/v1/auth/token", data={
+        assertion = client_assertion(ident, self.token_endpoint(), int(time.time()))
+        doc = self._request("POST", TOKEN_PATH, data={
             "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion, "scope": "system/*.read"})
+            "client_assertion": assertion, "scope": self.scope})
         self._token = (doc["access_token"], time.monotonic() + doc["expires_in"])
         return doc["access_token"]
 
@@ -283,13 +334,12 @@ class SalusClient(RecordsClient, RecoveryClient):
 
     def member_id(self) -> str:
         """Your member id: the did of your first key, which stays yours when your key
-        changes (rotation, recovery). Read from the ledger's key index, not assumed to
-        be this key's did."""
+        changes (rotation, recovery). The node names it in your access token (``sub``),
+        from the ledger's key index: never assumed to be this key's did."""
         if self._member_id is None:
-            member = self.state_or_none(key_index(self._need_identity().did))
-            if member is None:
-                raise SalusError("NOT_A_MEMBER", "this key belongs to no member")
-            self._member_id = member
+            payload = self.token().split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            self._member_id = str(claims["sub"])
         return self._member_id
 
     def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -70,8 +70,16 @@ class RecordsClient:
         return json.loads(self.open_sealed(sealed))
 
     def open_sealed(self: SalusClient, sealed: dict[str, Any]) -> bytes:
-        key = sealing.unwrap(base64.b64decode(sealed["wrapped_key"]),
-                             self._need_identity().encryption_key)
+        from salus.client.client import SalusError  # the SDK's module imports this one
+        try:
+            key = sealing.unwrap(base64.b64decode(sealed["wrapped_key"]),
+                                 self._need_identity().encryption_key)
+        except sealing.SealingError:
+            raise SalusError("WRONG_ENCRYPTION_KEY",
+                             f"the key to {sealed['record']} was sealed to the encryption key "
+                             "your member record names on the ledger, which is not this key "
+                             "file's; use the key file whose encryption key you last set "
+                             "(membership.set_encryption_key)") from None
         return sealing.decrypt(key, base64.b64decode(sealed["ciphertext"]), sealed["record"],
                                sealed["version"])
 

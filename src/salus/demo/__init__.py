@@ -87,4 +87,4 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         "Stop with Ctrl-C.\n")
     threading.Thread(target=_seed_records_when_ready, args=(base, data, console),
                      daemon=True, name="demo-records").start()
-    serve(NodeConfig(data, "127.0.0.1", port))
+    serve(NodeConfig(data, "127.0.0.1", port, public_url=base))

@@ -16,6 +16,14 @@ from salus.identity.did import ed25519_from_did
 from salus.identity.keys import Identity
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Where a node takes client assertions, under its public URL.
+TOKEN_PATH = "/v1/auth/token"
+
+
+def token_endpoint(public_url: str) -> str:
+    """The token endpoint under a node's public URL: the audience of every assertion
+    that node accepts."""
+    return public_url.rstrip("/") + TOKEN_PATH
 
 
 def private_key(identity: Identity) -> Ed25519PrivateKey:

@@ -7,6 +7,7 @@
     DIR/node.key         a network peer's signing key (one of genesis's peers), mode 0600
     DIR/ledger.db        SQLite ledger (created from genesis on first start)
     DIR/keys/*.key       keys ``salus init`` generated for organisation admins
+    DIR/replay.db        this node's memory of requests it served (salus.records.replay)
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class DataDir:
     def attestations_file(self) -> Path:
         """A network peer's archive of attestations (salus.network.attestation_archive)."""
         return self.path / "attestations.db"
+
+    @property
+    def replay_file(self) -> Path:
+        """Ids of the signed requests and client assertions this node accepted, until
+        they expire (salus.records.replay): not consensus state, this node's own."""
+        return self.path / "replay.db"
 
     @property
     def keys_dir(self) -> Path:

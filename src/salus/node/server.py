@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from fastapi import FastAPI
@@ -27,6 +28,9 @@ from salus.ordering.jetstream import JetStreamOrderer
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
+
+#: Addresses that mean "every interface": no client can reach the node at them.
+_WILDCARDS = ("0.0.0.0", "::", "")
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,15 @@ class NodeConfig:
     #: Addresses or networks of reverse proxies whose X-Forwarded-For (and -Proto) this
     #: node believes; empty: none, the client address is the connection's peer address.
     trusted_proxies: tuple[str, ...] = ()
+    #: The node's address as its clients name it (scheme, host, port, optional path):
+    #: the audience of every client assertion (salus.api.auth). Default: the peer's
+    #: ``api`` in network.json, else ``http://<host>:<port>`` (127.0.0.1 for a wildcard
+    #: host). Never taken from a request's Host or X-Forwarded-* headers.
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
+        if self.public_url is not None:
+            check_public_url(self.public_url)
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -60,11 +71,42 @@ class NodeConfig:
                                  "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
 
 
+def check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"public URL {url!r} must be http(s)://host[:port][/path], with no "
+                         "query, fragment or credentials")
+
+
+def default_public_url(host: str, port: int) -> str:
+    if host in _WILDCARDS:
+        host = "127.0.0.1"
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url_of(config: NodeConfig, network: NetworkConfig | None, org: str | None) -> str:
+    """The configured public URL; else this peer's ``api`` in network.json; else the
+    address it listens on."""
+    if config.public_url is not None:
+        return config.public_url.rstrip("/")
+    mine = [p["api"] for p in network.peers if p.get("org") == org and p.get("api")] \
+        if network is not None else []
+    if mine:
+        check_public_url(mine[0])
+        return mine[0].rstrip("/")
+    return default_public_url(config.host, config.port)
+
+
 def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     datadir = DataDir(config.data)
     ledger = datadir.open_ledger()
     key = Identity.load(datadir.key_file)
     peer: Peer | None = None
+    network: NetworkConfig | None = None
+    org: str | None = None
     if config.network is None:
         node = Node(ledger, SoloOrderer(config.block_max_txs, config.block_max_wait_ms))
     else:
@@ -77,7 +119,9 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
                                              [p["did"] for p in ledger.genesis.peers], name=org))
         peer = Peer(node, key, network.ordering, network.quorum,
                     AttestationArchive(datadir.attestations_file, ledger.chain_id))
-    tokens = TokenService(key, ledger, config.token_lifetime)
+    tokens = TokenService(key, ledger, config.token_lifetime,
+                          public_url=public_url_of(config, network, org),
+                          replay_file=datadir.replay_file)
 
     async def gateway(running: Node) -> Gateway:
         orgs = None if config.custodians is None else list(config.custodians)

@@ -24,8 +24,10 @@ import contextlib
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from salus.clock import wall_clock_ms
@@ -211,16 +213,20 @@ class AuditTrail:
 
 
 class Gateway:
-    def __init__(self, node: Node, custodians: dict[str, Custodian],
-                 clock: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(self, node: Node, custodians: dict[str, Custodian], *,
+                 replay_file: str | Path, clock: Callable[[], int] = wall_clock_ms) -> None:
+        """``replay_file``: where the gateway remembers the signed requests it served
+        (a restarted gateway must still refuse them): ``DataDir.replay_file``."""
         self.node = node
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock
         self.trails = {org: AuditTrail(c, clock, self.ledger.executor.max_tx_bytes)
                        for org, c in custodians.items()}
-        self._requests = ReplayGuard(READ_REQUEST_WINDOW_MS)
-        self._ingests = ReplayGuard(READ_REQUEST_WINDOW_MS)
+        # A read's id goes to disk in the background, within about a millisecond (before its
+        # audit entry is in a block); awaiting it cost ~4% of a read. Ingests wait for it.
+        self._requests = ReplayGuard(replay_file, "read_requests", READ_REQUEST_WINDOW_MS)
+        self._ingests = ReplayGuard(replay_file, "ingest_requests", READ_REQUEST_WINDOW_MS)
         self._follower: asyncio.Task[None] | None = None
 
     def get(self, key: str) -> Any:
@@ -246,6 +252,8 @@ class Gateway:
                 await self._follower
         for custodian in self.custodians.values():
             custodian.close()
+        self._requests.close()
+        self._ingests.close()
 
     def custodian(self, org: str) -> Custodian:
         found = self.custodians.get(org)
@@ -254,6 +262,17 @@ class Gateway:
                                f"this node does not hold a vault for {org!r} "
                                f"(it holds: {', '.join(sorted(self.custodians)) or 'none'})")
         return found
+
+    @staticmethod
+    async def _remembered(guard: ReplayGuard) -> None:
+        """Wait until the requests ``guard`` accepted so far are on disk: a request served
+        before the node stops must still be refused after it starts again."""
+        try:
+            await guard.written()
+        except sqlite3.Error as exc:
+            raise GatewayError(503, "REPLAY_MEMORY_UNAVAILABLE",
+                               f"the node could not record the request as served ({exc}); "
+                               "nothing was released") from None
 
     # -- who is asking -------------------------------------------------------------------
     def requester(self, did: str) -> Requester:
@@ -453,6 +472,7 @@ class Gateway:
         seal each resource in the vault, and register it on the ledger."""
         custodian = self.custodian(custodian_org)
         signed = self.ingest_request(caller, custodian.org, patient, body, request, salt)
+        await self._remembered(self._ingests)
         items = fhir_ingest.parse(body)
         patient_member = self._patient(patient)
         source = fhir_ingest.patient_reference(items)
@@ -479,6 +499,7 @@ class Gateway:
         """Check the caller's signed request over ``data``, then store it as a Binary."""
         custodian = self.custodian(custodian_org)
         signed = self.ingest_request(caller, custodian.org, patient, data, request, salt)
+        await self._remembered(self._ingests)
         item = fhir_ingest.Incoming("Binary", None, {"resourceType": "Binary",
                                                      "contentType": content_type})
         sealed = await self._seal(custodian, self._patient(patient), item, data)

@@ -40,6 +40,6 @@ async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = No
             for c in custodians.values():
                 c.close()
             raise
-    gateway = Gateway(node, custodians)
+    gateway = Gateway(node, custodians, replay_file=datadir.replay_file)
     await gateway.start()
     return gateway

@@ -87,6 +87,8 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if (method, path) in _NO_200:
                 responses.pop("200", None)
             for status in _FHIR_REFUSALS.get((method, path), ()):
-                responses[status] = _failure(FHIR_JSON, OUTCOME)
+                # invalid FHIR as an OperationOutcome; every other refusal as usual
+                responses[status] = _failure("application/json", ERROR)
+                responses[status]["content"].update(_failure(FHIR_JSON, OUTCOME)["content"])
             responses["default"] = _failure("application/json", ERROR)
     return doc

@@ -31,7 +31,7 @@ from salus.api import credentials, education, errors, fhir, network, openapi_doc
 from salus.api.auth import SUPPORTED_SCOPES, Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
-from salus.api.params import Height, LeafIndex, TreeSize
+from salus.api.params import Height, LeafHash, LeafIndex, TreeSize, TxId
 from salus.api.rate_limit import RATE_LIMITED, RateLimiter, RateLimits, client_address, retry_after
 from salus.canonical import compact_json, loads_strict
 from salus.ledger.codes import Rejected
@@ -97,8 +97,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
     of client addresses and signers (salus.api.rate_limit; default: its defaults)."""
     ledger = node.ledger
-    # One transaction's body: its base64 and the JSON around it.
-    max_tx_request = 4 * -(-ledger.executor.max_tx_bytes // 3) + 1024
+    # One transaction's body: twice the base64 of the largest transaction, so that one a
+    # little over the limit is still refused by admission with its receipt (TOO_LARGE).
+    max_tx_request = 2 * 4 * -(-ledger.executor.max_tx_bytes // 3) + 1024
     limiter = RateLimiter(rate_limits or RateLimits(), node.metrics)
 
     @asynccontextmanager
@@ -261,7 +262,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
 
     @app.get("/v1/tx/{tx_id}", tags=["transactions"],
              summary="A transaction, its receipt and its inclusion proof in the current tree")
-    async def get_tx(tx_id: str, viewer: Annotated[Principal | None, Depends(optional_member)]
+    async def get_tx(tx_id: TxId, viewer: Annotated[Principal | None, Depends(optional_member)]
                      ) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(tx_id, "tx id"))
         if row is None:
@@ -367,7 +368,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return {"entries": [base64.b64encode(r.raw).decode() for r in rows]}
 
     @app.get("/v1/log/proof", tags=["log"], summary="Inclusion proof of a leaf hash")
-    async def get_proof(hash: str, tree_size: TreeSize) -> dict[str, Any]:
+    async def get_proof(hash: LeafHash, tree_size: TreeSize) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(hash, "hash"))
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no leaf with hash {hash}")

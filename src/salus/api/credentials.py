@@ -24,7 +24,22 @@ from salus.ledger.ledger import Ledger
 #: A verification's body: up to MAX_CREDENTIALS credentials (a dossier, or a presentation
 #: of them) of 4 KB each; a typical credential is under 2 KB.
 MAX_BODY = 2 * 1024 * 1024
-_JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+_AT = {"type": "string", "format": "date-time",
+       "description": "verify as of this time (ISO 8601 with its offset); default now"}
+_VERIFY_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [
+        {"type": "object", "required": ["credential"],
+         "properties": {"credential": {"type": "object"}, "at": _AT}},
+        {"type": "object", "required": ["credentials"],
+         "properties": {"credentials": {"type": "array", "items": {"type": "object"},
+                                        "maxItems": MAX_CREDENTIALS},
+                        "subject": {"type": "string", "description": "the holder's did"},
+                        "at": _AT}}]}}}}}
+_PRESENTATION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["presentation", "challenge", "domain"],
+               "properties": {"presentation": {"type": "object"},
+                              "challenge": {"type": "string", "minLength": 1},
+                              "domain": {"type": "string", "minLength": 1}, "at": _AT}}}}}}
 
 
 class ContextCache:
@@ -81,7 +96,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
         doc, _ = await cache.current()
         return doc
 
-    @router.post("/v1/credentials/verify", openapi_extra=_JSON_BODY,
+    @router.post("/v1/credentials/verify", openapi_extra=_VERIFY_BODY,
                  summary="Verify a credential ({credential}) or a dossier ({credentials, "
                          "subject?}), optionally as of {at}")
     async def verify(request: Request) -> dict[str, Any]:
@@ -105,7 +120,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
             None, verifier.verify_dossier, creds, subject, at)
         return report.to_json()
 
-    @router.post("/v1/credentials/verify-presentation", openapi_extra=_JSON_BODY,
+    @router.post("/v1/credentials/verify-presentation", openapi_extra=_PRESENTATION_BODY,
                  summary="Verify a presentation ({presentation, challenge, domain}) and "
                          "every credential in it")
     async def verify_vp(request: Request) -> dict[str, Any]:

@@ -19,3 +19,7 @@ TreeSize = Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER,
                                 description="a size of the log (number of leaves)")]
 LeafIndex = Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER,
                                  description="a leaf's index in the log (0-based)")]
+
+#: A transaction id or leaf hash: SHA-256, 64 lowercase hex digits (uppercase is read too).
+TxId = Annotated[str, Path(pattern="^[0-9a-fA-F]{64}$", description="a transaction id")]
+LeafHash = Annotated[str, Query(pattern="^[0-9a-fA-F]{64}$", description="a leaf hash")]

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from records_net import RecordsNet, fixture_bundle, start, stop
+from records_net import RecordsNet, fixture_bundle, running
 from salus.api import errors
 from salus.canonical import MAX_DEPTH, JSONError, loads_strict, nesting_depth
 from salus.credentials.presentation import MAX_CREDENTIALS
@@ -30,10 +30,8 @@ PAST_2_64 = str(2**64)
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory) -> Iterator[RecordsNet]:
-    net, server, node = start(tmp_path_factory.mktemp("hostile"))
-    net.patient("pat-hostile")
-    yield net
-    stop(server, node)
+    with running(tmp_path_factory.mktemp("hostile"), "pat-hostile") as net:
+        yield net
 
 
 def _log_size(net: RecordsNet) -> int:

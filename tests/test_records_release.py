@@ -12,17 +12,15 @@ import httpx
 import pytest
 
 from conftest import ident
-from records_net import RecordsNet, fixture_bundle, start, stop
+from records_net import RecordsNet, fixture_bundle, running
 from salus.client import SalusError
 from salus.records import fhir_ingest
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory) -> Iterator[RecordsNet]:
-    net, server, node = start(tmp_path_factory.mktemp("release"))
-    net.patient("pat-release")
-    yield net
-    stop(server, node)
+    with running(tmp_path_factory.mktemp("release"), "pat-release") as net:
+        yield net
 
 
 def _resource(kind: str) -> dict:

@@ -7,7 +7,8 @@ import copy
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,18 @@ def start(data: Path):
 def stop(server: ServerThread, node) -> None:
     server.__exit__(None, None, None)
     node.ledger.close()
+
+
+@contextmanager
+def running(data: Path, *patients: str) -> Iterator[RecordsNet]:
+    """A records node (:func:`start`) with ``patients`` registered, stopped on exit."""
+    net, server, node = start(data)
+    try:
+        for name in patients:
+            net.patient(name)
+        yield net
+    finally:
+        stop(server, node)
 
 
 def fixture_bundle() -> dict:

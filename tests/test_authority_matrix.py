@@ -177,6 +177,7 @@ def test_every_actor_against_every_method(world: World, case) -> None:
         want = expected(actor, allowed)
         code, reason, kept = outcome(world, actor, contract, method, args(world))
         assert reason or code == Code.VALID, (actor, code)
+        assert "None" not in reason, (actor, reason)  # reasons say something true
         if want == VALID:
             assert code == Code.VALID, (actor, code, reason)
         elif want == ADMITTED:  # past admission, refused by the contract on its merits

@@ -240,6 +240,12 @@ def test_attestations_from_strangers_or_forged_are_not_counted(tmp_path) -> None
     forged["height"] = 2
     with pytest.raises(AttestationError):
         peer.receive(json.dumps(forged).encode())
+    # What another peer publishes is read strictly: the stream loop logs and skips a
+    # ValueError, where a recursion error would have stopped it.
+    twice = attest(a, "st-mary").replace(b'"height": ', b'"height": 9, "height": ', 1)
+    for hostile in (b"[" * 5000 + b"]" * 5000, twice):
+        with pytest.raises(ValueError, match=r"nested deeper|duplicate key"):
+            peer.receive(hostile)
     assert peer.book.at(1) == [] and peer.book.at(2) == []
     good = Attestation.from_json(json.loads(attest(a, "st-mary")))
     peers = {PEER_KEYS[o].did: o for o in ORGS}

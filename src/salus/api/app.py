@@ -27,10 +27,11 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import credentials, education, errors, fhir, network, records, scopes
+from salus.api import credentials, education, errors, fhir, network, openapi_doc, records, scopes
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
+from salus.api.params import Height, LeafHash, LeafIndex, TreeSize, TxId
 from salus.api.rate_limit import RATE_LIMITED, RateLimiter, RateLimits, client_address, retry_after
 from salus.canonical import compact_json, loads_strict
 from salus.identity.assertion import TOKEN_PATH
@@ -50,6 +51,9 @@ MAX_ENTRIES = 1000
 MAX_SCAN = 1000
 #: A token request is a form of four short fields; a client assertion is well under 2 KB.
 MAX_TOKEN_REQUEST = 64 * 1024
+#: A batch body: MAX_BATCH transactions of 2.4 KB of base64 each on average (a typical
+#: one is a few hundred bytes), or a few hundred of the largest a node takes.
+MAX_BATCH_REQUEST = 32 * 1024 * 1024
 
 
 class SubmitOne(BaseModel):
@@ -95,6 +99,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
     of client addresses and signers (salus.api.rate_limit; default: its defaults)."""
     ledger = node.ledger
+    # One transaction's body: twice the base64 of the largest transaction, so that one a
+    # little over the limit is still refused by admission with its receipt (TOO_LARGE).
+    max_tx_request = 2 * 4 * -(-ledger.executor.max_tx_bytes // 3) + 1024
     limiter = RateLimiter(rate_limits or RateLimits(), node.metrics)
 
     @asynccontextmanager
@@ -140,7 +147,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         title="Salus node API", version=salus.__version__, lifespan=lifespan,
         description="A permissioned ledger for health data. Log endpoints follow Certificate "
                     "Transparency (RFC 9162); authentication follows SMART Backend Services.")
-    errors.install(app)
+    errors.install(app, {"/fhir/": fhir.outcome})
     app.state.node = node
     app.state.gateway = None
     app.state.records_unavailable = None
@@ -221,7 +228,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         than offered before any is decoded."""
         address = client_address(request)
         limiter.check_address(address)
-        body = parse_json(await request.body(), model)
+        limit = max_tx_request if model is SubmitOne else MAX_BATCH_REQUEST
+        body = parse_json(await read_capped(request, limit), model)
         txs = [body.tx] if isinstance(body, SubmitOne) else body.txs
         limiter.take_address(address, len(txs))
         return txs
@@ -258,7 +266,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
 
     @app.get("/v1/tx/{tx_id}", tags=["transactions"],
              summary="A transaction, its receipt and its inclusion proof in the current tree")
-    async def get_tx(tx_id: str, viewer: Annotated[Principal | None, Depends(optional_member)]
+    async def get_tx(tx_id: TxId, viewer: Annotated[Principal | None, Depends(optional_member)]
                      ) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(tx_id, "tx id"))
         if row is None:
@@ -285,7 +293,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return doc
 
     @app.get("/v1/blocks/{height}", tags=["blocks"], summary="A block's signed header and results")
-    async def get_block(height: int) -> dict[str, Any]:
+    async def get_block(height: Height) -> dict[str, Any]:
         found = ledger.block(height)
         if found is None:
             raise ApiError(404, "NOT_FOUND", f"no block at height {height} (head is {ledger.height})")
@@ -346,7 +354,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
 
     # -- the transparency log (Certificate Transparency's shape) -------------------------
     @app.get("/v1/log/sth", tags=["log"], summary="The latest signed tree head")
-    async def get_sth(tree_size: int | None = None) -> dict[str, Any]:
+    async def get_sth(tree_size: TreeSize | None = None) -> dict[str, Any]:
         if tree_size is None:
             return ledger.sth().to_json()
         sth = ledger.sth_at(tree_size)
@@ -355,8 +363,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return sth.to_json()
 
     @app.get("/v1/log/entries", tags=["log"], summary="Leaves start..end inclusive (may be fewer)")
-    async def get_entries(start: Annotated[int, Query(ge=0)],
-                          end: Annotated[int, Query(ge=0)]) -> dict[str, list[str]]:
+    async def get_entries(start: LeafIndex, end: LeafIndex) -> dict[str, list[str]]:
         size = ledger.log_size
         if start > end or start >= size:
             raise ApiError(400, "BAD_RANGE", f"need 0 <= start <= end and start < {size}")
@@ -365,7 +372,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return {"entries": [base64.b64encode(r.raw).decode() for r in rows]}
 
     @app.get("/v1/log/proof", tags=["log"], summary="Inclusion proof of a leaf hash")
-    async def get_proof(hash: str, tree_size: int) -> dict[str, Any]:
+    async def get_proof(hash: LeafHash, tree_size: TreeSize) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(hash, "hash"))
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no leaf with hash {hash}")
@@ -376,7 +383,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return {"leaf_index": row.seq, "audit_path": [p.hex() for p in path]}
 
     @app.get("/v1/log/consistency", tags=["log"], summary="Consistency proof between two sizes")
-    async def get_consistency(first: int, second: int) -> dict[str, list[str]]:
+    async def get_consistency(first: TreeSize, second: TreeSize) -> dict[str, list[str]]:
         try:
             proof = ledger.consistency_proof(first, second)
         except LedgerError as exc:
@@ -477,8 +484,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         """The generated document, plus each method's argument schema as a component
         (``<contract>.<method>``): what the ``args`` of a signed transaction must fit."""
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version,
-                              description=app.description, routes=app.routes)
+            doc = openapi_doc.complete(get_openapi(title=app.title, version=app.version,
+                                                   description=app.description, routes=app.routes))
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             for m in ledger.registry.all_methods():
                 schemas[m.full_name] = {**m.schema.json_schema, "title": m.full_name,

@@ -1,5 +1,7 @@
 """Request bodies read by the handler itself rather than by FastAPI, so that a handler can
-refuse a request (a rate limit) before its body is read, and cap how much is read.
+refuse a request (a rate limit) before its body is read, and cap how much is read. Every
+JSON body is read by :func:`salus.canonical.loads_strict` (duplicate keys, nesting, number
+ranges), then checked against its model.
 
 FastAPI needs real annotations here, so no ``from __future__ import annotations``.
 """
@@ -11,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from salus.api.errors import ApiError
+from salus.canonical import JSONError, JSONValue, loads_strict
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,11 +38,22 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "TOO_LARGE", f"this endpoint takes at most {limit} bytes")
 
 
-def parse_json(raw: bytes, model: type[M]) -> M:
-    """``raw`` as ``model``; a mismatch answers 422 ``BAD_REQUEST`` exactly as a body
-    FastAPI had parsed would (errors.py's handler, locations under ``body``)."""
+def loads_body(raw: bytes, *, decimals: bool = False) -> JSONValue:
+    """``raw`` read as strict JSON (:func:`~salus.canonical.loads_strict`), or 400
+    ``INVALID_JSON`` saying why not."""
     try:
-        return model.model_validate_json(raw)
+        return loads_strict(raw, decimals=decimals)
+    except JSONError as exc:
+        raise ApiError(400, "INVALID_JSON", str(exc)) from None
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
+    """``raw`` as ``model``: 400 ``INVALID_JSON`` unless it is strict JSON; a mismatch
+    answers 422 ``BAD_REQUEST`` exactly as a body FastAPI had parsed would (errors.py's
+    handler, locations under ``body``). Strict validation: JSON's types, no coercion."""
+    value = loads_body(raw)
+    try:
+        return model.model_validate(value, strict=True)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]

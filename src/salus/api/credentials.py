@@ -13,16 +13,33 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from salus.api.body import loads_body, read_capped
 from salus.api.errors import ApiError
-from salus.canonical import JSONError, loads_strict
 from salus.clock import ms_from_iso
 from salus.credentials.context import VerificationContext, snapshot
-from salus.credentials.presentation import verify_presentation
+from salus.credentials.presentation import MAX_CREDENTIALS, verify_presentation
 from salus.credentials.verifier import Verifier
 from salus.ledger.ledger import Ledger
 
-MAX_BODY = 16 * 1024 * 1024
-_JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+#: A verification's body: up to MAX_CREDENTIALS credentials (a dossier, or a presentation
+#: of them) of 4 KB each; a typical credential is under 2 KB.
+MAX_BODY = 2 * 1024 * 1024
+_AT = {"type": "string", "format": "date-time",
+       "description": "verify as of this time (ISO 8601 with its offset); default now"}
+_VERIFY_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [
+        {"type": "object", "required": ["credential"],
+         "properties": {"credential": {"type": "object"}, "at": _AT}},
+        {"type": "object", "required": ["credentials"],
+         "properties": {"credentials": {"type": "array", "items": {"type": "object"},
+                                        "maxItems": MAX_CREDENTIALS},
+                        "subject": {"type": "string", "description": "the holder's did"},
+                        "at": _AT}}]}}}}}
+_PRESENTATION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["presentation", "challenge", "domain"],
+               "properties": {"presentation": {"type": "object"},
+                              "challenge": {"type": "string", "minLength": 1},
+                              "domain": {"type": "string", "minLength": 1}, "at": _AT}}}}}}
 
 
 class ContextCache:
@@ -52,13 +69,7 @@ class ContextCache:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "TOO_LARGE", f"the body exceeds {MAX_BODY} bytes")
-    try:
-        doc = loads_strict(raw)
-    except JSONError as exc:
-        raise ApiError(400, "INVALID_JSON", str(exc)) from None
+    doc = loads_body(await read_capped(request, MAX_BODY))
     if not isinstance(doc, dict):
         raise ApiError(400, "BAD_REQUEST", "the body is a JSON object")
     return doc
@@ -85,7 +96,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
         doc, _ = await cache.current()
         return doc
 
-    @router.post("/v1/credentials/verify", openapi_extra=_JSON_BODY,
+    @router.post("/v1/credentials/verify", openapi_extra=_VERIFY_BODY,
                  summary="Verify a credential ({credential}) or a dossier ({credentials, "
                          "subject?}), optionally as of {at}")
     async def verify(request: Request) -> dict[str, Any]:
@@ -98,6 +109,9 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
         if not isinstance(creds, list):
             raise ApiError(400, "BAD_REQUEST", "send {credential: {...}} or "
                                                "{credentials: [...], subject?: did}")
+        if len(creds) > MAX_CREDENTIALS:
+            raise ApiError(400, "TOO_MANY", f"a dossier holds at most {MAX_CREDENTIALS} "
+                                            "credentials")
         subject = doc.get("subject")
         if subject is not None and not isinstance(subject, str):
             raise ApiError(400, "BAD_REQUEST", "subject is a did")
@@ -106,7 +120,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
             None, verifier.verify_dossier, creds, subject, at)
         return report.to_json()
 
-    @router.post("/v1/credentials/verify-presentation", openapi_extra=_JSON_BODY,
+    @router.post("/v1/credentials/verify-presentation", openapi_extra=_PRESENTATION_BODY,
                  summary="Verify a presentation ({presentation, challenge, domain}) and "
                          "every credential in it")
     async def verify_vp(request: Request) -> dict[str, Any]:

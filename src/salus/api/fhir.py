@@ -15,19 +15,23 @@ import hashlib
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from salus.api.auth import Principal
 from salus.api.records import gateway_of
 from salus.clock import wall_clock_ms
 from salus.records import fhir_export
-from salus.records.contracts.layout import consent_key, record_key
+from salus.records.contracts.layout import PURPOSES, consent_key, record_key
 from salus.records.fhir_ingest import Issue
 from salus.records.gateway import VAULT_CODES, Gateway, GatewayError, Requester
 
 FHIR_JSON = "application/fhir+json"
+#: A patient search parameter: a FHIR id (R4 datatype ``id``), alone or as a reference.
+PatientParam = Annotated[str, Query(pattern=r"^(Patient/)?[A-Za-z0-9\-.]{1,64}$",
+                                    description="the patient's FHIR id, or Patient/<id>")]
 ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
+              413: "too-costly", 429: "throttled",
               500: "exception", 503: "transient"}
 
 
@@ -118,7 +122,9 @@ def _codes(resource: dict[str, Any]) -> set[str]:
 def build_router(member: Any) -> APIRouter:
     router = APIRouter(prefix="/fhir", tags=["fhir"])
     Member = Annotated[Principal, Depends(member)]
-    Purpose = Annotated[str, Header(alias="X-Purpose-Of-Use")]
+    Purpose = Annotated[str, Header(alias="X-Purpose-Of-Use",
+                                    pattern=f"^({'|'.join(sorted(PURPOSES))})$",
+                                    description="an HL7 v3 ActReason purpose of use")]
 
     def reader(request: Request, principal: Principal, purpose: str) -> Reader:
         return Reader(gateway_of(request), principal, purpose, request)
@@ -178,7 +184,8 @@ def build_router(member: Any) -> APIRouter:
         return fhir(out)
 
     @router.get("/Consent", summary="A patient's consents (the patient only)")
-    async def consents(request: Request, principal: Member, patient: str) -> JSONResponse:
+    async def consents(request: Request, principal: Member, patient: PatientParam
+                       ) -> JSONResponse:
         did = fhir_export.patient_did(patient.removeprefix("Patient/"))
         if did != principal.member_id:
             return outcome(403, "forbidden", "only the patient may list their consents")
@@ -203,7 +210,8 @@ def build_router(member: Any) -> APIRouter:
             return outcome(exc.status, exc.code, exc.reason)
 
     @router.get("/{resource_type}", summary="Search by patient (and code)")
-    async def search(resource_type: str, request: Request, principal: Member, patient: str,
+    async def search(resource_type: str, request: Request, principal: Member,
+                     patient: PatientParam,
                      code: str | None = None, purpose: Purpose = "TREAT") -> JSONResponse:
         if resource_type not in fhir_export.SEARCH_TYPES:
             return outcome(400, "not-supported", f"search on {resource_type} is not supported; "

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from salus.api.errors import ApiError
+from salus.api.params import Height
 from salus.network.peer import Peer
 
 
@@ -21,9 +21,7 @@ def build_router(peer: Peer) -> APIRouter:
         return doc
 
     @router.get("/attestations/{height}", summary="Every attestation of block HEIGHT seen here")
-    async def attestations(height: int) -> dict[str, Any]:
-        if height < 0:
-            raise ApiError(400, "BAD_REQUEST", "height must be >= 0")
+    async def attestations(height: Height) -> dict[str, Any]:
         return {"height": height, "attestations": [a.to_json() for a in peer.book.at(height)]}
 
     return router

@@ -19,6 +19,7 @@ from salus.api.auth import Principal
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.rate_limit import RateLimiter, client_address
+from salus.canonical import MAX_SAFE_INTEGER
 from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
 from salus.records.contracts.layout import (
@@ -37,8 +38,13 @@ from salus.records.policy import covering_grants, grantee_matches
 
 MAX_LOG = 1000
 MAX_BINARY = 64 * 1024 * 1024
+#: A resource or a Bundle (at most fhir_ingest.MAX_ENTRIES resources), inline
+#: attachments included; a larger image or document goes to /binary on its own.
+MAX_INGEST = 16 * 1024 * 1024
 #: A signed read request is a few hundred bytes of base64.
 MAX_READ_REQUEST = 16 * 1024
+#: A wrapped key: a version, a member id and 80 bytes of base64.
+MAX_KEY_REQUEST = 4 * 1024
 
 
 class ReadRequest(BaseModel):
@@ -46,9 +52,10 @@ class ReadRequest(BaseModel):
 
 
 class WrappedKey(BaseModel):
-    version: int = Field(ge=1)
-    recipient: str = Field(description="member id the key is wrapped to")
-    wrapped_key: str = Field(description="base64 sealed box of the document key")
+    version: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    recipient: str = Field(description="member id the key is wrapped to", max_length=256)
+    wrapped_key: str = Field(description="base64 sealed box of the document key",
+                             max_length=256)
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -126,9 +133,9 @@ def build_router(member: Any) -> APIRouter:
         _writer_of(principal, custodian, gateway)
         try:
             stored = await gateway.ingest(custodian, principal.did, patient,
-                                          await request.body(), signed, salt)
+                                          await read_capped(request, MAX_INGEST), signed, salt)
         except InvalidFHIR as exc:
-            return JSONResponse(fhir_export.operation_outcome(exc.issues), 422,
+            return JSONResponse(fhir_export.operation_outcome(exc.issues), exc.status,
                                 media_type="application/fhir+json")
         except GatewayError as exc:
             raise as_api_error(exc) from None
@@ -140,10 +147,9 @@ def build_router(member: Any) -> APIRouter:
                      gateway: GatewayDep, signed: SignedRequest = None, salt: RequestSalt = None
                      ) -> JSONResponse:
         _writer_of(principal, custodian, gateway)
-        data = await request.body()
-        if not data or len(data) > MAX_BINARY:
-            raise ApiError(413 if data else 400, "BAD_REQUEST",
-                           f"a binary must be 1 byte to {MAX_BINARY} bytes")
+        data = await read_capped(request, MAX_BINARY)
+        if not data:
+            raise ApiError(400, "BAD_REQUEST", f"a binary must be 1 byte to {MAX_BINARY} bytes")
         try:
             stored = await gateway.store_binary(
                 custodian, principal.did, patient, data,
@@ -178,7 +184,8 @@ def build_router(member: Any) -> APIRouter:
             body = parse_json(await read_capped(request, MAX_READ_REQUEST), ReadRequest)
             who, custodian, record, purpose, request_hash = gateway.signed_request(
                 _b64(body.request, "request"))
-            release = await gateway.read(who, custodian, record, purpose, request_hash)
+            release = await gateway.read(who, custodian, record, purpose, request_hash,
+                                         sealed=True)
             out = gateway.sealed(release, who)
         except (GatewayError, ApiError, RequestValidationError) as exc:
             if who is None or who.member is None:
@@ -192,9 +199,11 @@ def build_router(member: Any) -> APIRouter:
         return out
 
     @router.post("/v1/records/{record}/keys", tags=["records"],
-                 summary="The patient hands a grantee the document key, re-wrapped")
-    async def add_key(record: str, body: WrappedKey, principal: Member,
+                 summary="The patient hands a grantee the document key, re-wrapped",
+                 openapi_extra=json_body(WrappedKey))
+    async def add_key(record: str, request: Request, principal: Member,
                       gateway: GatewayDep) -> dict[str, Any]:
+        body = parse_json(await read_capped(request, MAX_KEY_REQUEST), WrappedKey)
         found = gateway.get(record_key(record))
         if found is None or found["status"] != "active":
             raise ApiError(404, "UNKNOWN_RECORD", f"no record {record}")

@@ -134,10 +134,15 @@ class AdminOf(Rule):
 
     def check(self, ctx: Context, args: dict[str, Any]) -> None:
         if not _is_admin_of(ctx, args[self.org]):
-            raise _forbidden(f"only an admin of {args[self.org]} may do this")
+            raise _forbidden(f"only an admin of {_org_named(args[self.org], self.org)} may do this")
 
     def describe(self) -> str:
         return f"an admin of the organisation named by `{self.org}`"
+
+
+def _org_named(org: str | None, arg: str) -> str:
+    """An organisation a reason names: never "None" when the argument named none."""
+    return org if org is not None else f"the organisation `{arg}` names (it named none)"
 
 
 def _target(ctx: Context, member_id: str) -> dict[str, Any]:
@@ -153,6 +158,8 @@ def _admin_over(ctx: Context, target: dict[str, Any]) -> None:
     if target["kind"] == PATIENT_KIND:
         raise _forbidden("a patient's identity and roles are changed only by the patient "
                          "(or the recovery set they chose); no admin acts on a patient")
+    if target["org"] is None:  # (kinds of member other than patients all have one today)
+        raise _forbidden("the member belongs to no organisation, so no admin may do this")
     if not _is_admin_of(ctx, target["org"]):
         raise _forbidden(f"only an admin of {target['org']}, the member's own organisation, "
                          "may do this")
@@ -230,9 +237,10 @@ class HoldsRole(Rule):
         if not any(has_role(ctx.get, member, r, member["org"], ctx.height) for r in self.roles):
             raise _forbidden(f"only a member with the {' or '.join(self.roles)} role may do this")
         if self.org_types is not None:
-            org = ctx.get(org_key(member["org"]))
-            if org["type"] not in self.org_types:
-                raise _forbidden(f"a {org['type']} may not do this (only: "
+            org = ctx.get(org_key(member["org"])) if member["org"] is not None else None
+            if org is None or org["type"] not in self.org_types:
+                what = "a member of no organisation" if org is None else f"a {org['type']}"
+                raise _forbidden(f"{what} may not do this (only: "
                                  f"{', '.join(sorted(self.org_types))})")
 
     def describe(self) -> str:

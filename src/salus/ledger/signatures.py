@@ -6,6 +6,10 @@ fight over the GIL (each libsodium call releases and retakes it). Workers also p
 each envelope, which is the next largest per-transaction cost the node's busy threads
 would otherwise carry, and answer with the envelope's fields, not objects. Small batches
 are handled in-line, where a round trip to a worker would cost more than the work.
+
+Workers die with the node: each watches its parent process and exits the moment it is
+gone, however it went (``kill -9`` included), and multiprocessing's resource tracker,
+which lives while anyone holds its pipe, follows them (:func:`_die_with_parent`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import atexit
 import logging
 import multiprocessing
 import os
+import select
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -57,6 +63,33 @@ def _check_chunk(raws: list[bytes], max_bytes: int) -> list[_Answer]:
     return out
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker side, before any work: exit as soon as process ``parent`` (the node) ends.
+
+    A spawned worker otherwise outlives a node that was killed: it waits on its call
+    queue, whose pipe it holds both ends of itself, so it never reads end-of-file. On
+    Linux a pidfd of the parent turns readable when the parent exits; elsewhere the
+    watcher polls for being re-parented. The parent is named by the pool, not read here:
+    a node that died before this ran has already made this process someone else's."""
+    try:
+        pidfd: int | None = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or the parent is gone
+        pidfd = None
+    if os.getppid() != parent:  # it died before the pidfd was taken, or as it was
+        os._exit(0)
+    threading.Thread(target=_exit_when_gone, args=(parent, pidfd), daemon=True,
+                     name="salus-parent-watch").start()
+
+
+def _exit_when_gone(parent: int, pidfd: int | None) -> None:
+    if pidfd is not None:
+        select.select([pidfd], [], [])
+    else:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+    os._exit(0)  # nothing to flush: a worker's only state is the batch it was handed
+
+
 def _checked(raw: bytes, answer: _Answer) -> Checked:
     if len(answer) == 2:
         return Rejected(*answer), False
@@ -68,7 +101,8 @@ def _get_pool() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             # spawn, not fork: the node process has threads (uvicorn, SQLite, commit).
-            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_die_with_parent, initargs=(os.getpid(),))
             atexit.register(shutdown)
         return _pool
 

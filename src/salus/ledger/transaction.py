@@ -102,7 +102,8 @@ def decode(raw: bytes, max_bytes: int = DEFAULT_MAX_TX_BYTES) -> Transaction:
         raise Rejected(
             Code.MALFORMED, f"envelope must have exactly the fields {', '.join(sorted(_FIELDS))}"
         )
-    if envelope["v"] != ENVELOPE_VERSION:
+    # Exact types: JSON's true is no version, though Python's True == 1.
+    if type(envelope["v"]) is not int or envelope["v"] != ENVELOPE_VERSION:
         raise Rejected(Code.MALFORMED, f"unsupported envelope version {envelope['v']!r}")
     contract = _field(envelope, "contract", str)
     method = _field(envelope, "method", str)

@@ -29,6 +29,7 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
+from salus.canonical import loads_strict
 from salus.identity import Identity
 from salus.ledger.block import BlockHeader
 from salus.ledger.ledger import BlockRefused, CommittedBlock
@@ -193,7 +194,9 @@ class Peer:
 
     def receive(self, data: bytes) -> Attestation:
         """Take one attestation as published: verify it, record it, compare it."""
-        att = Attestation.from_json(json.loads(data))
+        # Another peer's bytes: the strict loader (a JSONError is a ValueError, which the
+        # caller logs and skips; a recursion in json.loads would stop the whole loop).
+        att = Attestation.from_json(loads_strict(data))
         if att.signer not in self.peers:
             raise AttestationError(f"{att.signer} is not a peer of this chain")
         att.verify()

@@ -107,7 +107,8 @@ def audit_event(key: str, entry: dict[str, Any]) -> dict[str, Any]:
     else:
         kind = {"system": DCM, "code": "110110", "display": "Patient Record"}
         subtype = [{"system": RESTFUL, "code": "read"}]
-    granted = entry["outcome"] != "refused"
+    # 0 success; 4 minor failure: refused, or allowed but nothing released
+    granted = entry["outcome"] in ("granted", "override_started")
     agent: dict[str, Any] = {
         "requestor": True,
         "who": {"identifier": {"system": "urn:ietf:rfc:3986", "value": entry["requester"] or "unknown"}},

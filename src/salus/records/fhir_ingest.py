@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from salus.canonical import JSONError, loads_strict
+from salus.records import fhir_bindings
 from salus.records.contracts.layout import RESOURCE_TYPES
 
 MAX_ENTRIES = 1000
@@ -32,11 +33,13 @@ class Issue:
 
 
 class InvalidFHIR(ValueError):
-    """One or more problems, each an OperationOutcome issue."""
+    """One or more problems, each an OperationOutcome issue. ``status``: 400 for a body
+    that is not JSON Salus reads at all, 422 for JSON that is not valid FHIR."""
 
-    def __init__(self, issues: list[Issue]) -> None:
+    def __init__(self, issues: list[Issue], status: int = 422) -> None:
         super().__init__("; ".join(f"{i.expression}: {i.diagnostics}" for i in issues))
         self.issues = issues
+        self.status = status
 
 
 @dataclass
@@ -70,6 +73,10 @@ def validate(resource: Any, where: str) -> None:
     except ValidationError as exc:
         raise InvalidFHIR([Issue(_loc(f"{where}", tuple(e["loc"])), e["msg"])
                            for e in exc.errors()[:20]]) from None
+    # Codes with a required binding (the models check only that they are codes).
+    unbound = fhir_bindings.check(resource, where)
+    if unbound:
+        raise InvalidFHIR([Issue(at, why, "code-invalid") for at, why in unbound[:20]])
 
 
 def _patient_ref(resource: dict[str, Any]) -> str | None:
@@ -101,9 +108,9 @@ def _lift_attachments(item: Incoming, where: str) -> None:
 def parse(body: bytes) -> list[Incoming]:
     """Validate a resource or a Bundle of them; all of one patient."""
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidFHIR([Issue("$", f"not JSON: {exc}", "structure")]) from None
+        doc = loads_strict(body, decimals=True)
+    except JSONError as exc:  # not JSON, duplicate keys, nested too deeply
+        raise InvalidFHIR([Issue("$", f"INVALID_JSON: {exc}", "structure")], 400) from None
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
         entries = doc.get("entry")
         if not isinstance(entries, list) or not entries:

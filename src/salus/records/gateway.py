@@ -91,7 +91,8 @@ class GatewayError(Exception):
 class AccessRefused(GatewayError):
     def __init__(self, decision: Decision) -> None:
         status = {AccessCode.UNKNOWN_RECORD: 404, AccessCode.RECORD_ERASED: 404,
-                  AccessCode.BAD_REQUEST_SIGNATURE: 401}.get(decision.code, 403)
+                  AccessCode.BAD_REQUEST_SIGNATURE: 401,
+                  AccessCode.NO_ENCRYPTION_KEY: 409}.get(decision.code, 403)
         super().__init__(status, decision.code, decision.reason)
         self.decision = decision
 
@@ -119,6 +120,9 @@ class Release:
     document: Document
     decision: Decision
 
+
+NO_KEY_REASON = ("you have no encryption key on the ledger to wrap the document key to; set "
+                 "one with membership.set_encryption_key")
 
 #: Room left in an ``access.log`` transaction for everything around its entries (the
 #: signature and the envelope's other fields, well under 1 KB).
@@ -310,8 +314,11 @@ class Gateway:
 
     # -- reading -------------------------------------------------------------------------
     async def read(self, who: Requester, custodian_org: str, record_id: str, purpose: str,
-                   request: str) -> Release:
-        """Decide, audit, then release (or raise :class:`AccessRefused`).
+                   request: str, *, sealed: bool = False) -> Release:
+        """Decide, audit, then release (or raise :class:`AccessRefused`). ``sealed``: the
+        release will be :meth:`sealed` for the reader, who then needs a key to wrap the
+        document key to; an allowed read they have none for is audited as
+        ``NO_ENCRYPTION_KEY`` (allowed, nothing released), not as granted.
 
         A request nobody can be tied to (its signature does not verify, or its key is no
         member's) is refused before any decision and audited nowhere: an entry naming no
@@ -332,6 +339,8 @@ class Gateway:
             record = None  # a gateway logs only its own custodian's records
         else:
             decision = decide(self.get, who.member, record, purpose, height, now)
+            if decision.allowed and sealed and not self._can_wrap_to(custodian, record, who):
+                decision = Decision(AccessCode.NO_ENCRYPTION_KEY, NO_KEY_REASON)
         await self.trails[custodian.org].record({
             "record": record["id"] if record else None,
             "patient": record["patient"] if record else None,
@@ -359,10 +368,8 @@ class Gateway:
         wrapped = vault.wrapped_key(doc, who.member["id"])
         if wrapped is None:
             encryption_key = who.member.get("encryption_key")
-            if encryption_key is None:
-                raise GatewayError(409, "NO_ENCRYPTION_KEY",
-                                   "you have no encryption key on the ledger to wrap the document "
-                                   "key to; set one with membership.set_encryption_key")
+            if encryption_key is None:  # read(sealed=True) refused this already
+                raise GatewayError(409, "NO_ENCRYPTION_KEY", NO_KEY_REASON)
             key = self._custodian_key(release)
             wrapped = sealing.wrap(key, encryption_key)
             vault.add_wrapped_key(doc.record, doc.version, who.member["id"], wrapped)
@@ -370,6 +377,17 @@ class Gateway:
                 "custodian": release.custodian.org, "content_hash": doc.hash,
                 "ciphertext": body, "wrapped_key": wrapped,
                 "access": {"code": release.decision.code.value, "basis": release.decision.basis}}
+
+    @staticmethod
+    def _can_wrap_to(custodian: Custodian, record: dict[str, Any], who: Requester) -> bool:
+        """Can the document key of ``record`` reach the reader: a key of theirs on the
+        ledger, or one wrapped to them before?"""
+        assert who.member is not None
+        if who.member.get("encryption_key"):
+            return True
+        document = custodian.vault.document(record["id"], record["version"])
+        return document is not None and \
+            custodian.vault.wrapped_key(document, who.member["id"]) is not None
 
     @staticmethod
     def _ciphertext(release: Release) -> bytes:

@@ -42,9 +42,14 @@ class AccessCode(StrEnum):
     BREAK_GLASS_NOT_OPEN = "BREAK_GLASS_NOT_OPEN"
     BREAK_GLASS_EXPIRED = "BREAK_GLASS_EXPIRED"
     WRONG_CUSTODIAN = "WRONG_CUSTODIAN"
+    # Allowed, but nothing released: the reader has no encryption key on the ledger to
+    # wrap the document key to (and none was wrapped to them before).
+    NO_ENCRYPTION_KEY = "NO_ENCRYPTION_KEY"
 
 
 GRANTED = frozenset({AccessCode.PATIENT, AccessCode.CONSENT, AccessCode.BREAK_GLASS})
+#: Reads the policy allowed that released nothing: the access log says so, not "granted".
+NOT_RELEASED = frozenset({AccessCode.NO_ENCRYPTION_KEY})
 
 
 @dataclass(frozen=True, slots=True)

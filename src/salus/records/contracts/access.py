@@ -47,7 +47,7 @@ from salus.records.contracts.layout import (
     session_key,
 )
 from salus.records.contracts.records import CustodianGateway, custodian_of
-from salus.records.policy import GRANTED, AccessCode, covers, grantee_matches
+from salus.records.policy import GRANTED, NOT_RELEASED, AccessCode, covers, grantee_matches
 
 MAX_ENTRIES = 500
 FINDINGS = frozenset({"justified", "unjustified"})
@@ -147,6 +147,14 @@ class AccessLogRule(CustodianGateway):
                 "that reader: the patient, a grant naming them, or their own break-glass")
 
 
+def _outcome(code: str) -> str:
+    """What a read came to: ``granted`` (released), ``not_released`` (allowed by the
+    policy, but nothing could be handed out) or ``refused``."""
+    if code in GRANTED:
+        return "granted"
+    return "not_released" if code in NOT_RELEASED else "refused"
+
+
 class AccessContract(Contract):
     name = "access"
 
@@ -155,9 +163,8 @@ class AccessContract(Contract):
     def log(self, ctx: Context, entries: Entries) -> dict[str, Any]:
         custodian = custodian_of(ctx)
         for n, entry in enumerate(entries):
-            granted = entry["code"] in GRANTED
             stored = {**entry, "kind": "read", "custodian": custodian,
-                      "outcome": "granted" if granted else "refused",
+                      "outcome": _outcome(entry["code"]),
                       "emergency": entry["code"] == AccessCode.BREAK_GLASS,
                       "logged_height": ctx.height, "tx": ctx.tx_id}
             suffix = entry_suffix(ctx.height, ctx.index, n)

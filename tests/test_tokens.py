@@ -68,8 +68,13 @@ def ask(url: str, assertion: str, scope: str | None = None, **headers: str) -> h
 
 
 def error(resp: httpx.Response) -> tuple[int, str, str]:
-    body = resp.json()["error"]
-    return resp.status_code, body["code"], body["reason"]
+    """(status, code, reason) of a refusal: JSON ``error``, or under /fhir an
+    OperationOutcome whose diagnostics read ``CODE: reason``."""
+    body = resp.json()
+    if body.get("resourceType") == "OperationOutcome":
+        code, _, reason = body["issue"][0]["diagnostics"].partition(": ")
+        return resp.status_code, code, reason
+    return resp.status_code, body["error"]["code"], body["error"]["reason"]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -107,6 +107,11 @@ class HealthWatch:
         return self
 
     def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
+        # A flood refused fast can end between two polls: wait for the third answer
+        # (at most 10 s) rather than stop with too few to say the node kept serving.
+        deadline = time.monotonic() + 10
+        while len(self.codes) < 3 and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.01)
         self._stop.set()
         self._thread.join(timeout=30)
         if failed is None:  # else the test's own failure says more

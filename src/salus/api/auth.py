@@ -81,7 +81,7 @@ class TokenService:
         if claims["exp"] - now > MAX_ASSERTION_LIFETIME:
             raise self._fail(f"client assertion must expire within {MAX_ASSERTION_LIFETIME} s")
         did = claims["iss"]
-        member = member_of_key(self.ledger.state_value, did)
+        member = member_of_key(self.ledger.state_value, did) or self._peer_operator(did)
         entry = None if member is None else key_entry(member, did)
         if member is None or entry is None or entry["status"] != "active":
             raise self._fail("the assertion's key is not an active member key on this ledger")
@@ -100,6 +100,15 @@ class TokenService:
         })
         return {"access_token": token, "token_type": "bearer", "expires_in": self.lifetime,
                 "scope": " ".join(requested)}
+
+    def _peer_operator(self, did: str) -> dict[str, Any] | None:
+        """A key that signs this chain's blocks (a genesis peer's, or the embedded
+        orderer's) is its operator's credential, though no member's: a token for it holds
+        no role and reads what a peer operator may (salus.api.read_rules.PEER_OPERATOR)."""
+        if did not in self.ledger.genesis.block_signers:
+            return None
+        return {"id": did, "org": self.ledger.genesis.peer_org(did), "roles": [],
+                "keys": [{"did": did, "status": "active"}]}
 
     def principal(self, token: str) -> Principal:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from salus.api.errors import ApiError
+from salus.api.read_rules import public
 from salus.canonical import JSONError, loads_strict
 from salus.clock import ms_from_iso
 from salus.credentials.context import VerificationContext, snapshot
@@ -22,6 +23,13 @@ from salus.credentials.verifier import Verifier
 from salus.ledger.ledger import Ledger
 
 MAX_BODY = 16 * 1024 * 1024
+READ_CONTEXT = public("GET", "/v1/credentials/context",
+                      "the orderer-signed verification context: issuers' key histories, "
+                      "anchors, status lists")
+READ_VERIFY = public("POST", "/v1/credentials/verify",
+                     "the report on a credential or dossier they send")
+READ_VERIFY_VP = public("POST", "/v1/credentials/verify-presentation",
+                        "the report on a presentation they send")
 _JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
@@ -79,13 +87,13 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
     router = APIRouter(tags=["credentials"])
     cache = ContextCache(ledger, context_max_age)
 
-    @router.get("/v1/credentials/context", summary="The verification context, signed by the "
-                "orderer: issuer key histories, anchors, status lists (for offline checks)")
+    @READ_CONTEXT.route(router, summary="The verification context, signed by the orderer: "
+                        "issuer key histories, anchors, status lists (for offline checks)")
     async def context() -> dict[str, Any]:
         doc, _ = await cache.current()
         return doc
 
-    @router.post("/v1/credentials/verify", openapi_extra=_JSON_BODY,
+    @READ_VERIFY.route(router, openapi_extra=_JSON_BODY,
                  summary="Verify a credential ({credential}) or a dossier ({credentials, "
                          "subject?}), optionally as of {at}")
     async def verify(request: Request) -> dict[str, Any]:
@@ -106,7 +114,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
             None, verifier.verify_dossier, creds, subject, at)
         return report.to_json()
 
-    @router.post("/v1/credentials/verify-presentation", openapi_extra=_JSON_BODY,
+    @READ_VERIFY_VP.route(router, openapi_extra=_JSON_BODY,
                  summary="Verify a presentation ({presentation, challenge, domain}) and "
                          "every credential in it")
     async def verify_vp(request: Request) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion
 from salus.ledger import transaction
 from salus.ledger.log import SignedTreeHead, leaf_hash, verify_consistency, verify_inclusion
-from salus.ledger.members import key_index
 from salus.node.receipt import Receipt
 
 
@@ -178,6 +177,8 @@ class SalusClient(RecordsClient, RecoveryClient):
         return self._request("GET", "/v1/status")
 
     def tx(self, tx_id: str) -> dict[str, Any]:
+        """A transaction's receipt and inclusion proof; with the key of its signer (or of
+        an auditor, regulator or peer operator), also its bytes (``tx``) and envelope."""
         return self._request("GET", f"/v1/tx/{tx_id}", auth=self.identity is not None)
 
     def block(self, height: int) -> dict[str, Any]:
@@ -188,7 +189,10 @@ class SalusClient(RecordsClient, RecoveryClient):
         return SignedTreeHead.from_json(self._request("GET", "/v1/log/sth", params=params))
 
     def entries(self, start: int, end: int) -> list[bytes]:
-        doc = self._request("GET", "/v1/log/entries", params={"start": start, "end": end})
+        """The log's leaves (transactions' bytes): for auditors, regulators and peer
+        operators (salus.api.read_rules), so this client needs their key."""
+        doc = self._request("GET", "/v1/log/entries", auth=True,
+                            params={"start": start, "end": end})
         return [base64.b64decode(e) for e in doc["entries"]]
 
     def inclusion_proof(self, leaf: bytes, tree_size: int) -> tuple[int, list[bytes]]:
@@ -270,6 +274,7 @@ class SalusClient(RecordsClient, RecoveryClient):
         return doc["access_token"]
 
     def state(self, key: str) -> Any:
+        """A raw state entry (auditors and peer operators only; members read views)."""
         return self._request("GET", f"/v1/state/{key}", auth=True)["value"]
 
     def state_or_none(self, key: str) -> Any:
@@ -283,18 +288,20 @@ class SalusClient(RecordsClient, RecoveryClient):
 
     def member_id(self) -> str:
         """Your member id: the did of your first key, which stays yours when your key
-        changes (rotation, recovery). Read from the ledger's key index, not assumed to
-        be this key's did."""
+        changes (rotation, recovery). Read from your member record, found by this key,
+        not assumed to be this key's did."""
         if self._member_id is None:
-            member = self.state_or_none(key_index(self._need_identity().did))
-            if member is None:
-                raise SalusError("NOT_A_MEMBER", "this key belongs to no member")
-            self._member_id = member
+            self._member_id = self.member(self._need_identity().did)["id"]
         return self._member_id
 
     def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/state", auth=True,
                              params={"prefix": prefix, "limit": limit})["entries"]
+
+    def member(self, member: str) -> dict[str, Any]:
+        """A member's record, by member id or by any key they held (an organisation
+        member's: any member may; a patient's: the patient and overseers)."""
+        return self._request("GET", f"/v1/members/{member}", auth=True)
 
     def members(self, org: str | None = None) -> dict[str, Any]:
         params = {} if org is None else {"org": org}

@@ -98,15 +98,14 @@ READ_STATE_KEY = ReadRule("GET", "/v1/state/{key:path}", (Sees(RAW_STATE, "one r
 #: clinician's member id and encryption key to grant and share, a clinician a
 #: colleague's. A patient's record (keys, encryption key, recovery set) is theirs.
 READ_MEMBERS = ReadRule("GET", "/v1/members", (
-    Sees((*OVERSEERS, PEER_OPERATOR), "every organisation and every member's record", "all"),
+    Sees(OVERSEERS, "every organisation and every member's record", "all"),
     Sees((MEMBER,), "every organisation, every organisation member's record, and their own "
                     "record", "directory"),
 ))
 READ_MEMBER = ReadRule("GET", "/v1/members/{member_id}", (
     Sees((MEMBER,), "an organisation member's record, by member id or any key they held",
          "staff record"),
-    Sees((Own("member", "patient"), *OVERSEERS, PEER_OPERATOR), "a patient's record",
-         "patient record"),
+    Sees((Own("member", "patient"), *OVERSEERS), "a patient's record", "patient record"),
 ))
 READ_RECOVERY = ReadRule("GET", "/v1/members/{member_id}/recovery", (
     Sees((Own("member", "patient"), Guardian("member"), *OVERSEERS),

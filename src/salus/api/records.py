@@ -76,6 +76,12 @@ READ_EVENTS = ReadRule("GET", "/v1/access/events", (
                     "and recovery step, as it commits"),))
 
 
+async def _subscriber(viewer: ViewerDep) -> Viewer:
+    # checked in a dependency: once the event stream has started, a refusal cannot be sent
+    READ_EVENTS.check(viewer)
+    return viewer
+
+
 def consent_view(viewer: Viewer, patient: str, gateway: Gateway, rule: ReadRule
                  ) -> dict[str, Any]:
     """The patient's consent document as this viewer may see it (``rule``'s refusal
@@ -310,9 +316,9 @@ def build_router(member: Any) -> APIRouter:
     @READ_EVENTS.route(router, tags=["access"], response_class=EventSourceResponse,
                        summary="Server-sent events: each new access to your records as it "
                                "commits")
-    async def access_events(request: Request, principal: Member,
+    async def access_events(request: Request, viewer: Annotated[Viewer, Depends(_subscriber)],
                             gateway: GatewayDep) -> AsyncIterator[ServerSentEvent]:
-        patient = principal.member_id  # the stream is always the caller's own
+        patient = viewer.member_id  # the stream is always the caller's own
         queue = gateway.node.subscribe_blocks()
         try:
             yield ServerSentEvent(event="ready", data={"patient": patient,

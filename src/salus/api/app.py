@@ -70,9 +70,9 @@ MAX_SCAN = 1000
 MAX_TOKEN_REQUEST = 64 * 1024
 
 # -- who may read what (salus.api.read_rules) ------------------------------------------
-#: Who may see transactions' bytes: what the entries of a health ledger are is metadata
-#: about patients (who granted whom, who read whose record), unlike Certificate
-#: Transparency's certificates, which are public documents (docs/architecture.md).
+#: Who may see transactions' bytes. A health ledger's entries are metadata about patients
+#: (who granted whom, who read whose record), not public documents as Certificate
+#: Transparency's certificates are (docs/architecture.md, "Who reads what").
 TX_READERS = (*OVERSEERS, PEER_OPERATOR)
 READ_TX = ReadRule("GET", "/v1/tx/{tx_id}", (
     Sees((PUBLIC,), "its receipt (id, code, height, block), the signed tree head, and its "
@@ -111,20 +111,18 @@ READ_RECOVERY = ReadRule("GET", "/v1/members/{member_id}/recovery", (
     Sees((Own("member", "patient"), Guardian("member"), *OVERSEERS),
          "the patient's recovery set, open proposals and last closed one, and which proposed "
          "keys are already a member's"),))
-_PUBLIC_READS = [
-    public("GET", "/v1/status", "the chain, its head and log, this node's version"),
-    public("GET", "/v1/contracts", "every contract method, who may call it, its arguments' "
-                                   "JSON Schema"),
-    public("GET", "/v1/contracts/{contract}/{method}", "one contract method"),
-    public("GET", "/v1/log/sth", "a signed tree head"),
-    public("GET", "/v1/log/proof", "an inclusion proof of a leaf hash"),
-    public("GET", "/v1/log/consistency", "a consistency proof between two tree sizes"),
-    public("GET", "/.well-known/smart-configuration", "SMART discovery"),
-    public("GET", "/health", "liveness, height, halt reason"),
-    public("GET", "/metrics", "Prometheus metrics (counts and timings; no identifiers)"),
-]
-(READ_STATUS, READ_CONTRACTS, READ_CONTRACT, READ_STH, READ_PROOF, READ_CONSISTENCY,
- READ_SMART, READ_HEALTH, READ_METRICS) = _PUBLIC_READS
+READ_STATUS = public("GET", "/v1/status", "the chain, its head and log, this node's version")
+READ_CONTRACTS = public("GET", "/v1/contracts",
+                        "every contract method, who may call it, its arguments' JSON Schema")
+READ_CONTRACT = public("GET", "/v1/contracts/{contract}/{method}", "one contract method")
+READ_STH = public("GET", "/v1/log/sth", "a signed tree head")
+READ_PROOF = public("GET", "/v1/log/proof", "an inclusion proof of a leaf hash")
+READ_CONSISTENCY = public("GET", "/v1/log/consistency",
+                          "a consistency proof between two tree sizes")
+READ_SMART = public("GET", "/.well-known/smart-configuration", "SMART discovery")
+READ_HEALTH = public("GET", "/health", "liveness, height, halt reason")
+READ_METRICS = public("GET", "/metrics",
+                      "Prometheus metrics (counts and timings; no identifiers)")
 
 
 class SubmitOne(BaseModel):

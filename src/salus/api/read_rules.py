@@ -151,7 +151,8 @@ class Own(Audience):
     who: str = "member"
 
     def admits(self, viewer: Viewer, about: Mapping[str, Any]) -> bool:
-        return viewer.member_id is not None and viewer.member_id == about.get(self.arg)
+        member = viewer.member  # a member's own data, never a peer operator's
+        return member is not None and member["id"] == about.get(self.arg)
 
     def describe(self) -> str:
         return f"the {self.who} themself (`{self.arg}`)"

@@ -93,6 +93,30 @@ def test_commit_receipt_and_offline_proof(net: Net, alice: Identity) -> None:
         assert wrong_key.exit_code == 2
 
 
+def test_the_public_verifies_a_transaction_it_cannot_read(net: Net, alice: Identity) -> None:
+    """Without a token, a transaction is its proof: leaf hash, tree head, inclusion path;
+    `salus proof tx` saves that bundle and `salus verify proof` checks it offline. With
+    the signer's key the bundle carries the transaction itself."""
+    with net.client(alice) as c:
+        receipt = c.call("notary", "anchor", {"hash": "ab" * 32})
+    public = httpx.get(f"{net.url}/v1/tx/{receipt.tx_id}").json()
+    assert {"tx", "envelope", "detail"}.isdisjoint(public) and public["leaf_hash"] == receipt.tx_id
+    assert verify_bundle(public, net.genesis.orderer, "salus-api-test").kind == "inclusion"
+    runner = CliRunner()
+    for key in ([], ["--key", str(net.data / "alice.key")]):
+        alice.save(net.data / "alice.key", overwrite=True)
+        saved = runner.invoke(cli, ["proof", "tx", receipt.tx_id, "--node", net.url, *key])
+        assert saved.exit_code == 0, saved.output
+        bundle = json.loads(saved.output)
+        assert ("tx" in bundle) == bool(key) and ("leaf_hash" in bundle) != bool(key)
+        path = net.data / "public-bundle.json"
+        path.write_text(saved.output)
+        ok = runner.invoke(cli, ["verify", "proof", str(path), "--orderer", net.genesis.orderer])
+        assert ok.exit_code == 0, ok.output
+    block = httpx.get(f"{net.url}/v1/blocks/{receipt.height}").json()
+    assert block["txs"] and all(set(t) == {"tx_id", "leaf_index", "code"} for t in block["txs"])
+
+
 def test_log_endpoints_are_certificate_transparency_shaped(net: Net, alice: Identity) -> None:
     with net.client(alice) as c:
         old = c.sth()
@@ -101,8 +125,11 @@ def test_log_endpoints_are_certificate_transparency_shaped(net: Net, alice: Iden
         assert new.tree_size == old.tree_size + 29
     sth = httpx.get(f"{net.url}/v1/log/sth").json()
     assert set(sth) >= {"tree_size", "root_hash", "timestamp", "signature"}
-    entries = httpx.get(f"{net.url}/v1/log/entries", params={"start": 0, "end": 10**9}).json()
-    leaves = [base64.b64decode(e) for e in entries["entries"]]
+    # Entries are transactions' bytes: not the public's (a regulator's here); proofs are.
+    assert httpx.get(f"{net.url}/v1/log/entries",
+                     params={"start": 0, "end": 1}).json()["error"]["code"] == "UNAUTHENTICATED"
+    with net.client(net.regulator) as regulator:
+        leaves = regulator.entries(0, 10**9)
     assert len(leaves) == sth["tree_size"]
     root = bytes.fromhex(sth["root_hash"])
     for i in (0, len(leaves) // 2, len(leaves) - 1):
@@ -115,10 +142,13 @@ def test_log_endpoints_are_certificate_transparency_shaped(net: Net, alice: Iden
                      params={"first": old.tree_size, "second": sth["tree_size"]}).json()
     verify_consistency(old.tree_size, sth["tree_size"], old.root_hash, root,
                        [bytes.fromhex(p) for p in cons["proof"]])
+    with net.client(net.regulator) as regulator:
+        token = regulator.token()
     for path, params in [("/v1/log/entries", {"start": 5, "end": 1}),
                          ("/v1/log/proof", {"hash": "zz", "tree_size": 1}),
                          ("/v1/log/consistency", {"first": 0, "second": 10**9})]:
-        r = httpx.get(f"{net.url}{path}", params=params)
+        r = httpx.get(f"{net.url}{path}", params=params,
+                      headers={"authorization": f"Bearer {token}"})
         assert r.status_code == 400 and r.json()["error"]["code"] in {"BAD_RANGE", "BAD_REQUEST"}
 
 
@@ -288,7 +318,10 @@ def test_tokens(net: Net, alice: Identity) -> None:
         me = c.members("st-mary")
         assert alice.did in [m["id"] for m in me["members"]]
         assert {o["id"] for o in me["organisations"]} == {"st-mary", "health-dept"}
-        assert c.state(f"member/{alice.did}")["org"] == "st-mary"
+        assert c.member(alice.did)["org"] == "st-mary"
+        with pytest.raises(SalusError) as raw:  # raw state is for auditors and peer operators
+            c.state(f"member/{alice.did}")
+        assert (raw.value.status, raw.value.code) == (403, "FORBIDDEN_READ")
         token = c.token()
     payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert payload["roles"] == ["clinician"] and payload["exp"] - payload["iat"] <= 300

@@ -24,7 +24,9 @@ from salus.credentials.data_integrity import add_proof
 from salus.credentials.issuer import CredentialRequest, IssueError, anchor_batch, anchor_evidence
 from salus.credentials.presentation import present, verify_presentation
 from salus.credentials.verifier import STEPS, Verifier
+from salus.identity import Identity
 from salus.ledger import transaction
+from salus.node.datadir import DataDir
 
 PHYSICIAN = ident("dr-pat")
 
@@ -63,7 +65,8 @@ def test_issued_credentials_verify_at_every_step(net: CredNet, issued: dict) -> 
 
 
 def test_only_the_batch_root_reaches_the_ledger(net: CredNet, issued: dict) -> None:
-    with net.client() as c:
+    operator = Identity.load(DataDir(net.data).key_file)  # the log's bytes: an operator's
+    with net.client(operator) as c:
         raw = b"".join(c.entries(0, c.sth().tree_size - 1))
     for cred in issued.values():
         for needle in (cred["credentialSubject"]["id"], cred["id"]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -68,6 +69,34 @@ def test_demo_break_glass_is_on_the_privacy_officers_review_list(demo) -> None:
     assert any(e.get("emergency") for e in log), log
     with SalusClient(url, key(data, "patient-kim")) as kim:
         assert kim.consents()["break_glass_opt_out"] is True
+
+
+def test_the_issues_read_attacks_on_the_demo_are_refused(demo) -> None:
+    """Issue 14, as tried against `salus demo`: patient-jack's token reading every
+    patient's consents and access log through raw state, and anyone without a token
+    reading every transaction's bytes. Each is refused; the views still serve what is
+    jack's and the public still gets proofs."""
+    data, url, made = demo
+    ivy = made["patients"]["patient-ivy"]
+    with SalusClient(url, key(data, "patient-jack")) as jack:
+        bearer = {"authorization": f"Bearer {jack.token()}"}
+        for path, params in (("/v1/state", {"prefix": "consent/"}),
+                             ("/v1/state", {"prefix": "access"}),
+                             (f"/v1/state/consent/{ivy}", {}),
+                             ("/v1/consent", {"patient": ivy}),
+                             ("/v1/access/log", {"patient": ivy}),
+                             ("/v1/access/review", {"custodian": "st-mary"}),
+                             (f"/v1/members/{ivy}", {})):
+            r = httpx.get(url + path, params=params, headers=bearer)
+            assert (r.status_code, r.json()["error"]["code"]) == (403, "FORBIDDEN_READ"), path
+        assert jack.access_log()["entries"] and jack.member_id() == made["patients"]["patient-jack"]
+    for path, params in (("/v1/log/entries", {"start": 0, "end": 10}),
+                         ("/v1/ledger/export", {})):
+        r = httpx.get(url + path, params=params)
+        assert (r.status_code, r.json()["error"]["code"]) == (401, "UNAUTHENTICATED"), path
+    tx = httpx.get(f"{url}/v1/blocks/1").json()["txs"][0]["tx_id"]
+    public = httpx.get(f"{url}/v1/tx/{tx}").json()
+    assert "tx" not in public and public["inclusion"]["audit_path"] is not None
 
 
 def test_records_cli_on_the_demo(demo) -> None:

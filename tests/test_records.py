@@ -331,7 +331,7 @@ def test_break_glass_notifies_patient_and_lands_on_review_list(net: RecordsNet) 
         assert all(e["patient"] != pat.did for e in officer.review_list("st-mary")["entries"])
     with net.client("dr-adams") as doc, pytest.raises(SalusError) as err:
         doc.review_list("st-mary")
-    assert err.value.code == "FORBIDDEN"
+    assert err.value.code == "FORBIDDEN_READ"  # a read refused by its rule (read_rules)
 
 
 def test_opted_out_patient_cannot_be_broken_into(net: RecordsNet) -> None:

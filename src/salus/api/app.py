@@ -1,9 +1,12 @@
 """The node's REST API. Every handler is a thin call into the node or the ledger.
 
-Public (the transparency log's audience is everyone): transaction submission (it is
-self-authenticating), transactions, blocks, status, the CT-shaped ``/v1/log/*`` endpoints.
-Members only (bearer token from ``POST /v1/auth/token``): state, members, and the read /
-write sets of transactions.
+Who may read what is each endpoint's :class:`~salus.api.read_rules.ReadRule`, declared
+below (and beside the routes of each application). The public sees proofs, not data:
+tree heads, inclusion and consistency proofs, block headers, transaction ids and codes.
+A transaction's bytes go to its signer, auditors and regulators, and peer operators;
+raw state to auditors and peer operators; members read views of their own data
+(bearer token from ``POST /v1/auth/token``). Submission is public: a transaction is
+self-authenticating, and admission decides.
 """
 
 
@@ -20,7 +23,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
@@ -33,11 +36,28 @@ from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.params import Height, LeafHash, LeafIndex, TreeSize, TxId
 from salus.api.rate_limit import RATE_LIMITED, RateLimiter, RateLimits, client_address, retry_after
+from salus.api.read_rules import (
+    AUDITOR,
+    MEMBER,
+    OVERSEERS,
+    PEER_OPERATOR,
+    PUBLIC,
+    Guardian,
+    Own,
+    ReadRule,
+    Sees,
+    Signer,
+    Viewer,
+    ViewerDep,
+    public,
+)
 from salus.canonical import compact_json, loads_strict
 from salus.identity.assertion import TOKEN_PATH
 from salus.ledger.codes import Rejected
+from salus.ledger.contracts.membership import recovery_key
 from salus.ledger.export import export_lines
 from salus.ledger.ledger import LedgerError
+from salus.ledger.members import PATIENT_KIND, key_index, member_key, member_of_key
 from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
@@ -54,6 +74,61 @@ MAX_TOKEN_REQUEST = 64 * 1024
 #: A batch body: MAX_BATCH transactions of 2.4 KB of base64 each on average (a typical
 #: one is a few hundred bytes), or a few hundred of the largest a node takes.
 MAX_BATCH_REQUEST = 32 * 1024 * 1024
+
+# -- who may read what (salus.api.read_rules) ------------------------------------------
+#: Who may see transactions' bytes. A health ledger's entries are metadata about patients
+#: (who granted whom, who read whose record), not public documents as Certificate
+#: Transparency's certificates are (docs/architecture.md, "Who reads what").
+TX_READERS = (*OVERSEERS, PEER_OPERATOR)
+READ_TX = ReadRule("GET", "/v1/tx/{tx_id}", (
+    Sees((PUBLIC,), "its receipt (id, code, height, block), the signed tree head, and its "
+                    "inclusion proof by leaf hash", "proof"),
+    Sees((Signer("signer"), *TX_READERS), "also its bytes and envelope, its reason and its "
+                                          "read/write detail", "bytes"),
+))
+READ_BLOCK = ReadRule("GET", "/v1/blocks/{height}", (
+    Sees((PUBLIC,), "its signed header, hash and signature, and each transaction's id, "
+                    "leaf index and code", "header"),
+    Sees(TX_READERS, "also each transaction's reason", "reasons"),
+))
+READ_EXPORT = ReadRule("GET", "/v1/ledger/export", (
+    Sees(TX_READERS, "every block with its transactions' bytes (to bootstrap a peer)"),))
+READ_ENTRIES = ReadRule("GET", "/v1/log/entries", (
+    Sees(TX_READERS, "the log's leaves: transactions' bytes"),))
+#: Raw state is every application's data unfiltered: for whoever audits the whole
+#: ledger or runs a copy of it. Everyone else reads the views below and beside each app.
+RAW_STATE = (AUDITOR, PEER_OPERATOR)
+READ_STATE_SCAN = ReadRule("GET", "/v1/state", (Sees(RAW_STATE, "raw state under a prefix"),))
+READ_STATE_KEY = ReadRule("GET", "/v1/state/{key:path}", (Sees(RAW_STATE, "one raw state entry"),))
+#: Organisation members' records are the consortium's staff directory: a patient needs a
+#: clinician's member id and encryption key to grant and share, a clinician a
+#: colleague's. A patient's record (keys, encryption key, recovery set) is theirs.
+READ_MEMBERS = ReadRule("GET", "/v1/members", (
+    Sees(OVERSEERS, "every organisation and every member's record", "all"),
+    Sees((MEMBER,), "every organisation, every organisation member's record, and their own "
+                    "record", "directory"),
+))
+READ_MEMBER = ReadRule("GET", "/v1/members/{member_id}", (
+    Sees((MEMBER,), "an organisation member's record, by member id or any key they held",
+         "staff record"),
+    Sees((Own("member", "patient"), *OVERSEERS), "a patient's record", "patient record"),
+))
+READ_RECOVERY = ReadRule("GET", "/v1/members/{member_id}/recovery", (
+    Sees((Own("member", "patient"), Guardian("member"), *OVERSEERS),
+         "the patient's recovery set, open proposals and last closed one, and which proposed "
+         "keys are already a member's"),))
+READ_STATUS = public("GET", "/v1/status", "the chain, its head and log, this node's version")
+READ_CONTRACTS = public("GET", "/v1/contracts",
+                        "every contract method, who may call it, its arguments' JSON Schema")
+READ_CONTRACT = public("GET", "/v1/contracts/{contract}/{method}", "one contract method")
+READ_STH = public("GET", "/v1/log/sth", "a signed tree head")
+READ_PROOF = public("GET", "/v1/log/proof", "an inclusion proof of a leaf hash")
+READ_CONSISTENCY = public("GET", "/v1/log/consistency",
+                          "a consistency proof between two tree sizes")
+READ_SMART = public("GET", "/.well-known/smart-configuration", "SMART discovery")
+READ_HEALTH = public("GET", "/health", "liveness, height, halt reason")
+READ_METRICS = public("GET", "/metrics",
+                      "Prometheus metrics (counts and timings; no identifiers)")
 
 
 class SubmitOne(BaseModel):
@@ -157,15 +232,10 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     async def member(request: Request) -> Principal:
         return tokens.from_request(request)
 
-    Member = Annotated[Principal, Depends(member)]
-
-    async def optional_member(request: Request) -> Principal | None:
-        return tokens.from_request(request) if request.headers.get("authorization") else None
-
     app.include_router(records.build_router(member))
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
-    app.include_router(education.build_router(ledger, member))
+    app.include_router(education.build_router(ledger))
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))
@@ -264,10 +334,10 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                                 headers={"Retry-After": retry_after(min(waits.values()))}
                                 if waits else None)
 
-    @app.get("/v1/tx/{tx_id}", tags=["transactions"],
-             summary="A transaction, its receipt and its inclusion proof in the current tree")
-    async def get_tx(tx_id: TxId, viewer: Annotated[Principal | None, Depends(optional_member)]
-                     ) -> dict[str, Any]:
+    @READ_TX.route(app, tags=["transactions"],
+                   summary="A transaction's receipt and its inclusion proof in the current "
+                           "tree; its bytes for its signer, auditors and peer operators")
+    async def get_tx(tx_id: TxId, viewer: ViewerDep) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(tx_id, "tx id"))
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no committed transaction {tx_id}")
@@ -278,34 +348,40 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             envelope = loads_strict(row.raw[SIGNATURE_BYTES:])
         except ValueError:
             envelope = None
+        signer = envelope.get("signer") if isinstance(envelope, dict) else None
+        full = READ_TX.allows(viewer, "bytes", signer=signer)
         doc: dict[str, Any] = {
-            "receipt": Receipt(row.id.hex(), "committed", row.code, row.reason, row.height,
-                               row.seq, block.hash.hex()).to_json(),
-            "tx": base64.b64encode(row.raw).decode(),
-            "envelope": envelope,
+            "receipt": Receipt(row.id.hex(), "committed", row.code, row.reason if full else "",
+                               row.height, row.seq, block.hash.hex()).to_json(),
+            "leaf_hash": row.id.hex(),
             "sth": sth.to_json(),
             "inclusion": {"leaf_index": row.seq, "tree_size": sth.tree_size,
                           "audit_path": [p.hex() for p in
                                          ledger.inclusion_proof(row.seq, sth.tree_size)]},
         }
-        if viewer is not None and row.detail:
-            doc["detail"] = json.loads(row.detail)
+        if full:
+            doc["tx"] = base64.b64encode(row.raw).decode()
+            doc["envelope"] = envelope
+            if row.detail:
+                doc["detail"] = json.loads(row.detail)
         return doc
 
-    @app.get("/v1/blocks/{height}", tags=["blocks"], summary="A block's signed header and results")
-    async def get_block(height: Height) -> dict[str, Any]:
+    @READ_BLOCK.route(app, tags=["blocks"], summary="A block's signed header and results")
+    async def get_block(height: Height, viewer: ViewerDep) -> dict[str, Any]:
         found = ledger.block(height)
         if found is None:
             raise ApiError(404, "NOT_FOUND", f"no block at height {height} (head is {ledger.height})")
         row, header = found
+        reasons = READ_BLOCK.allows(viewer, "reasons")
         return {
             "hash": row.hash.hex(), "header": header.to_json(), "signer": row.signer,
             "signature": base64.b64encode(row.signature).decode(),
-            "txs": [{"tx_id": t.id.hex(), "leaf_index": t.seq, "code": t.code, "reason": t.reason}
+            "txs": [{"tx_id": t.id.hex(), "leaf_index": t.seq, "code": t.code,
+                     **({"reason": t.reason} if reasons else {})}
                     for t in ledger.store.txs_of_block(height)],
         }
 
-    @app.get("/v1/status", tags=["node"], summary="Chain, head and log of this node")
+    @READ_STATUS.route(app, tags=["node"], summary="Chain, head and log of this node")
     async def status() -> dict[str, Any]:
         head = ledger.head
         return {
@@ -319,22 +395,26 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             "contracts": ledger.registry.contracts,
         }
 
-    @app.get("/v1/contracts", tags=["transactions"],
-             summary="Every contract method: who may call it, and its arguments' JSON Schema")
+    @READ_CONTRACTS.route(
+        app, tags=["transactions"],
+        summary="Every contract method: who may call it, and its arguments' JSON Schema")
     async def list_contracts() -> dict[str, Any]:
         return {"methods": [m.describe() for m in ledger.registry.all_methods()]}
 
-    @app.get("/v1/contracts/{contract}/{method}", tags=["transactions"],
-             summary="One contract method: who may call it, and its arguments' JSON Schema")
+    @READ_CONTRACT.route(
+        app, tags=["transactions"],
+        summary="One contract method: who may call it, and its arguments' JSON Schema")
     async def get_contract_method(contract: str, method: str) -> dict[str, Any]:
         try:
             return ledger.registry.lookup(contract, method).describe()
         except Rejected as exc:
             raise ApiError(404, exc.code, exc.reason) from None
 
-    @app.get("/v1/ledger/export", tags=["blocks"],
-             summary="Every block with its transactions, for bootstrapping a peer (JSON lines)")
-    async def export_ledger() -> FileResponse:
+    @READ_EXPORT.route(
+        app, tags=["blocks"],
+        summary="Every block with its transactions, for bootstrapping a peer (JSON lines)")
+    async def export_ledger(viewer: ViewerDep) -> FileResponse:
+        READ_EXPORT.check(viewer)
         # Written whole on one worker thread: a read snapshot lives on one connection.
         fd, name = tempfile.mkstemp(prefix="salus-export-", suffix=".jsonl")
 
@@ -353,7 +433,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                             background=BackgroundTask(os.unlink, name))
 
     # -- the transparency log (Certificate Transparency's shape) -------------------------
-    @app.get("/v1/log/sth", tags=["log"], summary="The latest signed tree head")
+    @READ_STH.route(app, tags=["log"], summary="The latest signed tree head")
     async def get_sth(tree_size: TreeSize | None = None) -> dict[str, Any]:
         if tree_size is None:
             return ledger.sth().to_json()
@@ -362,8 +442,10 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             raise ApiError(404, "NOT_FOUND", f"no tree head was published at size {tree_size}")
         return sth.to_json()
 
-    @app.get("/v1/log/entries", tags=["log"], summary="Leaves start..end inclusive (may be fewer)")
-    async def get_entries(start: LeafIndex, end: LeafIndex) -> dict[str, list[str]]:
+    @READ_ENTRIES.route(app, tags=["log"], summary="Leaves start..end inclusive (may be fewer)")
+    async def get_entries(start: LeafIndex, end: LeafIndex, viewer: ViewerDep
+                          ) -> dict[str, list[str]]:
+        READ_ENTRIES.check(viewer)
         size = ledger.log_size
         if start > end or start >= size:
             raise ApiError(400, "BAD_RANGE", f"need 0 <= start <= end and start < {size}")
@@ -371,7 +453,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         rows = ledger.store.txs_in_range(start, end)
         return {"entries": [base64.b64encode(r.raw).decode() for r in rows]}
 
-    @app.get("/v1/log/proof", tags=["log"], summary="Inclusion proof of a leaf hash")
+    @READ_PROOF.route(app, tags=["log"], summary="Inclusion proof of a leaf hash")
     async def get_proof(hash: LeafHash, tree_size: TreeSize) -> dict[str, Any]:
         row = ledger.store.tx_by_id(_hex32(hash, "hash"))
         if row is None:
@@ -382,7 +464,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             raise ApiError(400, "BAD_RANGE", str(exc)) from None
         return {"leaf_index": row.seq, "audit_path": [p.hex() for p in path]}
 
-    @app.get("/v1/log/consistency", tags=["log"], summary="Consistency proof between two sizes")
+    @READ_CONSISTENCY.route(app, tags=["log"], summary="Consistency proof between two sizes")
     async def get_consistency(first: TreeSize, second: TreeSize) -> dict[str, list[str]]:
         try:
             proof = ledger.consistency_proof(first, second)
@@ -390,24 +472,28 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             raise ApiError(400, "BAD_RANGE", str(exc)) from None
         return {"proof": [p.hex() for p in proof]}
 
-    # -- members only --------------------------------------------------------------------
-    @app.get("/v1/state", tags=["state"], summary="State entries under a key prefix")
-    async def scan_state(_: Member, prefix: str = "", after: str = "",
+    # -- raw state (auditors and peer operators) ------------------------------------------
+    @READ_STATE_SCAN.route(app, tags=["state"], summary="State entries under a key prefix")
+    async def scan_state(viewer: ViewerDep, prefix: str = "", after: str = "",
                          limit: Annotated[int, Query(ge=1, le=MAX_SCAN)] = 100) -> dict[str, Any]:
+        READ_STATE_SCAN.check(viewer)
         rows = ledger.store.state_scan(prefix, after, limit)
         return {"entries": [{"key": k, "value": json.loads(v), "height": h} for k, v, h in rows],
                 "next": rows[-1][0] if len(rows) == limit else None}
 
-    @app.get("/v1/state/{key:path}", tags=["state"], summary="One state entry")
-    async def get_state(key: str, _: Member) -> dict[str, Any]:
+    @READ_STATE_KEY.route(app, tags=["state"], summary="One state entry")
+    async def get_state(key: str, viewer: ViewerDep) -> dict[str, Any]:
+        READ_STATE_KEY.check(viewer)
         row = ledger.store.state_row(key)
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no state at key {key!r}")
         return {"key": key, "value": json.loads(row[0]), "height": row[1]}
 
-    @app.get("/v1/members", tags=["members"], summary="Members, optionally of one organisation")
-    async def list_members(_: Member, org: str | None = None, after: str = "",
+    # -- members: the staff directory, and each patient's own record ------------------------
+    @READ_MEMBERS.route(app, tags=["members"], summary="Members, optionally of one organisation")
+    async def list_members(viewer: ViewerDep, org: str | None = None, after: str = "",
                            limit: Annotated[int, Query(ge=1, le=MAX_SCAN)] = 100) -> dict[str, Any]:
+        everyone = READ_MEMBERS.check(viewer) == "all"
         out, cursor = [], after
         while len(out) < limit:
             rows = ledger.store.state_scan("member/", cursor, MAX_SCAN)
@@ -416,7 +502,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             for key, value, _h in rows:
                 cursor = key
                 record = json.loads(value)
-                if org is None or record["org"] == org:
+                if (org is None or record["org"] == org) and (
+                        everyone or record["kind"] != PATIENT_KIND
+                        or record["id"] == viewer.member_id):
                     out.append(record)
                     if len(out) == limit:
                         break
@@ -424,12 +512,36 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         return {"organisations": orgs, "members": out,
                 "next": f"member/{out[-1]['id']}" if len(out) == limit else None}
 
-    @app.get("/v1/members/{member_id}", tags=["members"], summary="One member's record")
-    async def get_member(member_id: str, _: Member) -> dict[str, Any]:
-        record = ledger.state_value(f"member/{member_id}")
+    def _member_record(member_id: str, viewer: Viewer) -> dict[str, Any]:
+        """The member ``member_id`` names (a member id, or any key they ever held), if
+        this viewer may see it; 404 if there is none."""
+        record = ledger.state_value(member_key(member_id)) or member_of_key(
+            ledger.state_value, member_id)
         if record is None:
             raise ApiError(404, "NOT_FOUND", f"no member {member_id}")
+        part = "patient record" if record["kind"] == PATIENT_KIND else "staff record"
+        READ_MEMBER.check(viewer, part, member=record["id"])
         return record
+
+    @READ_MEMBER.route(app, tags=["members"],
+                       summary="One member's record, by member id or by any key they held")
+    async def get_member(member_id: str, viewer: ViewerDep) -> dict[str, Any]:
+        return _member_record(member_id, viewer)
+
+    @READ_RECOVERY.route(app, tags=["members"],
+                         summary="A patient's recovery set and proposals (the patient, their "
+                                 "guardians, overseers)")
+    async def get_recovery(member_id: str, viewer: ViewerDep) -> dict[str, Any]:
+        READ_RECOVERY.check(viewer, member=member_id)
+        record = ledger.state_value(member_key(member_id))
+        if record is None or record["kind"] != PATIENT_KIND:
+            raise ApiError(404, "NOT_FOUND", f"no patient {member_id}")
+        doc = ledger.state_value(recovery_key(member_id)) or {"open": [], "last": None}
+        return {"patient": member_id, "recovery": record.get("recovery"),
+                "open": doc["open"], "last": doc["last"],
+                # the contract voids a proposal whose key has become a member's
+                "key_owners": {p["new_key"]: ledger.state_value(key_index(p["new_key"]))
+                               for p in doc["open"]}}
 
     # -- authentication ------------------------------------------------------------------
     @app.post(TOKEN_PATH, tags=["auth"], summary="OAuth2 token (JWT client assertion)",
@@ -455,7 +567,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             raise
         return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
-    @app.get("/.well-known/smart-configuration", tags=["auth"], summary="SMART discovery")
+    @READ_SMART.route(app, tags=["auth"], summary="SMART discovery")
     async def smart_configuration() -> dict[str, Any]:
         # The configured public URL, whatever Host the request named: clients make their
         # assertions for this endpoint, the only audience the node accepts.
@@ -470,13 +582,13 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         }
 
     # -- operations ----------------------------------------------------------------------
-    @app.get("/health", tags=["node"], summary="Liveness and readiness")
+    @READ_HEALTH.route(app, tags=["node"], summary="Liveness and readiness")
     async def health() -> JSONResponse:
         ok = node.halted is None
         return JSONResponse({"status": "ok" if ok else "halted", "height": ledger.height,
                              "halted": node.halted}, 200 if ok else 503)
 
-    @app.get("/metrics", tags=["node"], summary="Prometheus metrics")
+    @READ_METRICS.route(app, tags=["node"], summary="Prometheus metrics")
     async def metrics() -> Response:
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 

@@ -94,9 +94,12 @@ class TokenService:
             raise self._fail("this client assertion was already used (jti replay)")
 
     def _active_member(self, did: str) -> dict[str, Any] | None:
-        """The member whose active key ``did`` is at the ledger's head, if any."""
+        """The member whose active key ``did`` is at the ledger's head, or the operator of a
+        peer whose block-signing key it is; None if neither."""
         member = member_of_key(self.ledger.state_value, did)
-        if member is None or not key_valid_at(member, did, self.ledger.height):
+        if member is None:
+            return self._peer_operator(did)
+        if not key_valid_at(member, did, self.ledger.height):
             return None
         return member
 
@@ -152,6 +155,15 @@ class TokenService:
         })
         return {"access_token": token, "token_type": "bearer", "expires_in": self.lifetime,
                 "scope": " ".join(requested)}
+
+    def _peer_operator(self, did: str) -> dict[str, Any] | None:
+        """A key that signs this chain's blocks (a genesis peer's, or the embedded
+        orderer's) is its operator's credential, though no member's: a token for it holds
+        no role and reads what a peer operator may (salus.api.read_rules.PEER_OPERATOR)."""
+        if did not in self.ledger.genesis.block_signers:
+            return None
+        return {"id": did, "org": self.ledger.genesis.peer_org(did), "roles": [],
+                "keys": [{"did": did, "status": "active"}]}
 
     def principal(self, token: str) -> Principal:
         try:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 
 from salus.api.body import loads_body, read_capped
 from salus.api.errors import ApiError
+from salus.api.read_rules import public
 from salus.clock import ms_from_iso
 from salus.credentials.context import VerificationContext, snapshot
 from salus.credentials.presentation import MAX_CREDENTIALS, verify_presentation
@@ -40,6 +41,13 @@ _PRESENTATION_BODY = {"requestBody": {"required": True, "content": {"application
                "properties": {"presentation": {"type": "object"},
                               "challenge": {"type": "string", "minLength": 1},
                               "domain": {"type": "string", "minLength": 1}, "at": _AT}}}}}}
+READ_CONTEXT = public("GET", "/v1/credentials/context",
+                      "the orderer-signed verification context: issuers' key histories, "
+                      "anchors, status lists")
+READ_VERIFY = public("POST", "/v1/credentials/verify",
+                     "the report on a credential or dossier they send")
+READ_VERIFY_VP = public("POST", "/v1/credentials/verify-presentation",
+                        "the report on a presentation they send")
 
 
 class ContextCache:
@@ -90,13 +98,13 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
     router = APIRouter(tags=["credentials"])
     cache = ContextCache(ledger, context_max_age)
 
-    @router.get("/v1/credentials/context", summary="The verification context, signed by the "
-                "orderer: issuer key histories, anchors, status lists (for offline checks)")
+    @READ_CONTEXT.route(router, summary="The verification context, signed by the orderer: "
+                        "issuer key histories, anchors, status lists (for offline checks)")
     async def context() -> dict[str, Any]:
         doc, _ = await cache.current()
         return doc
 
-    @router.post("/v1/credentials/verify", openapi_extra=_VERIFY_BODY,
+    @READ_VERIFY.route(router, openapi_extra=_VERIFY_BODY,
                  summary="Verify a credential ({credential}) or a dossier ({credentials, "
                          "subject?}), optionally as of {at}")
     async def verify(request: Request) -> dict[str, Any]:
@@ -120,7 +128,7 @@ def build_router(ledger: Ledger, context_max_age: float = 1.0) -> APIRouter:
             None, verifier.verify_dossier, creds, subject, at)
         return report.to_json()
 
-    @router.post("/v1/credentials/verify-presentation", openapi_extra=_PRESENTATION_BODY,
+    @READ_VERIFY_VP.route(router, openapi_extra=_PRESENTATION_BODY,
                  summary="Verify a presentation ({presentation, challenge, domain}) and "
                          "every credential in it")
     async def verify_vp(request: Request) -> dict[str, Any]:

@@ -19,17 +19,37 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from salus.api.auth import Principal
-from salus.api.records import gateway_of
+from salus.api.errors import ApiError
+from salus.api.read_rules import ReadRule, Sees, ViewerDep, public
+from salus.api.records import CONSENT_VIEW, consent_view, gateway_of
 from salus.clock import wall_clock_ms
 from salus.records import fhir_export
-from salus.records.contracts.layout import PURPOSES, consent_key, record_key
+from salus.records.contracts.layout import PURPOSES, record_key
 from salus.records.fhir_ingest import Issue
 from salus.records.gateway import VAULT_CODES, Gateway, GatewayError, Requester
+from salus.records.read_rules import CONSENT
 
 FHIR_JSON = "application/fhir+json"
 #: A patient search parameter: a FHIR id (R4 datatype ``id``), alone or as a reference.
 PatientParam = Annotated[str, Query(pattern=r"^(Patient/)?[A-Za-z0-9\-.]{1,64}$",
                                     description="the patient's FHIR id, or Patient/<id>")]
+
+
+READ_METADATA = public("GET", "/fhir/metadata", "the CapabilityStatement")
+
+
+def _consented(path: str, what: str) -> ReadRule:
+    return ReadRule("GET", path, (Sees((CONSENT,), what),))
+
+
+READ_PATIENT = _consented("/fhir/Patient/{patient_id}", "the patient's demographics")
+READ_EVERYTHING = _consented("/fhir/Patient/{patient_id}/$everything",
+                             "every record of the patient they may read, from every custodian "
+                             "on this node, with provenance; what they may not, as outcomes")
+READ_RESOURCE = _consented("/fhir/{resource_type}/{record_id}", "one record")
+READ_SEARCH = _consented("/fhir/{resource_type}", "the patient's records of that type they "
+                                                  "may read (and code)")
+READ_FHIR_CONSENT = ReadRule("GET", "/fhir/Consent", CONSENT_VIEW)
 ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
               413: "too-costly", 429: "throttled",
               500: "exception", 503: "transient"}
@@ -129,12 +149,12 @@ def build_router(member: Any) -> APIRouter:
     def reader(request: Request, principal: Principal, purpose: str) -> Reader:
         return Reader(gateway_of(request), principal, purpose, request)
 
-    @router.get("/metadata", summary="CapabilityStatement")
+    @READ_METADATA.route(router, summary="CapabilityStatement")
     async def metadata(request: Request) -> JSONResponse:
         return fhir(fhir_export.capability_statement(str(request.base_url) + "fhir",
                                                      wall_clock_ms()))
 
-    @router.get("/Patient/{patient_id}", summary="The patient's demographics (consent-checked)")
+    @READ_PATIENT.route(router, summary="The patient's demographics (consent-checked)")
     async def read_patient(patient_id: str, request: Request, principal: Member,
                            purpose: Purpose = "TREAT") -> JSONResponse:
         r = reader(request, principal, purpose)
@@ -154,8 +174,8 @@ def build_router(member: Any) -> APIRouter:
         resource["id"] = patient_id
         return fhir(resource)
 
-    @router.get("/Patient/{patient_id}/$everything",
-                summary="Everything readable about a patient, merged across custodians")
+    @READ_EVERYTHING.route(router, summary="Everything readable about a patient, merged "
+                                           "across custodians")
     async def everything(patient_id: str, request: Request, principal: Member,
                          purpose: Purpose = "TREAT") -> JSONResponse:
         r = reader(request, principal, purpose)
@@ -183,19 +203,22 @@ def build_router(member: Any) -> APIRouter:
         out["entry"] += withheld_entries(withheld)
         return fhir(out)
 
-    @router.get("/Consent", summary="A patient's consents (the patient only)")
-    async def consents(request: Request, principal: Member, patient: PatientParam
-                       ) -> JSONResponse:
+    @READ_FHIR_CONSENT.route(router, summary="A patient's consents (the patient, grantees: "
+                                             "the grants naming them, overseers)")
+    async def consents(request: Request, viewer: ViewerDep, patient: PatientParam) -> JSONResponse:
         did = fhir_export.patient_did(patient.removeprefix("Patient/"))
-        if did != principal.member_id:
-            return outcome(403, "forbidden", "only the patient may list their consents")
         gateway = gateway_of(request)
-        doc = gateway.get(consent_key(did)) or {"grants": {}}
+        try:
+            doc = consent_view(viewer, did, gateway, READ_FHIR_CONSENT)
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            return outcome(exc.status, exc.code, exc.reason)
         return fhir(fhir_export.bundle("searchset", [
             fhir_export.consent(did, g, gateway.clock()) for g in doc["grants"].values()],
             str(request.base_url) + "fhir"))
 
-    @router.get("/{resource_type}/{record_id}", summary="Read one record (consent-checked)")
+    @READ_RESOURCE.route(router, summary="Read one record (consent-checked)")
     async def read_one(resource_type: str, record_id: str, request: Request, principal: Member,
                        purpose: Purpose = "TREAT") -> JSONResponse:
         r = reader(request, principal, purpose)
@@ -209,9 +232,8 @@ def build_router(member: Any) -> APIRouter:
         except GatewayError as exc:
             return outcome(exc.status, exc.code, exc.reason)
 
-    @router.get("/{resource_type}", summary="Search by patient (and code)")
-    async def search(resource_type: str, request: Request, principal: Member,
-                     patient: PatientParam,
+    @READ_SEARCH.route(router, summary="Search by patient (and code)")
+    async def search(resource_type: str, request: Request, principal: Member, patient: PatientParam,
                      code: str | None = None, purpose: Purpose = "TREAT") -> JSONResponse:
         if resource_type not in fhir_export.SEARCH_TYPES:
             return outcome(400, "not-supported", f"search on {resource_type} is not supported; "

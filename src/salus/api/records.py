@@ -19,6 +19,7 @@ from salus.api.auth import Principal
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.rate_limit import RateLimiter, client_address
+from salus.api.read_rules import MEMBER, OVERSEERS, Own, ReadRule, Sees, Viewer, ViewerDep
 from salus.canonical import MAX_SAFE_INTEGER
 from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
@@ -35,6 +36,7 @@ from salus.records.fhir_ingest import InvalidFHIR
 from salus.records.gateway import Gateway, GatewayError
 from salus.records.ingest_request import REQUEST_HEADER, SALT_HEADER
 from salus.records.policy import covering_grants, grantee_matches
+from salus.records.read_rules import CONSENT, CustodianStaff, Grantee, grants_naming
 
 MAX_LOG = 1000
 MAX_BINARY = 64 * 1024 * 1024
@@ -45,6 +47,57 @@ MAX_INGEST = 16 * 1024 * 1024
 MAX_READ_REQUEST = 16 * 1024
 #: A wrapped key: a version, a member id and 80 bytes of base64.
 MAX_KEY_REQUEST = 4 * 1024
+
+
+PATIENT = Own("patient", "patient")
+READ_INDEX = ReadRule("GET", "/v1/records", (
+    Sees((PATIENT, Grantee("patient", to_list=True), *OVERSEERS),
+         "every record of the patient at every custodian: ids, types, versions, hashes, "
+         "authors (never contents)", "all"),
+    Sees((CustodianStaff(),), "the patient's records their own organisation holds",
+         "custodian's"),
+))
+READ_RECORD = ReadRule("POST", "/v1/records/read", (
+    Sees((CONSENT,), "one record's ciphertext and the reader's wrapped key (a signed "
+                     "request; no token)"),))
+#: The consent view, as JSON here and as FHIR at /fhir/Consent.
+CONSENT_VIEW = (
+    Sees((PATIENT, *OVERSEERS), "all of the patient's grants and their break-glass opt-out",
+         "all"),
+    Sees((Grantee("patient"),), "the patient's grants that name them (by member, role or "
+                                "organisation)", "named"),
+)
+READ_CONSENT = ReadRule("GET", "/v1/consent", CONSENT_VIEW)
+READ_ACCESS_LOG = ReadRule("GET", "/v1/access/log", (
+    Sees((PATIENT, *OVERSEERS), "every access to the patient's records, granted or refused"),))
+#: A custodian's own privacy officers and (internal) auditors.
+OFFICERS = CustodianStaff("custodian", (PRIVACY_OFFICER_ROLE, "auditor"))
+READ_AUDIT = ReadRule("GET", "/v1/access/audit", (
+    Sees((OFFICERS, *OVERSEERS), "every access to the custodian's records"),))
+READ_REVIEW = ReadRule("GET", "/v1/access/review", (
+    Sees((OFFICERS, *OVERSEERS), "the custodian's emergency (break-glass) accesses and their "
+                                 "findings"),))
+READ_EVENTS = ReadRule("GET", "/v1/access/events", (
+    Sees((MEMBER,), "their own: each access to their records, break-glass override, erasure "
+                    "and recovery step, as it commits"),))
+
+
+async def _subscriber(viewer: ViewerDep) -> Viewer:
+    # checked in a dependency: once the event stream has started, a refusal cannot be sent
+    READ_EVENTS.check(viewer)
+    return viewer
+
+
+def consent_view(viewer: Viewer, patient: str, gateway: Gateway, rule: ReadRule
+                 ) -> dict[str, Any]:
+    """The patient's consent document as this viewer may see it (``rule``'s refusal
+    if they may see none of it)."""
+    view = rule.check(viewer, patient=patient)
+    doc = gateway.get(consent_key(patient)) or {"patient": patient, "grants": {},
+                                               "break_glass_opt_out": False}
+    if view == "named":
+        return {"patient": patient, "grants": grants_naming(viewer, doc)}
+    return doc
 
 
 class ReadRequest(BaseModel):
@@ -96,12 +149,6 @@ def _holder(gateway: Gateway, principal: Principal, org: str, roles: Iterable[st
     who = gateway.requester(principal.did).member
     height = gateway.ledger.height
     return who if any(has_role(gateway.get, who, r, org, height) for r in roles) else None
-
-
-def _officer_of(principal: Principal, custodian: str, gateway: Gateway) -> None:
-    if _holder(gateway, principal, custodian, (PRIVACY_OFFICER_ROLE, "auditor")) is None:
-        raise ApiError(403, "FORBIDDEN",
-                       f"only a privacy officer or auditor of {custodian} may see its access log")
 
 
 def _writer_of(principal: Principal, custodian: str, gateway: Gateway) -> dict[str, Any]:
@@ -158,19 +205,19 @@ def build_router(member: Any) -> APIRouter:
             raise as_api_error(exc) from None
         return JSONResponse(stored, 201)
 
-    @router.get("/v1/records", tags=["records"],
-                summary="A patient's record index across every custodian")
-    async def index(patient: str, principal: Member, gateway: GatewayDep) -> dict[str, Any]:
-        try:
-            return {"patient": patient,
-                    "records": gateway.index(gateway.requester(principal.did), patient)}
-        except GatewayError as exc:
-            raise as_api_error(exc) from None
+    @READ_INDEX.route(router, tags=["records"],
+                      summary="A patient's record index across every custodian")
+    async def index(patient: str, viewer: ViewerDep, gateway: GatewayDep) -> dict[str, Any]:
+        view = READ_INDEX.check(viewer, patient=patient, now=gateway.clock())
+        records = gateway.index(patient)
+        if view == "custodian's":
+            records = [r for r in records if r["custodian"] == viewer.member["org"]]
+        return {"patient": patient, "records": records}
 
-    @router.post("/v1/records/read", tags=["records"],
-                 summary="Read a record through the gateway (signed request; consent checked, "
-                         "access audited); returns ciphertext and your wrapped key",
-                 openapi_extra=json_body(ReadRequest))
+    @READ_RECORD.route(router, tags=["records"],
+                       summary="Read a record through the gateway (signed request; consent "
+                               "checked, access audited); returns ciphertext and your wrapped key",
+                       openapi_extra=json_body(ReadRequest))
     async def read(request: Request, gateway: GatewayDep) -> dict[str, Any]:
         # A request nobody can be tied to (malformed, stale, replayed, a bad signature, a
         # key that is no member's) is refused unaudited and counts against its address's
@@ -226,30 +273,27 @@ def build_router(member: Any) -> APIRouter:
         custodian.vault.add_wrapped_key(record, body.version, body.recipient, wrapped)
         return {"record": record, "version": body.version, "recipient": body.recipient}
 
-    @router.get("/v1/consent", tags=["consent"], summary="A patient's consent grants")
-    async def consent(principal: Member, gateway: GatewayDep, patient: str | None = None,
+    @READ_CONSENT.route(router, tags=["consent"],
+                        summary="A patient's consent grants (yours by default)")
+    async def consent(viewer: ViewerDep, gateway: GatewayDep, patient: str | None = None,
                       format: Annotated[str, Query(pattern="^(json|fhir)$")] = "json"
                       ) -> dict[str, Any]:
-        patient = patient or principal.member_id
-        if patient != principal.member_id:
-            raise ApiError(403, "FORBIDDEN", "only the patient may list their consent")
-        doc = gateway.get(consent_key(patient)) or {"patient": patient, "grants": {},
-                                                   "break_glass_opt_out": False}
+        patient = patient or viewer.member_id or ""
+        doc = consent_view(viewer, patient, gateway, READ_CONSENT)
         if format == "fhir":
             return fhir_export.bundle("searchset", [
                 fhir_export.consent(patient, g, gateway.clock()) for g in doc["grants"].values()],
                 "urn:salus")
         return doc
 
-    @router.get("/v1/access/log", tags=["access"],
-                summary="Every access to a patient's records (the patient's own view)")
-    async def access_log(principal: Member, gateway: GatewayDep, patient: str | None = None,
+    @READ_ACCESS_LOG.route(router, tags=["access"],
+                           summary="Every access to a patient's records (yours by default)")
+    async def access_log(viewer: ViewerDep, gateway: GatewayDep, patient: str | None = None,
                          after: str = "", limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100,
                          format: Annotated[str, Query(pattern="^(json|fhir)$")] = "json"
                          ) -> dict[str, Any]:
-        patient = patient or principal.member_id
-        if patient != principal.member_id:
-            raise ApiError(403, "FORBIDDEN", "only the patient may read their access log")
+        patient = patient or viewer.member_id or ""
+        READ_ACCESS_LOG.check(viewer, patient=patient)
         prefix = access_log_prefix(patient)
         page = _entries(gateway, prefix, prefix + after if after else "", limit)
         if format == "fhir":
@@ -257,32 +301,33 @@ def build_router(member: Any) -> APIRouter:
                                                     for e in page["entries"]], "urn:salus")
         return page
 
-    @router.get("/v1/access/audit", tags=["access"],
-                summary="A custodian's full access log (privacy officers and auditors)")
-    async def custodian_log(custodian: str, principal: Member, gateway: GatewayDep,
+    @READ_AUDIT.route(router, tags=["access"],
+                      summary="A custodian's full access log (privacy officers and auditors)")
+    async def custodian_log(custodian: str, viewer: ViewerDep, gateway: GatewayDep,
                             after: str = "", limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100
                             ) -> dict[str, Any]:
-        _officer_of(principal, custodian, gateway)
+        READ_AUDIT.check(viewer, custodian=custodian)
         prefix = audit_prefix(custodian)
         return _entries(gateway, prefix, prefix + after if after else "", limit)
 
-    @router.get("/v1/access/review", tags=["access"],
-                summary="Emergency (break-glass) accesses awaiting the privacy officer")
-    async def review(custodian: str, principal: Member, gateway: GatewayDep,
+    @READ_REVIEW.route(router, tags=["access"],
+                       summary="Emergency (break-glass) accesses awaiting the privacy officer")
+    async def review(custodian: str, viewer: ViewerDep, gateway: GatewayDep,
                      pending: bool = True, after: str = "",
                      limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 100) -> dict[str, Any]:
-        _officer_of(principal, custodian, gateway)
+        READ_REVIEW.check(viewer, custodian=custodian)
         prefix = review_prefix(custodian)
         page = _entries(gateway, prefix, prefix + after if after else "", limit)
         if pending:
             page["entries"] = [e for e in page["entries"] if e["finding"] is None]
         return page
 
-    @router.get("/v1/access/events", tags=["access"], response_class=EventSourceResponse,
-                summary="Server-sent events: each new access to your records as it commits")
-    async def access_events(request: Request, principal: Member,
+    @READ_EVENTS.route(router, tags=["access"], response_class=EventSourceResponse,
+                       summary="Server-sent events: each new access to your records as it "
+                               "commits")
+    async def access_events(request: Request, viewer: Annotated[Viewer, Depends(_subscriber)],
                             gateway: GatewayDep) -> AsyncIterator[ServerSentEvent]:
-        patient = principal.member_id
+        patient = viewer.member_id  # the stream is always the caller's own
         queue = gateway.node.subscribe_blocks()
         try:
             yield ServerSentEvent(event="ready", data={"patient": patient,

@@ -267,6 +267,14 @@ def contracts(
 
 
 @app.command()
+def reads() -> None:
+    """Print the read-rule table of docs/security.md (markdown): who may read what."""
+    from salus.api.read_rules import read_table
+
+    print(read_table(), end="")
+
+
+@app.command()
 def audit(data: DataOpt) -> None:
     """Re-verify a stored ledger from genesis: signatures, hashes, roots, state."""
     path = DataDir(data).ledger_file
@@ -327,14 +335,19 @@ def verify_proof(
 
 
 @proof_app.command("tx")
-def proof_tx(tx_id: str, node_url: NodeUrl = DEFAULT_NODE) -> None:
+def proof_tx(tx_id: str, node_url: NodeUrl = DEFAULT_NODE,
+             key: Annotated[Path | None, typer.Option(
+                 "--key", "-k", help="The signer's (or an auditor's) key: the bundle then "
+                                     "carries the transaction itself, not only its hash")] = None
+             ) -> None:
     """Print an inclusion bundle for a transaction (for `salus verify proof`)."""
-    with SalusClient(node_url) as client:
+    with SalusClient(node_url, None if key is None else load_key(key)) as client:
         try:
             doc = client.tx(tx_id)
         except SalusError as exc:
             fail(f"{exc.code}: {exc.reason}")
-    emit({"tx": doc["tx"], "sth": doc["sth"], "inclusion": doc["inclusion"]})
+    leaf = {"tx": doc["tx"]} if "tx" in doc else {"leaf_hash": doc["leaf_hash"]}
+    emit({**leaf, "sth": doc["sth"], "inclusion": doc["inclusion"]})
 
 
 @proof_app.command("consistency")

@@ -159,6 +159,7 @@ def ledger_import(
     source: Annotated[str, typer.Argument(help="Export file, or a peer's URL to fetch it from")],
 ) -> None:
     """Bootstrap the ledger in DATA from another peer's export, verifying all of it."""
+    from salus.client import SalusClient, SalusError
     from salus.identity import Identity, KeyFileError
     from salus.ledger.export import ExportError, import_blocks
     from salus.ledger.ledger import LedgerError
@@ -176,13 +177,20 @@ def ledger_import(
         if source.startswith(("http://", "https://")):
             path = Path(tmp) / "export.jsonl"
             try:
+                # Transactions' bytes are for peer operators (salus.api.read_rules): this
+                # peer's own key, the one genesis names, is its credential.
+                with SalusClient(source, key) as client:
+                    token = client.token()
                 with httpx.stream("GET", f"{source.rstrip('/')}/v1/ledger/export",
+                                  headers={"Authorization": f"Bearer {token}"},
                                   timeout=600) as r:
                     if r.status_code != 200:
                         fail(f"{source} answered {r.status_code}: {r.read().decode()[:300]}")
                     with path.open("wb") as f:
                         for chunk in r.iter_bytes():
                             f.write(chunk)
+            except SalusError as exc:
+                fail(f"{source} refused this peer's key: {exc.code}: {exc.reason}")
             except httpx.HTTPError as exc:
                 fail(f"cannot fetch the export from {source}: {exc}")
         if not path.exists():

@@ -213,6 +213,8 @@ class SalusClient(RecordsClient, RecoveryClient):
         return self._request("GET", "/v1/status")
 
     def tx(self, tx_id: str) -> dict[str, Any]:
+        """A transaction's receipt and inclusion proof; with the key of its signer (or of
+        an auditor, regulator or peer operator), also its bytes (``tx``) and envelope."""
         return self._request("GET", f"/v1/tx/{tx_id}", auth=self.identity is not None)
 
     def block(self, height: int) -> dict[str, Any]:
@@ -223,7 +225,10 @@ class SalusClient(RecordsClient, RecoveryClient):
         return SignedTreeHead.from_json(self._request("GET", "/v1/log/sth", params=params))
 
     def entries(self, start: int, end: int) -> list[bytes]:
-        doc = self._request("GET", "/v1/log/entries", params={"start": start, "end": end})
+        """The log's leaves (transactions' bytes): for auditors, regulators and peer
+        operators (salus.api.read_rules), so this client needs their key."""
+        doc = self._request("GET", "/v1/log/entries", auth=True,
+                            params={"start": start, "end": end})
         return [base64.b64decode(e) for e in doc["entries"]]
 
     def inclusion_proof(self, leaf: bytes, tree_size: int) -> tuple[int, list[bytes]]:
@@ -321,6 +326,7 @@ class SalusClient(RecordsClient, RecoveryClient):
         return doc["access_token"]
 
     def state(self, key: str) -> Any:
+        """A raw state entry (auditors and peer operators only; members read views)."""
         return self._request("GET", f"/v1/state/{key}", auth=True)["value"]
 
     def state_or_none(self, key: str) -> Any:
@@ -345,6 +351,11 @@ class SalusClient(RecordsClient, RecoveryClient):
     def state_scan(self, prefix: str, limit: int = 100) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/state", auth=True,
                              params={"prefix": prefix, "limit": limit})["entries"]
+
+    def member(self, member: str) -> dict[str, Any]:
+        """A member's record, by member id or by any key they held (an organisation
+        member's: any member may; a patient's: the patient and overseers)."""
+        return self._request("GET", f"/v1/members/{member}", auth=True)
 
     def members(self, org: str | None = None) -> dict[str, Any]:
         params = {} if org is None else {"org": org}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from salus.ledger.contracts.membership import proposal_status, recovery_key
+from salus.ledger.contracts.membership import proposal_status
 from salus.ledger.members import key_index
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class RecoveryClient:
         return self.call("membership", "complete_recovery",
                          {"patient": patient, "recovery": recovery}).output
 
-    # -- anyone (members) ------------------------------------------------------------------
+    # -- the patient and their guardians ---------------------------------------------------
     def recovery_status(self: SalusClient, patient: str | None = None) -> dict[str, Any]:
         """A patient's recovery set and proposals (yours by default), each proposal with
         its ``status``: ``gathering`` (fewer than k approvals), ``waiting`` (the delay
@@ -68,13 +68,11 @@ class RecoveryClient:
         ``void`` (its key has become a member's), judged at the later of the node's head
         time and this client's clock."""
         who = patient or self.member_id()
-        member = self._request("GET", f"/v1/members/{who}", auth=True)
-        rules = member.get("recovery") or {}
-        doc = self.state_or_none(recovery_key(who)) or {"open": [], "last": None}
+        doc = self._request("GET", f"/v1/members/{who}/recovery", auth=True)
+        rules = doc["recovery"] or {}
         now = max(self.status()["time"], self.clock())
         # the proposed keys' owners, if any, as the contract sees them (void if owned)
-        owners = {key_index(p["new_key"]): self.state_or_none(key_index(p["new_key"]))
-                  for p in doc["open"]}
+        owners = {key_index(key): owner for key, owner in doc["key_owners"].items()}
         proposals = []
         for p in doc["open"]:
             status = proposal_status(owners.get, now, p)

@@ -34,7 +34,6 @@ from salus.credentials.data_integrity import add_proof
 from salus.credentials.status_list import MIN_ENTRIES, random_index
 from salus.credentials.types import OB3_CONTEXT, TYPES, VC_CONTEXT, SchemaError, check_schema
 from salus.ledger.log import leaf_hash, verify_inclusion
-from salus.ledger.members import key_index, member_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lists (
@@ -93,8 +92,7 @@ class Issuer:
         if self._record is None:
             key = self.identity.did
             try:
-                member_id = self.client.state(key_index(key))
-                record = self.client.state(member_key(member_id))
+                record = self.client.member(key)
             except SalusError as exc:
                 if exc.code != "NOT_FOUND":
                     raise

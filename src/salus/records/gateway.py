@@ -55,7 +55,7 @@ from salus.records.ingest_request import (
     SALT_HEADER,
     body_digest,
 )
-from salus.records.policy import AccessCode, Decision, covering_grants, decide, may_see_index
+from salus.records.policy import AccessCode, Decision, covering_grants, decide
 from salus.records.replay import ReplayGuard
 from salus.records.vault import Document, TamperedContent, VaultError
 
@@ -426,9 +426,8 @@ class Gateway:
         rows = self.ledger.store.state_scan(patient_records_prefix(patient), "", 100_000)
         return [self.get(record_key(key.rsplit("/", 1)[1])) for key, _value, _height in rows]
 
-    def index(self, who: Requester, patient: str) -> list[dict[str, Any]]:
-        if not may_see_index(self.get, who.member, patient, self.ledger.height, self.clock()):
-            raise GatewayError(403, "NO_CONSENT", "you may not list this patient's records")
+    def index(self, patient: str) -> list[dict[str, Any]]:
+        """The patient's record index (who may see it: ``api/records.py: READ_INDEX``)."""
         return [{k: record.get(k) for k in ("id", "custodian", "type", "version", "hash",
                                             "amends", "author", "status", "height", "time")}
                 for record in self.patient_records(patient)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -149,6 +151,54 @@ def test_deep_json_to_verification_is_refused(net: RecordsNet) -> None:
             r = httpx.post(net.url + path, content=body)
             assert _error(r) == (400, "INVALID_JSON"), r.text
             assert "deeper than" in r.json()["error"]["reason"]
+
+
+def test_text_that_is_not_utf8_or_holds_lone_surrogates_is_refused(net: RecordsNet) -> None:
+    """JSON is UTF-8 (RFC 8259 8.1). UTF-16 would hide brackets from the nesting count
+    (U+5C41 is the bytes ``A\\`` there, "escaping" a quote) and give a transaction a second
+    spelling; a lone surrogate is text no UTF-8 encoder can write back (it was a 500)."""
+    deep16 = ('["\u5c41", ' + "[" * 900 + "]" * 900 + ', "z"]').encode("utf-16-le")
+    lone = b'{"credential": {"id": "\\ud800"}}'
+    for path in ("/v1/credentials/verify", "/v1/credentials/verify-presentation"):
+        for body in (deep16, '{"credential": {}}'.encode("utf-16"), lone,
+                     b'{"challenge": "\\udc00", "domain": "d", "presentation": {}}'):
+            r = httpx.post(net.url + path, content=body)
+            assert _error(r) == (400, "INVALID_JSON"), (path, body[:20], r.text)
+    for bad in (deep16, b"\xef\xbb\xbf{}", "\ud800".encode("utf-8", "surrogatepass"),
+                '"\ud800"', b'"\\ud83d"', b'"\\ude00"'):
+        with pytest.raises(JSONError):
+            loads_strict(bad)
+    assert loads_strict(b'"\\ud83d\\ude00 caf\xc3\xa9"') == "\U0001f600 caf\u00e9"
+    signer = Identity.generate()
+    envelope = {"v": 1, "chain": "c", "contract": "notary", "method": "anchor",
+                "args": {"hash": "00" * 32}, "signer": signer.did, "nonce": 1, "time": 1}
+    payload = json.dumps(envelope).encode("utf-16-le")
+    with pytest.raises(Rejected) as exc:
+        transaction.decode(signer.sign(payload) + payload)
+    assert exc.value.code == Code.MALFORMED
+    # ingest: the same UTF-16 trick, 83 levels of FHIR extensions, is refused too
+    nested = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
+    inner: dict = nested
+    for _ in range(40):
+        inner["extension"] = [{"url": "http://example.org/x"}]
+        inner = inner["extension"][0]
+    r = _ingest(net, json.dumps(nested).encode("utf-16-le"))
+    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", r.text
+
+
+def test_a_client_gone_mid_body_costs_no_traceback(net: RecordsNet, caplog) -> None:
+    """Declaring a body and closing the connection after one byte, on every POST that
+    reads a body: each used to log a ~4 KB ASGI traceback, unbudgeted and token-free."""
+    host, port = net.url.removeprefix("http://").split(":")
+    caplog.set_level(logging.INFO)
+    for path in ("/v1/credentials/verify", "/v1/records/read", "/v1/tx", "/v1/txs"):
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+                      f"application/json\r\nContent-Length: 100\r\n\r\n{{".encode())
+    time.sleep(0.5)
+    assert httpx.get(net.url + "/health").status_code == 200
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not logged, [r.getMessage()[:200] for r in logged]
 
 
 def _flood(count: int) -> bytes:

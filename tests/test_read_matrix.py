@@ -430,3 +430,24 @@ def test_no_route_is_registered_around_the_rules() -> None:
     assert found, "the scan found no route at all"
     for verb, route, where in found:
         assert (verb, route) in WRITES, f"{where} registers {verb} {route} without a read rule"
+
+
+def test_fhir_tells_nobody_without_the_index_whether_a_patient_has_records(world: World) -> None:
+    """To a reader the patient's index is closed to, a patient with records and one with
+    none look the same (one refusal, no record ids); the patient and a grantee still learn
+    what they may (404 for none, the records they may read)."""
+    def ask(actor: str, path: str) -> httpx.Response:
+        return httpx.get(f"{world.net.url}/fhir/{path}", timeout=60,
+                         headers={"Authorization": f"Bearer {world.token[actor]}"})
+
+    with SalusClient(world.net.url, world.key["patient"]) as me:  # (her key may have rotated)
+        patient = me.member_id().removeprefix("did:key:")
+    for route in ("Patient/{}", "Patient/{}/$everything"):
+        with_records = ask("clinician_without_grant", route.format(patient))
+        without = ask("clinician_without_grant", route.format(world.fhir_id("other_patient")))
+        assert with_records.status_code == without.status_code == 403, route
+        assert with_records.json() == without.json(), route
+        assert world.st_mary_obs not in with_records.text and "r-" not in with_records.text
+        # the patient with none is told so; a grantee reads what the grant covers
+        assert ask("other_patient", route.format(world.fhir_id("other_patient"))).status_code == 404
+        assert ask("grantee", route.format(patient)).status_code == 200, route

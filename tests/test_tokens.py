@@ -31,7 +31,7 @@ from records_net import bundle_for
 from salus.api import scopes
 from salus.client import SalusClient, SalusError
 from salus.identity import Identity
-from salus.identity.assertion import ASSERTION_TYPE, client_assertion
+from salus.identity.assertion import ASSERTION_TYPE, client_assertion, sign_jwt
 from salus.ledger.log import leaf_hash
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
@@ -406,3 +406,19 @@ def test_a_request_served_before_a_restart_is_refused_after_it(tmp_path: Path) -
         with SalusClient(server.url, patient, public_url=PUBLIC) as me:
             assert me.read_record("st-mary", record)["resourceType"]
     node.ledger.close()
+
+
+def test_assertion_claims_of_the_wrong_type_are_refused_as_bad_clients(twins: Twins) -> None:
+    """A string exp (or a number where a string belongs) from any key is a 400
+    INVALID_CLIENT (an ApiError, so the failure budget counts it), never a 500."""
+    now = int(time.time())
+    stranger = Identity.generate()
+    endpoint = twins.endpoint("a")
+    base = {"iss": stranger.did, "sub": stranger.did, "aud": endpoint, "exp": now + 60,
+            "jti": "j-types"}
+    for claims in ({**base, "exp": str(now + 60)}, {**base, "iat": str(now)},
+                   {**base, "jti": 17}, {**base, "nbf": [now]}):
+        for who in (stranger, twins.alice):
+            signed = sign_jwt(who, {**claims, "iss": who.did, "sub": who.did})
+            r = ask(twins.a, signed)
+            assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_CLIENT", r.text

@@ -68,6 +68,10 @@ def compact_json(value: JSONValue) -> bytes:
 
 #: A JSON string (escapes included), removed before brackets are counted.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+#: A \\uD800-\\uDBFF escape not followed by a \\uDC00-\\uDFFF one, or the latter alone.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 #: Opening brackets to +1, closing ones to -1 (as signed bytes).
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
@@ -119,14 +123,26 @@ def loads_strict(data: bytes | str, *, decimals: bool = False,
     """Parse JSON, refusing anything that could be read two ways, or that would cost more
     to read than its size says. ``decimals``: take finite numbers with a fraction or an
     exponent (as floats), for documents such as FHIR resources that are never signed."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    # UTF-8 and nothing else (RFC 8259 section 8.1): json.loads would also take UTF-16
+    # and UTF-32 bytes, which the bracket count below reads wrongly, and a transaction's
+    # bytes must have one spelling. Lone surrogates (raw or escaped) are text no UTF-8
+    # encoder can write back.
+    try:
+        if isinstance(data, str):
+            text, raw = data, data.encode("utf-8")
+        else:
+            text, raw = data.decode("utf-8"), data
+    except UnicodeError as exc:
+        raise JSONError(f"JSON must be UTF-8 text: {exc.reason}") from None
+    if _LONE_SURROGATE.search(text):
+        raise JSONError("JSON text holds a lone surrogate escape (\\uD800-\\uDFFF unpaired)")
     # At most max_depth brackets cannot nest deeper than max_depth: skip the scan (the
     # common case, and every transaction on the hot path). One pass, in C.
     if len(raw.translate(None, _NOT_BRACKETS)) > max_depth and nesting_depth(raw) > max_depth:
         raise JSONError(f"JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(
-            data,
+            text,
             parse_float=_finite_float if decimals else _refuse_float,
             parse_constant=_refuse_constant,
             parse_int=_bounded_int,

@@ -129,6 +129,12 @@ class TokenService:
                              "address or another node is refused") from None
         except (jwt.PyJWTError, DIDError, ValueError) as exc:
             raise self._fail(f"client assertion rejected: {exc}") from None
+        # PyJWT checks times it can read; a time that is no integer must not get further
+        # (a string "exp" was an unhandled 500 that no failure budget counted).
+        if any(type(claims.get(k, 0)) is not int for k in ("exp", "iat", "nbf")) or \
+                not all(isinstance(claims[k], str) for k in ("iss", "sub", "jti")):
+            raise self._fail("client assertion claims exp, iat and nbf must be integers "
+                             "(seconds), iss, sub and jti strings")
         if claims["sub"] != claims["iss"]:
             raise self._fail("client assertion iss and sub must both be the member's did:key")
         if claims["exp"] - now > MAX_ASSERTION_LIFETIME:

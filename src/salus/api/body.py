@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from salus.api.errors import ApiError
 from salus.canonical import JSONError, JSONValue, loads_strict
@@ -26,11 +27,15 @@ async def read_capped(request: Request, limit: int | None) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone mid-body: nobody to answer, nothing worth a traceback
+        raise ApiError(400, "CLIENT_DISCONNECTED", "the client closed the connection before "
+                                                   "sending the whole body") from None
     return b"".join(chunks)
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from salus.api.auth import Principal
 from salus.api.errors import ApiError
 from salus.api.read_rules import ReadRule, Sees, ViewerDep, public
-from salus.api.records import CONSENT_VIEW, consent_view, gateway_of
+from salus.api.records import CONSENT_VIEW, READ_INDEX, consent_view, gateway_of
 from salus.clock import wall_clock_ms
 from salus.records import fhir_export
 from salus.records.contracts.layout import PURPOSES, record_key
@@ -139,6 +139,11 @@ def _codes(resource: dict[str, Any]) -> set[str]:
     return out
 
 
+#: What a reader who may not see a patient's index is told when nothing is theirs to read.
+NOTHING_FOR_YOU = ("NO_CONSENT: no grant, break-glass or role of yours covers this patient's "
+                   "records")
+
+
 def build_router(member: Any) -> APIRouter:
     router = APIRouter(prefix="/fhir", tags=["fhir"])
     Member = Annotated[Principal, Depends(member)]
@@ -149,6 +154,16 @@ def build_router(member: Any) -> APIRouter:
     def reader(request: Request, principal: Principal, purpose: str) -> Reader:
         return Reader(gateway_of(request), principal, purpose, request)
 
+    def nothing_for(viewer: Any, patient: str, request: Request, otherwise: JSONResponse
+                    ) -> JSONResponse:
+        """The answer when the reader gets nothing: ``otherwise`` (404 no records, or 403
+        naming the refused records) for one who may see the patient's whole index anyway;
+        for anyone else one refusal, the same whether the patient has records or not, so
+        that it tells nobody whether (or how many) records exist."""
+        if READ_INDEX.view(viewer, patient=patient, now=gateway_of(request).clock()) == "all":
+            return otherwise
+        return outcome(403, "forbidden", NOTHING_FOR_YOU)
+
     @READ_METADATA.route(router, summary="CapabilityStatement")
     async def metadata(request: Request) -> JSONResponse:
         return fhir(fhir_export.capability_statement(str(request.base_url) + "fhir",
@@ -156,12 +171,13 @@ def build_router(member: Any) -> APIRouter:
 
     @READ_PATIENT.route(router, summary="The patient's demographics (consent-checked)")
     async def read_patient(patient_id: str, request: Request, principal: Member,
-                           purpose: Purpose = "TREAT") -> JSONResponse:
+                           viewer: ViewerDep, purpose: Purpose = "TREAT") -> JSONResponse:
         r = reader(request, principal, purpose)
         patient = fhir_export.patient_did(patient_id)
         records = r.records_of(patient, "Patient")
         if not records:
-            return outcome(404, "not-found", f"no Patient resource is registered for {patient_id}")
+            return nothing_for(viewer, patient, request, outcome(
+                404, "not-found", f"no Patient resource is registered for {patient_id}"))
         try:
             found, issues, withheld = await r.readable(sorted(records, key=lambda x: -x["time"]))
         except GatewayError as exc:
@@ -169,7 +185,8 @@ def build_router(member: Any) -> APIRouter:
         if not found and withheld:  # the reader may see it, but no copy can be served
             return outcome(500, "exception", "; ".join(i.diagnostics for i in withheld))
         if not found:
-            return outcome(403, "forbidden", "; ".join(sorted({i.diagnostics for i in issues})))
+            return nothing_for(viewer, patient, request, outcome(
+                403, "forbidden", "; ".join(sorted({i.diagnostics for i in issues}))))
         resource = found[0][1]
         resource["id"] = patient_id
         return fhir(resource)
@@ -177,17 +194,20 @@ def build_router(member: Any) -> APIRouter:
     @READ_EVERYTHING.route(router, summary="Everything readable about a patient, merged "
                                            "across custodians")
     async def everything(patient_id: str, request: Request, principal: Member,
-                         purpose: Purpose = "TREAT") -> JSONResponse:
+                         viewer: ViewerDep, purpose: Purpose = "TREAT") -> JSONResponse:
         r = reader(request, principal, purpose)
-        records = r.records_of(fhir_export.patient_did(patient_id))
+        patient = fhir_export.patient_did(patient_id)
+        records = r.records_of(patient)
         if not records:
-            return outcome(404, "not-found", f"no records are registered for {patient_id}")
+            return nothing_for(viewer, patient, request, outcome(
+                404, "not-found", f"no records are registered for {patient_id}"))
         try:
             found, issues, withheld = await r.readable(records)
         except GatewayError as exc:
             return outcome(exc.status, exc.code, exc.reason)
         if not found and not withheld:
-            return outcome(403, "forbidden", "; ".join(i.diagnostics for i in issues) or "no access")
+            return nothing_for(viewer, patient, request, outcome(
+                403, "forbidden", "; ".join(i.diagnostics for i in issues) or "no access"))
         resources = []
         for record, resource in found:
             if resource["resourceType"] == "Patient":

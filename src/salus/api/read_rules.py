@@ -131,7 +131,7 @@ class _Member(Audience):
         return viewer.member is not None
 
     def describe(self) -> str:
-        return "any member"
+        return "a member (any, with a token)"
 
 
 class _Staff(Audience):

@@ -134,7 +134,7 @@ def loads_strict(data: bytes | str, *, decimals: bool = False,
             text, raw = data.decode("utf-8"), data
     except UnicodeError as exc:
         raise JSONError(f"JSON must be UTF-8 text: {exc.reason}") from None
-    if _LONE_SURROGATE.search(text):
+    if "\\u" in text and _LONE_SURROGATE.search(text):  # the scan only where escapes are
         raise JSONError("JSON text holds a lone surrogate escape (\\uD800-\\uDFFF unpaired)")
     # At most max_depth brackets cannot nest deeper than max_depth: skip the scan (the
     # common case, and every transaction on the hot path). One pass, in C.

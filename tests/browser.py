@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "chromium"
 #: axe-core from npm (a dev dependency in package.json, installed by `make`).
-AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+AXE = (Path(os.environ.get("SALUS_WEB_MODULES")
+            or Path(__file__).resolve().parents[1] / "node_modules") / "axe-core" / "axe.min.js")
+#: The flags the project runs Chromium with: headless, and nothing that reaches out.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-dev-shm-usage"]
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -22,8 +28,7 @@ def chromium() -> Iterator[Browser]:
     path = shutil.which(CHROMIUM)
     assert path, "Debian's chromium is needed for the browser tests: `make test` installs it"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(executable_path=path, headless=True, args=FLAGS)
         try:
             yield browser
         finally:
@@ -61,3 +66,20 @@ def accessibility_violations(browser: Browser, url: str, ready: str) -> list[str
     finally:
         context.close()
     return found
+
+
+def sign_in(browser: Browser, url: str, key_file: Path, **context: Any) -> Watched:
+    """A fresh browser profile signed in with ``key_file`` at ``url``'s /ui/ (the key is
+    imported into that profile's IndexedDB, as a person would)."""
+    page = Watched(browser.new_context(**context).new_page())
+    page.goto(f"{url}/ui/")
+    page.set_input_files("#key-file", str(key_file))
+    page.click("#import button[type=submit]")
+    page.wait_for_selector("#import-status.ok")
+    return page
+
+
+def screenshot(page: Page | Watched, directory: Path, name: str) -> None:
+    """Save the page as ``directory/name.png`` (full page), for the docs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)

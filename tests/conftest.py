@@ -83,3 +83,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
     ledger = Ledger.create(tmp_path / "ledger.db", genesis, registry(), orderer)
     yield Chain(ledger, genesis, orderer)
     ledger.close()
+
+
+# The demo consortium served for the browser tests (tests/web_demo.py), one per session.
+from web_demo import demo_site  # noqa: E402, F401

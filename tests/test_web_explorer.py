@@ -51,7 +51,7 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
     url, receipts = node
     with chromium() as browser:
         page = Watched(browser.new_page())
-        page.goto(f"{url}/ui/")
+        page.goto(f"{url}/ui/pages/explorer")
         page.wait_for_selector("#blocks tbody tr")
         assert "salus-web-test" in page.text_content("#chain")
         page.wait_for_selector("#sth-verdict.ok")
@@ -81,9 +81,9 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
 def test_the_explorer_passes_an_accessibility_check_at_desktop_and_phone_width(node) -> None:
     url, _ = node
     with chromium() as browser:
-        assert accessibility_violations(browser, f"{url}/ui/", "#blocks tbody tr") == []
+        assert accessibility_violations(browser, f"{url}/ui/pages/explorer", "#blocks tbody tr") == []
         phone = browser.new_page(viewport={"width": 375, "height": 740})
-        phone.goto(f"{url}/ui/")
+        phone.goto(f"{url}/ui/pages/explorer")
         phone.wait_for_selector("#blocks tbody tr")
         # nothing wider than the screen: no sideways scrolling on a phone
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375

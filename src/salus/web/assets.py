@@ -20,6 +20,9 @@ STATIC = Path(__file__).parent / "static"
 VENDOR: dict[str, tuple[str, str]] = {
     "canonicalize": ("canonicalize", "lib/canonicalize.js"),
     "@scure/base": ("@scure/base", "index.js"),
+    "chart.js": ("chart.js", "dist/chart.js"),
+    "@kurkle/color": ("@kurkle/color", "dist/color.esm.js"),  # chart.js imports it
+    "uqr": ("uqr", "dist/index.mjs"),
 }
 
 
@@ -51,6 +54,10 @@ class Assets:
             raise AssetsMissing(f"npm package {package} is not installed in {self.modules_dir}: "
                                 "run `make install` (npm ci)")
         return _inside(root, path)
+
+    @cached_property
+    def header(self) -> str:
+        return (STATIC / "partials" / "header.html").read_text()
 
     @cached_property
     def import_map(self) -> str:

@@ -2,7 +2,8 @@
 
 Every answer carries the security headers the pages rely on: a strict Content-Security-
 Policy (no inline script but the import map, by hash), no sniffing, no framing, no
-referrer. Pages are templates with one placeholder, the import map, filled in here.
+referrer. Pages are templates with two placeholders filled in here: the import map and the
+shared header (``partials/header.html``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from salus.web.assets import Assets
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
           ".svg": "image/svg+xml", ".json": "application/json"}
 IMPORT_MAP_SLOT = "<!-- importmap -->"
+#: Where a page's shared header (the navigation, who is signed in) goes.
+HEADER_SLOT = "<!-- header -->"
 
 
 def _headers(assets: Assets) -> dict[str, str]:
@@ -44,15 +47,16 @@ def build_router(assets: Assets | None = None) -> APIRouter:
 
     @router.get("/")
     async def home() -> Response:
-        return await page("explorer")
+        return await page("index")
 
     @router.get("/pages/{name}")
     async def page(name: str) -> Response:
         path = assets.page(name) if name.isidentifier() else None
         if path is None:
             raise ApiError(404, "NOT_FOUND", f"no page {name!r}")
-        html = path.read_text().replace(
-            IMPORT_MAP_SLOT, f'<script type="importmap">{assets.import_map}</script>')
+        html = (path.read_text()
+                .replace(IMPORT_MAP_SLOT, f'<script type="importmap">{assets.import_map}</script>')
+                .replace(HEADER_SLOT, assets.header))
         return HTMLResponse(html, headers=_headers(assets))
 
     @router.get("/static/{path:path}")

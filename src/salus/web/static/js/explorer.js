@@ -2,43 +2,10 @@
 // proofs), and an inclusion check done here, not taken on the node's word.
 import { fromHex, ProofError, verifyInclusion } from "./merkle.js";
 import { STHError, verifySth } from "./sth.js";
+import { request } from "./api.js";
+import { $, cell, show, verdict } from "./ui.js";
 
-const $ = (id) => document.getElementById(id);
-
-async function getJson(path) {
-  const r = await fetch(path, { headers: { accept: "application/json" } });
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(`${body.code ?? r.status}: ${body.reason ?? r.statusText}`);
-  return body;
-}
-
-function cell(row, text, code = false) {
-  const td = row.insertCell();
-  if (code) {
-    const c = document.createElement("code");
-    c.textContent = text;
-    td.append(c);
-  } else {
-    td.textContent = text;
-  }
-}
-
-function show(list, pairs) {
-  list.replaceChildren();
-  for (const [name, value] of pairs) {
-    const dt = document.createElement("dt");
-    dt.textContent = name;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
-    list.append(dt, dd);
-  }
-}
-
-function verdict(ok, text, id = "verdict") {
-  const p = $(id);
-  p.className = ok ? "ok" : "bad";
-  p.textContent = (ok ? "✔ " : "✘ ") + text;
-}
+const getJson = (path) => request(path);
 
 async function load() {
   const status = await getJson("/v1/status");

@@ -54,7 +54,7 @@ export async function importKeyFile(doc) {
   } catch {
     throw new KeyFileError("the key file has no valid ed25519_seed");
   }
-  if (seed.length !== 32) throw new KeyFileError("ed25519_seed must be 32 bytes");
+  if (seed.length !== 32) throw new KeyFileError("the key file's ed25519_seed must be 32 bytes");
   const pkcs8 = new Uint8Array(PKCS8_ED25519.length + 32);
   pkcs8.set(PKCS8_ED25519);
   pkcs8.set(seed, PKCS8_ED25519.length);
@@ -68,4 +68,43 @@ export async function importKeyFile(doc) {
   const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false,
                                                    ["sign"]);
   return { did, privateKey };
+}
+
+// did:key of an X25519 public key (multicodec 0xec 0x01): a member's encryption key.
+export function didFromX25519(raw) {
+  if (raw.length !== 32) throw new KeyFileError("an X25519 public key is 32 bytes");
+  const bytes = new Uint8Array(34);
+  bytes.set(Uint8Array.of(0xec, 0x01));
+  bytes.set(raw, 2);
+  return `did:key:z${base58.encode(bytes)}`;
+}
+
+// PKCS #8 wrapping of a raw X25519 private key (RFC 8410, OID 1.3.101.110).
+const PKCS8_X25519 = Uint8Array.of(
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+
+async function x25519Did(secret) {
+  const pkcs8 = new Uint8Array(PKCS8_X25519.length + 32);
+  pkcs8.set(PKCS8_X25519);
+  pkcs8.set(secret, PKCS8_X25519.length);
+  const key = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, true,
+                                            ["deriveBits"]);
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  return didFromX25519(base64urlnopad.decode(jwk.x));
+}
+
+// A new key file, as `salus keys new` writes it: a random Ed25519 seed, and the X25519
+// secret derived from it as salus.identity.keys.Identity.from_seed does
+// (SHA-256 of "x25519" || seed). The caller must get it saved before using the key.
+export async function createKeyFile() {
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  const tagged = new Uint8Array(6 + 32);
+  tagged.set(new TextEncoder().encode("x25519"));
+  tagged.set(seed, 6);
+  const secret = new Uint8Array(await crypto.subtle.digest("SHA-256", tagged));
+  const doc = { type: KEY_FILE_TYPE, ed25519_seed: base64.encode(seed),
+                x25519_secret: base64.encode(secret) };
+  const { did } = await importKeyFile(doc);
+  return { type: KEY_FILE_TYPE, did, encryption_did: await x25519Did(secret),
+           ed25519_seed: doc.ed25519_seed, x25519_secret: doc.x25519_secret };
 }

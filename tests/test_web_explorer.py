@@ -8,30 +8,29 @@ import json
 import httpx
 import pytest
 
-from browser import Watched, accessibility_violations, chromium
+from browser import Watched, accessibility_violations, chromium, sign_in
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
-from salus.node.server import NodeConfig, build
-from servers import ServerThread
+from servers import node_server
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     data = tmp_path_factory.mktemp("web")
     init_datadir(data, "salus-web-test", [OrgSpec("st-mary", "hospital", "St Mary's")])
-    app, node = build(NodeConfig(data, block_max_wait_ms=5, custodians=()))
-    with ServerThread(app) as server:
+    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    with served as server:
         admin = Identity.load(admin_key_path(DataDir(data), "st-mary"))
         with SalusClient(server.url, admin) as c:
             receipts = [c.call("notary", "anchor", {"hash": f"{i:02x}" * 32}) for i in range(3)]
-        yield server.url, receipts
+        yield server.url, receipts, data
     node.ledger.close()
 
 
 def test_pages_carry_a_strict_content_security_policy(node) -> None:
-    url, _ = node
+    url, *_ = node
     page = httpx.get(f"{url}/ui/")
     csp = page.headers["content-security-policy"]
     assert page.status_code == 200 and "default-src 'none'" in csp
@@ -48,7 +47,7 @@ def test_pages_carry_a_strict_content_security_policy(node) -> None:
 
 
 def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proof(node) -> None:
-    url, receipts = node
+    url, receipts, *_ = node
     with chromium() as browser:
         page = Watched(browser.new_page())
         page.goto(f"{url}/ui/pages/explorer")
@@ -79,7 +78,7 @@ def test_the_explorer_verifies_inclusion_in_the_browser_and_fails_a_changed_proo
 
 
 def test_the_explorer_passes_an_accessibility_check_at_desktop_and_phone_width(node) -> None:
-    url, _ = node
+    url, *_ = node
     with chromium() as browser:
         assert accessibility_violations(browser, f"{url}/ui/pages/explorer", "#blocks tbody tr") == []
         phone = browser.new_page(viewport={"width": 375, "height": 740})
@@ -87,3 +86,36 @@ def test_the_explorer_passes_an_accessibility_check_at_desktop_and_phone_width(n
         phone.wait_for_selector("#blocks tbody tr")
         # nothing wider than the screen: no sideways scrolling on a phone
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_a_block_is_checked_in_the_browser_and_a_transaction_shows_what_the_viewer_may_see(
+        node) -> None:
+    url, receipts, data = node
+    tx = receipts[2]
+    admin_key = admin_key_path(DataDir(data), "st-mary")
+    with chromium() as browser:
+        page = Watched(browser.new_page())
+        page.goto(f"{url}/ui/pages/explorer")
+        page.click(f"#blocks a[href='#block={tx.height}']")
+        page.wait_for_selector("#block-verdict.ok")
+        assert tx.tx_id in page.text_content("#block-txs")
+        assert page.evaluate("document.activeElement.id") == "block-h"  # keyboard users land there
+        page.click(f"#block-txs a[href='#tx={tx.tx_id}']")
+        page.wait_for_selector("#tx-view:not([hidden]) dd")
+        facts = page.text_content("#tx-facts")
+        assert "VALID" in facts and "notary" not in facts  # the public sees no contract
+        assert page.is_hidden("#tx-args")
+        page.click("#tx-verify")
+        page.wait_for_selector("#verdict.ok")
+        # a trusted signer that did not sign the block: the block check fails
+        page.fill("#anchor", Identity.generate().did)
+        page.evaluate("location.hash = '#block=0'")
+        page.wait_for_selector("#block-verdict.bad")
+        assert "does not verify" in page.text_content("#block-verdict")
+        assert page.errors == []
+        signer = sign_in(browser, url, admin_key)  # who signed it sees what they signed
+        signer.goto(f"{url}/ui/pages/explorer#tx={tx.tx_id}")
+        signer.wait_for_selector("#tx-args:not([hidden])")
+        assert "notary" in signer.text_content("#tx-facts")
+        assert json.loads(signer.text_content("#tx-args")) == {"hash": "02" * 32}
+        assert signer.errors == []

@@ -42,6 +42,14 @@ export function publicKeyFromDid(did) {
   return bytes.slice(2);
 }
 
+// Whether `signature` is `did`'s Ed25519 signature of `bytes`; KeyFileError when the did
+// names no Ed25519 key.
+export async function verifySignature(did, signature, bytes) {
+  const key = await crypto.subtle.importKey("raw", publicKeyFromDid(did), { name: "Ed25519" },
+                                            false, ["verify"]);
+  return crypto.subtle.verify("Ed25519", key, signature, bytes);
+}
+
 // A key file (`salus keys new`) → {did, privateKey}: the private key is not extractable.
 // The did is derived from the seed and must equal the file's, else the file is refused.
 export async function importKeyFile(doc) {

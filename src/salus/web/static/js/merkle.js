@@ -119,6 +119,16 @@ export async function verifyConsistency(first, second, firstRoot, secondRoot, pr
   if (!equal(sr, secondRoot)) throw new ProofError("consistency proof does not reproduce the second root");
 }
 
+// Section 2.1.1: the Merkle Tree Hash of a list of leaf hashes (already hashed as leaves);
+// the empty tree's is SHA-256 of nothing. Splits at the largest power of two below n.
+export async function merkleRoot(leaves) {
+  if (leaves.length === 0) return sha256();
+  if (leaves.length === 1) return leaves[0];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(await merkleRoot(leaves.slice(0, k)), await merkleRoot(leaves.slice(k)));
+}
+
 // Hex as the API serves hashes.
 export function fromHex(hex) {
   if (typeof hex !== "string" || !/^([0-9a-f]{2})*$/.test(hex)) {

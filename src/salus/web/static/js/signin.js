@@ -23,13 +23,14 @@ const PAGES = [
 
 async function describe(session) {
   let member;
+  $("member").hidden = false;
   try {
     member = await session.member();
   } catch (e) {
-    member = null;
-    verdict(false, e.message, "import-status");
+    show($("member-facts"), [["Key", session.did], ["Your member record", e.message]]);
+    $("next").replaceChildren();
+    return;
   }
-  $("member").hidden = false;
   if (!member) {
     show($("member-facts"), [["Key", session.did], ["On the ledger", "not a member yet"]]);
     $("next").replaceChildren(el("li", {}, "An organisation's admin enrols staff; a patient registers with a new key (below)."));

@@ -4,7 +4,7 @@
 import canonicalize from "canonicalize";
 import { base64 } from "@scure/base";
 
-import { publicKeyFromDid } from "./keys.js";
+import { verifySignature } from "./keys.js";
 
 export class STHError extends Error {
   constructor(message) {
@@ -25,16 +25,13 @@ export async function verifySth(sth, signerDid, chainId = undefined) {
       typeof sth.root_hash !== "string" || typeof sth.chain_id !== "string") {
     throw new STHError("the tree head is malformed");
   }
-  let key;
-  let signature;
+  let valid;
   try {
-    key = await crypto.subtle.importKey("raw", publicKeyFromDid(signerDid), { name: "Ed25519" },
-                                        false, ["verify"]);
-    signature = base64.decode(sth.signature);
+    valid = await verifySignature(signerDid, base64.decode(sth.signature), signedBytes(sth));
   } catch (e) {
     throw new STHError(`cannot check the signature: ${e.message}`);
   }
-  if (!(await crypto.subtle.verify("Ed25519", key, signature, signedBytes(sth)))) {
+  if (!valid) {
     throw new STHError("tree head signature does not verify under the given key");
   }
 }

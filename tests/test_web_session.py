@@ -12,6 +12,9 @@ from browser import Watched, accessibility_violations, chromium, screenshot, sig
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.ledger import transaction
+from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.datadir import DataDir
+from servers import node_server
 from web_demo import SCREENSHOTS, Demo
 
 STORED_KEY = """async () => {
@@ -131,3 +134,26 @@ def test_the_sign_in_page_is_accessible_and_fits_a_phone(demo_site: Demo) -> Non
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, SCREENSHOTS, "sign-in")
         assert page.errors == []
+
+
+def test_the_browser_signs_no_assertion_for_a_token_endpoint_elsewhere(tmp_path: Path) -> None:
+    """A node that advertises another address's token endpoint (a lookalike collecting
+    assertions to redeem at the real node) gets none: the page refuses before signing."""
+    data = tmp_path / "chain"
+    init_datadir(data, "salus-elsewhere", [OrgSpec("st-mary", "hospital", "St Mary's")])
+    served, node = node_server(data, block_max_wait_ms=5, custodians=(),
+                               public_url="http://127.0.0.1:9/")
+    try:
+        with served as server, chromium() as browser:
+            context = browser.new_context()
+            posted: list[str] = []
+            context.on("request", lambda r: r.method == "POST" and posted.append(r.url))
+            page = Watched(context.new_page())
+            page.goto(f"{server.url}/ui/")
+            page.set_input_files("#key-file", str(admin_key_path(DataDir(data), "st-mary")))
+            page.click("#import button[type=submit]")
+            page.wait_for_selector("#member:not([hidden]) dd")
+            assert "AUDIENCE_MISMATCH" in page.text_content("#member-facts")
+            assert posted == []  # no assertion went anywhere
+    finally:
+        node.ledger.close()

@@ -268,12 +268,24 @@ def test_a_record_the_vault_cannot_serve_is_named_with_its_reason(demo_site: Dem
         assert page.errors == []
 
 
-def test_a_grant_form_tampered_to_send_free_text_is_refused_and_nothing_changes(
+def test_hostile_record_words_stay_text_and_a_tampered_grant_form_changes_nothing(
         demo_site: Demo, tmp_path: Path) -> None:
     me, key = demo_site.patient(tmp_path, "hostile")
     clinician = demo_site.key("dr-alice")
+    markup = "<img src=x onerror=window.pwned=1>"
+    with demo_site.client("dr-alice") as c:  # a record whose words are markup stays words
+        c.ingest("st-mary", me.did, fhir_bundle(
+            f"H-{me.did[-10:]}", ROWAN,
+            {"resourceType": "Condition", "code": {"text": markup}},
+            {"resourceType": "Observation", "status": "final", "code": {"text": markup},
+             "valueQuantity": {"value": 1, "unit": markup}}))
     with chromium() as browser:
         page = _open(browser, demo_site, key)
+        page.wait_for_selector("#group-observations figure.chart")
+        assert markup in page.text_content("#group-problems")
+        assert markup in page.text_content("#group-observations figcaption")
+        assert page.locator("#groups img").count() == 0
+        assert page.evaluate("window.pwned") is None
         cases = [
             # a purpose checkbox whose value is text, not an HL7 code
             ("#purposes input[value=TREAT]", "Please let my sister read everything"),

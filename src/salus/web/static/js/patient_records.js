@@ -14,6 +14,11 @@ function whenOf(item) {
   return item.registered ? `registered ${dateText(item.registered)}` : "—";
 }
 
+// A table in a box that scrolls sideways on a narrow screen (focusable, so a keyboard can).
+function scrolling(label, table) {
+  return el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": label }, table);
+}
+
 function table(caption, head, rows) {
   return el("table", {},
     el("caption", {}, caption),
@@ -29,7 +34,7 @@ function groupSection(key, title, items, orgName) {
     section.append(el("p", { class: "note" }, "None on record."));
     return section;
   }
-  section.append(el("div", { class: "scroll" }, table(`Your ${title.toLowerCase()}, newest first`,
+  section.append(scrolling(title, table(`Your ${title.toLowerCase()}, newest first`,
     ["What", "When", "Details", "Held by"],
     items.map((i) => [i.what, whenOf(i), i.details || "—", orgName(i.custodian)]))));
   if (key === "observations") section.append(...observationSeries(items).map(
@@ -44,7 +49,7 @@ function chartFigure(series, id, orgName) {
   const figure = el("figure", { class: "chart", id },
     el("figcaption", {}, `${series.name}${unit} over time`),
     el("div", { class: "chart-box" }, canvas),
-    el("div", { class: "scroll" }, el("table", { id: `${id}-table` },
+    scrolling(`Values of ${series.name}`, el("table", { id: `${id}-table` },
       el("caption", {}, `Values of ${series.name}, oldest first`),
       el("thead", {}, el("tr", {}, ...["When", "Value", "Held by"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, ...series.points.map((p) => el("tr", {},

@@ -49,14 +49,20 @@ class Watched:
         return getattr(self.page, name)
 
 
-def accessibility_violations(browser: Browser, url: str, ready: str) -> list[str]:
+def accessibility_violations(browser: Browser, url: str, ready: str,
+                             key_file: Path | None = None) -> list[str]:
     """axe-core's WCAG 2.1 A and AA violations on the page at ``url`` once ``ready`` (a
-    selector) shows, as ``rule: targets``. axe is injected as a script, which the
-    pages' CSP rightly forbids, so this page alone is opened with CSP bypassed."""
+    selector) shows, as ``rule: targets``; signed in with ``key_file`` first if given.
+    axe is injected as a script, which the pages' CSP rightly forbids, so this page
+    alone is opened with CSP bypassed."""
     assert AXE.is_file(), f"{AXE} is missing: `make install` runs npm ci"
-    context = browser.new_context(bypass_csp=True)
-    try:
+    if key_file is not None:
+        page = sign_in(browser, url.split("/ui/", 1)[0], key_file, bypass_csp=True).page
+        context = page.context
+    else:
+        context = browser.new_context(bypass_csp=True)
         page = context.new_page()
+    try:
         page.goto(url)
         page.wait_for_selector(ready)
         page.add_script_tag(path=str(AXE))

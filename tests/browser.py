@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,16 +49,20 @@ class Watched:
         return getattr(self.page, name)
 
 
-def accessibility_violations(browser: Browser, url: str, ready: str) -> list[str]:
+def accessibility_violations(browser: Browser, url: str, ready: str,
+                             act: Callable[[Page], None] | None = None) -> list[str]:
     """axe-core's WCAG 2.1 A and AA violations on the page at ``url`` once ``ready`` (a
-    selector) shows, as ``rule: targets``. axe is injected as a script, which the
-    pages' CSP rightly forbids, so this page alone is opened with CSP bypassed."""
+    selector) shows, and ``act`` (if given) has used it, as ``rule: targets``. axe is
+    injected as a script, which the pages' CSP rightly forbids, so this page alone is
+    opened with CSP bypassed."""
     assert AXE.is_file(), f"{AXE} is missing: `make install` runs npm ci"
     context = browser.new_context(bypass_csp=True)
     try:
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector(ready)
+        if act is not None:
+            act(page)
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
                               ".then(r => r.violations.map(v => v.id + ': ' + "

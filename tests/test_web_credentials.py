@@ -179,7 +179,7 @@ def test_the_wallet_answers_the_credentialing_request_with_a_presentation_python
         assert "Added 6;" in status and "NOT_YOURS" in status
         rows = page.locator("#wallet-table tbody tr")
         assert rows.count() == 6
-        page.wait_for_function("[...document.querySelectorAll('#wallet-table td.status')]"
+        page.wait_for_function("() => [...document.querySelectorAll('#wallet-table td.status')]"
                                ".every(td => td.textContent.includes('verified'))")
         stored = page.evaluate("""async () => (await import('/ui/static/js/wallet.js'))
             .list((await (await import('/ui/static/js/session.js')).Session.resume()).did)""")
@@ -233,7 +233,7 @@ def test_a_wallet_shows_only_its_holders_credentials(demo_site: Demo) -> None:
         page.set_input_files("#wallet-files", [str(p) for p in _wallet(demo_site, "dr-walt")])
         page.click("#wallet-import button")
         page.wait_for_selector("#wallet-status.ok")
-        page.wait_for_function("document.querySelectorAll('#wallet-table td.status .bad').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#wallet-table td.status .bad').length === 1")
         assert "status: revoked since" in page.text_content("#wallet-table td.status .bad")
         # another member signs in with this browser: walt's wallet is not theirs to see
         page.goto(f"{demo_site.url}/ui/")

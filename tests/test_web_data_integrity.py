@@ -6,12 +6,10 @@ the canonical JSON or the hashing shows), run in Node's WebCrypto."""
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from node_cases import run_cases
 from salus.credentials.data_integrity import add_proof, verify_proof
 from salus.credentials.presentation import present
 from salus.identity import Identity
@@ -25,12 +23,7 @@ def _key(name: bytes) -> Identity:
 
 
 def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    assert node, "Node.js runs the browser modules' tests (the machine has it; see README)"
-    done = subprocess.run([node, str(RUNNER)], input=json.dumps(cases), capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_cases(RUNNER, cases)
 
 
 def _credential(holder: str, i: int, **extra: Any) -> dict[str, Any]:

@@ -3,30 +3,12 @@
 // their own). The credentials are the holder's documents, not secrets; they are sent only
 // to be verified, and only the holder's key, in WebCrypto, signs a presentation of them.
 
+import { objectStore } from "./idb.js";
+
 const DB = "salus-wallet";
 const STORE = "credentials";
 
-function database() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-
-async function store(mode, act) {
-  const db = await database();
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = act(db.transaction(STORE, mode).objectStore(STORE));
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-  } finally {
-    db.close();
-  }
-}
+const store = objectStore(DB, STORE);
 
 // Keys are [holder, credential id]; an array sorts after every string, so this range is
 // exactly one holder's entries.

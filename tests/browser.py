@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,11 +50,12 @@ class Watched:
 
 
 def accessibility_violations(browser: Browser, url: str, ready: str,
-                             key_file: Path | None = None) -> list[str]:
+                             key_file: Path | None = None,
+                             act: Callable[[Page], None] | None = None) -> list[str]:
     """axe-core's WCAG 2.1 A and AA violations on the page at ``url`` once ``ready`` (a
-    selector) shows, as ``rule: targets``; signed in with ``key_file`` first if given.
-    axe is injected as a script, which the pages' CSP rightly forbids, so this page
-    alone is opened with CSP bypassed."""
+    selector) shows, and ``act`` (if given) has used it, as ``rule: targets``; signed in
+    with ``key_file`` first if given. axe is injected as a script, which the pages' CSP
+    rightly forbids, so this page alone is opened with CSP bypassed."""
     assert AXE.is_file(), f"{AXE} is missing: `make install` runs npm ci"
     if key_file is not None:
         page = sign_in(browser, url.split("/ui/", 1)[0], key_file, bypass_csp=True).page
@@ -65,6 +66,8 @@ def accessibility_violations(browser: Browser, url: str, ready: str,
     try:
         page.goto(url)
         page.wait_for_selector(ready)
+        if act is not None:
+            act(page)
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
                               ".then(r => r.violations.map(v => v.id + ': ' + "

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from salus.client import SalusClient
+from salus.demo import credentials as demo_credentials
 from salus.demo import seed, seed_once
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
@@ -67,6 +68,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         with served as server:
             made = seed_once(server.url, data, lambda _: None)
             assert made is not None
+            # the credentials, wallets and competency ledger, as `make run` seeds them
+            made["credentials"] = demo_credentials.seed_once(server.url, data, lambda _: None)
             yield Demo(data, server.url, made)
     finally:
         node.ledger.close()

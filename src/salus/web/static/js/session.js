@@ -5,6 +5,7 @@ import { base64 } from "@scure/base";
 import { ApiError, errorOf, request, withQuery } from "./api.js";
 import { ASSERTION_TYPE, clientAssertion } from "./assertion.js";
 import { signTransaction } from "./envelope.js";
+import { objectStore } from "./idb.js";
 import { importKeyFile } from "./keys.js";
 
 const DB = "salus";
@@ -13,28 +14,7 @@ const SLOT = "member";
 //: the scopes the Python SDK asks for by default (salus.client.SalusClient.scope)
 const SCOPE = "system/*.cruds";
 
-function database() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-
-async function keystore(mode, act) {
-  const db = await database();
-  try {
-    return await new Promise((resolve, reject) => {
-      const store = db.transaction(STORE, mode).objectStore(STORE);
-      const req = act(store);
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-  } finally {
-    db.close();
-  }
-}
+const keystore = objectStore(DB, STORE);
 
 export class Session {
   constructor(key) {

@@ -49,7 +49,7 @@ class Watched:
         return getattr(self.page, name)
 
 
-def accessibility_violations(browser: Browser, url: str, ready: str,
+def accessibility_violations(browser: Browser, url: str, ready: str, *,
                              key_file: Path | None = None,
                              act: Callable[[Page], None] | None = None) -> list[str]:
     """axe-core's WCAG 2.1 A and AA violations on the page at ``url`` once ``ready`` (a

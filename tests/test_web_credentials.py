@@ -270,8 +270,8 @@ def test_the_credentials_page_is_accessible_and_fits_a_phone(demo_site: Demo) ->
 
     with chromium() as browser:
         url = f"{demo_site.url}{PAGE}"
-        assert accessibility_violations(browser, url, "#drop", use) == []
-        assert accessibility_violations(browser, url, "#drop", wallet) == []
+        assert accessibility_violations(browser, url, "#drop", act=use) == []
+        assert accessibility_violations(browser, url, "#drop", act=wallet) == []
         page = sign_in(browser, demo_site.url, demo_site.key_path("dr-walt"),
                        viewport={"width": 390, "height": 844})
         page.goto(url)

@@ -132,7 +132,7 @@ def test_the_education_page_is_accessible_and_fits_a_phone(demo_site: Demo) -> N
         page.wait_for_selector("#cme-table tbody tr")
 
     with chromium() as browser:
-        assert accessibility_violations(browser, f"{demo_site.url}{PAGE}", "main", as_ruth) == []
+        assert accessibility_violations(browser, f"{demo_site.url}{PAGE}", "main", act=as_ruth) == []
         page = sign_in(browser, demo_site.url, demo_site.key_path("dean-ruth"),
                        viewport={"width": 390, "height": 844})
         page.goto(f"{demo_site.url}{PAGE}")

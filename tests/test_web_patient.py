@@ -348,7 +348,7 @@ def test_the_patient_page_is_accessible_and_fits_a_phone(demo_site: Demo) -> Non
     key = demo_site.key_path("patient-ivy")
     with chromium() as browser:
         assert accessibility_violations(browser, f"{demo_site.url}{PAGE}",
-                                        "#access-live:has-text('Live')", key) == []
+                                        "#access-live:has-text('Live')", key_file=key) == []
         page = _open(browser, demo_site, key, viewport={"width": 390, "height": 844})
         page.wait_for_selector("#group-observations figure.chart canvas")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390

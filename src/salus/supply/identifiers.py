@@ -308,7 +308,7 @@ def _cp_ref(parts: list[str], check: bool) -> str:
 
 def _other_epc_to_path(scheme: str, parts: list[str]) -> str | None:
     """The Digital Link path of the EPC schemes :func:`from_epc_urn` does not model
-    (TDS §7: GRAI, GIAI, GSRN, GSRNP, GDTI, CPI, SGCN, GINC, GSIN, PGLN)."""
+    (TDS §7: GRAI, GIAI, GSRN, GSRNP, GDTI, CPI, SGCN, GINC, GSIN, PGLN, ITIP, UPUI)."""
     two, three = len(parts) == 2, len(parts) == 3
     if scheme == "grai" and three:      # TDS §7 GRAI: "0" + prefix + asset type + check + serial
         return f"/8003/0{_cp_ref(parts, True)}{quote(unquote(parts[2]), safe='')}"
@@ -330,6 +330,33 @@ def _other_epc_to_path(scheme: str, parts: list[str]) -> str | None:
         return f"/402/{_cp_ref(parts, True)}"
     if scheme == "pgln" and two:        # PGLN: party GLN, 12 digits + check
         return f"/417/{_cp_ref(parts, True)}"
+    if scheme == "itip" and len(parts) == 5:  # ITIP: GTIN + piece + total, then serial
+        return f"/8006/{_gtin_of(parts)}{parts[2]}{parts[3]}/21/{quote(unquote(parts[4]), safe='')}"
+    if scheme == "upui" and three:      # UPUI: GTIN, then the third-party controlled id (235)
+        return f"/01/{_gtin_of(parts)}/235/{quote(unquote(parts[2]), safe='')}"
+    return None
+
+
+def _gtin_of(parts: list[str]) -> str:
+    """TDS §7 (SGTIN): the indicator digit leads, the check digit closes."""
+    digits = parts[1][:1] + parts[0] + parts[1][1:]
+    return digits + check_digit(digits)
+
+
+def _pattern_to_path(scheme: str, parts: list[str]) -> str | None:
+    """TDS §6.5: a class-level EPC pattern (``….*``) as the Digital Link of its class."""
+    if parts[-1] != "*":
+        return None
+    if scheme == "grai" and len(parts) == 3:
+        return f"/8003/0{_cp_ref(parts, True)}"
+    if scheme == "gdti" and len(parts) == 3:
+        return f"/253/{_cp_ref(parts, True)}"
+    if scheme == "sgcn" and len(parts) == 3:
+        return f"/255/{_cp_ref(parts, True)}"
+    if scheme == "cpi" and len(parts) == 3:
+        return f"/8010/{quote(unquote(parts[0] + parts[1]), safe='')}"
+    if scheme == "itip" and len(parts) == 5:
+        return f"/8006/{_gtin_of(parts)}{parts[2]}{parts[3]}"
     return None
 
 
@@ -341,9 +368,20 @@ def epc_uri_to_digital_link(uri: str) -> str | None:
     except IdentifierError:
         pass
     match = _URN.match(uri)
-    if not match or match.group(1) != "id":
+    if not match or match.group(1) == "class":
         return None
-    path = _other_epc_to_path(match.group(2), match.group(3).split("."))
+    level, scheme, body = match.groups()
+    parts = body.split(".")
+    # numeric keys: digits only (a 12-digit prefix leaves an empty reference, TDS §7)
+    def digits(text: str) -> bool:
+        return text.isascii() and text.isdigit()
+
+    numeric = digits(parts[0]) and (
+        scheme in ("giai", "ginc", "cpi") or (len(parts) > 1 and (parts[1] == "" or digits(parts[1]))))
+    if not numeric:
+        return None
+    convert = _other_epc_to_path if level == "id" else _pattern_to_path
+    path = convert(scheme, parts)
     return CANONICAL_HOST + path if path else None
 
 

@@ -272,7 +272,8 @@ def from_epc_urn(urn: str) -> Identity:
     if not match:
         raise IdentifierError(f"not an EPC URN: {urn[:80]!r}")
     level, scheme, body = match.groups()
-    parts = body.split(".")
+    # TDS §6.3: the last component (serial, lot, extension) may itself hold "."
+    parts = body.split(".", 2) if scheme in ("sgtin", "lgtin", "sgln") else body.split(".", 1)
     if (level, scheme) == ("id", "sgtin") and len(parts) == 3:
         cp, item = _split_key(parts, 13, "SGTIN")
         gtin = item[0] + cp + item[1:]

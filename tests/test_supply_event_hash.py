@@ -216,6 +216,14 @@ def test_ilmd_and_extensions_use_full_namespaces() -> None:
         "{https://ns.example.com/epcis/}hours=2")
 
 
+def test_odd_but_valid_extension_values_hash() -> None:
+    base = {"type": "ObjectEvent", "eventTime": "2024-05-01T10:00:00Z", "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE"}
+    nested = prehash({**base, "ex:v": [[2, 1], [3]], "ex:n": None, "ex:b": False}, [{"ex": "https://e.x/"}])
+    assert nested.endswith("{https://e.x/}b=false{https://e.x/}n{https://e.x/}v=1{https://e.x/}v=2"
+                           "{https://e.x/}v=3")
+
+
 @pytest.mark.parametrize("bad", [
     [], "x", {"eventTime": "2024-05-01T10:00:00Z"},
     {"type": "ObjectEvent", "eventTime": "not a time"},

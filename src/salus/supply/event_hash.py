@@ -236,13 +236,20 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _flat(value: Any) -> list[Any]:
+    """An extension's values: JSON-LD has no nested lists, [[1, 2]] means [1, 2]."""
+    if not isinstance(value, list):
+        return [value]
+    return [leaf for item in value for leaf in _flat(item)]
+
+
 # -- extensions (steps 18-20) ------------------------------------------------------------------
 def _extension(name: str, value: Any, ns: _Namespaces) -> list[str]:
     """An extension element: ``{ns}name=value`` for each value of a list (step 19), or
     ``{ns}name`` followed by its sorted children for a structure."""
     key = ns.expand(name)
     out = []
-    for item in _as_list(value):
+    for item in _flat(value):
         if isinstance(item, Mapping) and "@value" not in item:
             children = _extensions(item, ns, known=())
             out.append(key + "".join(children))

@@ -87,7 +87,7 @@ class Identity:
     Equality is that of :attr:`digital_link`, the key and its qualifiers (GTIN + serial,
     GTIN + lot for a batch, SSCC, GLN + extension). A pack's lot and expiry ride along
     (a DataMatrix carries them, an EPC URN does not) and are not part of its identity:
-    GenSpecs §4.14 makes GTIN + serial unique on its own, and a verifier compares lot
+    GenSpecs §3.2 (AI 21) makes GTIN + serial unique on its own, and a verifier compares lot
     and expiry separately (Lightweight Messaging's ``No_match_GTIN_Serial_Lot``)."""
 
     kind: Kind
@@ -229,7 +229,7 @@ def from_digital_link(uri: str) -> Identity:
 def _from_elements(elements: list[GS1ElementString]) -> Identity:
     found: dict[str, GS1ElementString] = {}
     for element in elements:
-        if element.ai.ai in found:  # GenSpecs §4.13: an AI at most once in a message
+        if element.ai.ai in found:  # GenSpecs §4 (combining element strings): an AI once
             raise IdentifierError(f"AI ({element.ai.ai}) appears twice")
         found[element.ai.ai] = element
     for element in found.values():

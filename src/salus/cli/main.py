@@ -26,6 +26,7 @@ from salus.cli.credentials import (
 from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
 from salus.cli.recovery import recovery_app
+from salus.cli.supply import supply_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 from salus.ledger.audit import audit as run_audit
@@ -60,6 +61,7 @@ app.add_typer(education_app, name="education")
 app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(supply_app, name="supply")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

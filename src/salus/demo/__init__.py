@@ -29,6 +29,8 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     try:
         with SalusClient(url) as probe:
             probe.wait_ready()
+        # the line a newcomer looks for: printed once the node answers, not before
+        console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
         made = seed_once(url, data, say)
     except (SalusError, OSError, RuntimeError) as exc:
         console.print(f"[bold red]demo records were not seeded:[/] {exc}")

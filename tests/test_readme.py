@@ -120,7 +120,8 @@ class Demo:
     clone: Path
     url: str
     env: dict[str, str]
-    output: str
+    first: str  # `make run`'s output the first time, when it seeds the demo
+    again: str  # ... and when run again on the same directory (the one now serving)
 
 
 @pytest.fixture(scope="module")
@@ -131,19 +132,30 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     base = tmp_path_factory.mktemp("readme-demo")
     clone, port = _clone(base / "clone"), free_port()
     env = _env(base / "home", port)
-    server = Server(_server_command(_make_run_recipe(), port), clone, env, base / "demo.log")
+    command = _server_command(_make_run_recipe(), port)
+    server = Server(command, clone, env, base / "demo.log")
     try:
-        output = server.wait_for("demo credentials ready")
-        yield Demo(clone, f"http://127.0.0.1:{port}", env, output)
+        first = server.wait_for("demo credentials ready")
+    finally:
+        server.stop()
+    # a reader stops it and runs it again: the README's cues are printed then too
+    server = Server(command, clone, env, base / "demo-again.log")
+    try:
+        again = server.wait_for("demo credentials ready")
+        yield Demo(clone, f"http://127.0.0.1:{port}", env, first, again)
     finally:
         server.stop()
 
 
 def test_make_run_says_where_the_web_application_is_once_the_node_is_up(demo: Demo) -> None:
     said = f"node is up: open {demo.url}/ui/ in a browser"
-    assert said in demo.output
-    # said once the node answers: before the demo's records, which go through the API
-    assert demo.output.index(said) < demo.output.index("demo records ready")
+    for output in (demo.first, demo.again):
+        # said once the node answers: before the demo's records, which go through the API
+        assert said in output
+        assert output.index(said) < output.index("demo records ready")
+    assert "(new)" in demo.first and "issuing credentials" in demo.first
+    assert "(reused)" in demo.again and "issuing credentials" not in demo.again
+    assert "issued on an earlier run" in demo.again
     assert httpx.get(f"{demo.url}/ui/", timeout=10).status_code == 200
     # and the README's first section sends a newcomer there
     first = README[:README.index("\n# ")]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 
 out = Console(emoji=False, soft_wrap=True)
@@ -67,3 +69,18 @@ def load_key(path: Path) -> Identity:
         return Identity.load(path)
     except KeyFileError as exc:
         fail(str(exc))
+
+
+def run_as(node_url: str, key: Path, action: Callable[[SalusClient], Any],
+           field: str | None = None) -> None:
+    """Run ``action`` with a client signing as ``key``; print its result (or its ``field``),
+    or the node's code and reason: exit 2 when the ledger refused the transaction, 1 for
+    any other failure."""
+    with SalusClient(node_url, load_key(key)) as client:
+        try:
+            result = action(client)
+        except TransactionRejected as exc:
+            fail(f"{exc.code}: {exc.reason}", 2)
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+    emit(result, field)

@@ -4,33 +4,18 @@ does the same with hand-written JSON arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key
-from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, run_as
+from salus.client import SalusClient
 
 members_app = typer.Typer(help="Membership: enrol members, register patients, look members up.",
                           no_args_is_help=True)
 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your key file")]
-
-
-def _run(node_url: str, key: Path, action: Callable[[SalusClient], Any],
-         field: str | None) -> None:
-    """Print ``action``'s result, or the node's code and reason: exit 2 when the ledger
-    refused the transaction, 1 for any other failure."""
-    with SalusClient(node_url, load_key(key)) as client:
-        try:
-            result = action(client)
-        except TransactionRejected as exc:
-            fail(f"{exc.code}: {exc.reason}", 2)
-        except SalusError as exc:
-            fail(f"{exc.code}: {exc.reason}")
-    emit(result, field)
 
 
 @members_app.command("enrol")
@@ -50,7 +35,7 @@ def enrol(
     args: dict[str, Any] = {"org": org, "member": member, "roles": role}
     if encryption_key is not None:
         args["encryption_key"] = encryption_key
-    _run(node_url, key, lambda c: c.call("membership", "enrol", args).to_json(), field)
+    run_as(node_url, key, lambda c: c.call("membership", "enrol", args).to_json(), field)
 
 
 @members_app.command("register")
@@ -62,7 +47,7 @@ def register(key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = No
         assert c.identity is not None
         return c.call("membership", "register_patient",
                       {"encryption_key": c.identity.encryption_did}).to_json()
-    _run(node_url, key, act, field)
+    run_as(node_url, key, act, field)
 
 
 @members_app.command("show")
@@ -70,4 +55,4 @@ def show(key: KeyOpt, member: Annotated[str | None, typer.Argument(
         help="A member id, or any key they held (default: yourself)")] = None,
          node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """A member's record: organisation, roles, keys, encryption key."""
-    _run(node_url, key, lambda c: c.member(member or c.member_id()), field)
+    run_as(node_url, key, lambda c: c.member(member or c.member_id()), field)

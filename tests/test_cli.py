@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import stat
 
 from typer.testing import CliRunner
 
 from salus.cli.main import app
+from salus.identity import Identity
 from servers import node_server
 
 runner = CliRunner()
@@ -96,3 +98,68 @@ def test_tx_help_and_contracts_list_every_method_from_its_declaration() -> None:
     assert enrol["required"] == ["org", "member", "roles"]
     assert enrol["arguments"]["roles"]["maxItems"] >= 1 and "admin of" in enrol["who"]
     assert "no contract or method" in run("contracts", "nosuch.thing", code=1)
+
+
+def stdout(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.stdout
+
+
+DID = r"did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}"
+
+
+def test_field_prints_one_value_for_a_shell_and_members_enrol_register_show(tmp_path) -> None:
+    data = tmp_path / "chain"
+    admin_key = stdout("init", "--data", str(data), "--chain-id", "field-test", "--org",
+                       "st-mary:hospital", "--org", "gov:regulator",
+                       "--field", "admin_keys.st-mary")
+    assert admin_key == f"{data / 'keys' / 'st-mary-admin.key'}\n"  # a bare value, a newline
+    admin_key = admin_key.strip()
+    nurse_file, patient_file = tmp_path / "nurse.key", tmp_path / "patient.key"
+    nurse = stdout("keys", "new", "--out", str(nurse_file), "--field", "did").strip()
+    assert re.fullmatch(DID, nurse)
+    enc = stdout("keys", "show", str(nurse_file), "--field", "encryption_did").strip()
+    assert enc == Identity.load(nurse_file).encryption_did
+    stdout("keys", "new", "--out", str(patient_file))
+    missing = run("keys", "show", str(nurse_file), "--field", "secret", code=1)
+    assert "no 'secret'" in missing and "did, encryption_did" in missing
+    assert "nothing below a str" in run("keys", "show", str(nurse_file), "--field", "did.x",
+                                        code=1)
+
+    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    with served as server:
+        at = ("--node", server.url)
+        assert stdout("status", *at, "--field", "chain_id") == "field-test\n"
+        assert stdout("members", "register", "-k", str(patient_file), *at,
+                      "--field", "code") == "VALID\n"
+        # a patient is no admin of St Mary's: the ledger refuses, exit 2 with its code
+        refused = run("members", "enrol", nurse, "--org", "st-mary", "--role", "nurse",
+                      "-k", str(patient_file), *at, code=2)
+        assert "admin of" in refused
+        enrolled = json.loads(stdout("members", "enrol", nurse, "--encryption-key", enc,
+                                     "--org", "st-mary", "--role", "nurse", "-k", admin_key,
+                                     *at))
+        assert enrolled["code"] == "VALID"
+        shown = json.loads(stdout("members", "show", "-k", str(nurse_file), *at))
+        assert (shown["org"], shown["encryption_key"]) == ("st-mary", enc)
+        # a name over a list: each item's, one a line; a number: that item
+        assert stdout("members", "show", "-k", str(nurse_file), *at,
+                      "--field", "roles.role") == "nurse\n"
+        assert stdout("members", "show", "-k", str(nurse_file), *at,
+                      "--field", "keys.0.status") == "active\n"
+        assert "has 1 item" in run("members", "show", "-k", str(nurse_file), *at,
+                                   "--field", "keys.3", code=1)
+        # the patient's record is hers, with the encryption key she registered
+        mine = json.loads(stdout("members", "show", "-k", str(patient_file), *at))
+        assert mine["encryption_key"] == Identity.load(patient_file).encryption_did
+        assert "already belongs to a member" in run("members", "register", "-k",
+                                                    str(patient_file), *at, code=2)
+        tx_id = stdout("tx", "notary", "anchor", "-k", str(nurse_file), *at,
+                       "-a", json.dumps({"hash": "ef" * 32}), "--field", "tx_id").strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", tx_id)
+        # refused, the whole receipt is printed (not a value a script would take for an id)
+        again = stdout("tx", "notary", "anchor", "-k", str(nurse_file), *at, "-a",
+                       json.dumps({"hash": "ef" * 32}), "--field", "tx_id", code=2)
+        assert json.loads(again)["code"] == "CONFLICT"
+    node.ledger.close()

@@ -149,3 +149,17 @@ def test_credentialing_office_requests_verifies_and_keeps_a_report(tmp_path: Pat
                                  "--key", str(office_key), "--out", str(tmp_path / "r3.json"),
                                  *trust, code=2))
         assert replay["failed_step"] == "challenge"
+
+        # the licence revoked, a fresh answer is incomplete, and its top says which
+        # credential failed and at which step (never "failed_step": null)
+        with net.issuer("registrar") as board:
+            board.revoke(lic["id"], "surrendered")
+        vp3 = tmp_path / "vp3.json"
+        _run("wallet", "respond", str(req), "--out", str(vp3), "--wallet", str(wallet_dir))
+        revoked = json.loads(_run("credentialing", "verify", str(vp3), "--request", str(req),
+                                  "--key", str(office_key), "--out", str(tmp_path / "r4.json"),
+                                  *trust, code=2))
+        assert not revoked["complete"] and revoked["failed_step"] == "credentials[0].status"
+        kept = json.loads((tmp_path / "r4.json").read_text())
+        (checked,) = kept["presentation"]["dossier"]["credentials"]
+        assert checked["failed_step"] == "status" and "surrendered" in json.dumps(checked)

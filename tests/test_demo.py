@@ -105,6 +105,17 @@ def test_records_cli_on_the_demo(demo) -> None:
     ivy, bob, frank = (str(keys / f"{n}.key") for n in ("patient-ivy", "dr-bob", "officer-frank"))
     listed = json.loads(cli("records", "list", "-k", ivy, "--node", url))
     assert len(listed) == len(made["records"]["patient-ivy"])
+    # filtered by custodian and type; --field prints the ids alone, one a line
+    at_lab = json.loads(cli("records", "list", "-k", ivy, "--custodian", "northlab",
+                            "--node", url))
+    assert {r["custodian"] for r in at_lab} == {"northlab"}
+    assert len(at_lab) == sum(r["custodian"] == "northlab" for r in listed) > 1
+    reports = cli("records", "list", "-k", ivy, "--custodian", "northlab", "--type",
+                  "DiagnosticReport", "--field", "id", "--node", url)
+    assert reports.split() == [r["id"] for r in made["records"]["patient-ivy"]
+                               if r["type"] == "DiagnosticReport"]
+    assert json.loads(cli("records", "list", "-k", ivy, "--custodian", "nowhere",
+                          "--node", url)) == []
 
     lab = next(r for r in made["records"]["patient-ivy"] if r["type"] == "DiagnosticReport")
     report = json.loads(cli("records", "read", lab["id"], "--custodian", "northlab",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +49,7 @@ from salus.ordering import batch_message
 from salus.ordering.jetstream import ensure_stream, login_options
 from salus.ordering.orderer import OrdererUnavailable
 from salus.ordering.signed_messages import MSG_ID, MessageSigner
+from salus.ports import free_port, port_free
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -471,6 +475,16 @@ def test_network_status_reports_agreement(net) -> None:
     assert all(p["caught_up"] is True for p in status["peers"])
     first = status["peers"][0]
     assert first["stream"]["leader"] and len(first["stream"]["replicas"]) == 2
+    # as a person reads it, in an 80-column terminal: no line longer, nothing cut short
+    shown = subprocess.run([str(Path(sys.executable).with_name("salus")), "network", "status",
+                            "--dir", str(net.root)], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "80"}, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 80, shown.stdout
+    for peer in status["peers"]:
+        assert peer["org"] in shown.stdout and peer["api"] in shown.stdout
+        assert peer["state_hash"][:12] in shown.stdout
+    assert "all peers agree" in shown.stdout
 
 
 def test_a_peer_joining_after_the_stream_was_trimmed_bootstraps_from_an_export(net) -> None:
@@ -591,6 +605,52 @@ def test_each_peer_logs_in_as_itself_and_secrets_are_owner_only(tmp_path) -> Non
         assert path.stat().st_mode & 0o077 == 0, path
     passwords = {path.read_text().strip() for path in secrets[1:4]}
     assert len(passwords) == 3  # operator and each peer: different passwords
+
+
+def _free_run(count: int, avoid: set[int] = frozenset()) -> int:
+    """A base port with ``count`` free ports from it (none in ``avoid``)."""
+    for _ in range(50):
+        base = free_port()
+        ports = set(range(base, base + count))
+        if not ports & avoid and all(port_free(p) for p in ports):
+            return base
+    raise AssertionError("no run of free ports")
+
+
+def test_network_up_takes_the_ports_it_is_told_and_names_one_that_is_taken(tmp_path) -> None:
+    runner = CliRunner()
+    api = _free_run(2)
+    nats_base = _free_run(6, set(range(api, api + 2)))
+    ports = ["--api-port", str(api), "--nats-port", str(nats_base)]
+    with socket.socket() as squatter:  # n2's cluster port is taken: nothing is made
+        squatter.bind(("127.0.0.1", nats_base + 4))
+        squatter.listen()
+        up = runner.invoke(cli, ["network", "up", "--dir", str(tmp_path / "a"), "--orgs", "2",
+                                 *ports])
+        assert up.exit_code == 1, up.output
+        assert (f"port {nats_base + 4} (NATS server n2's cluster port) is taken by another "
+                "process; choose another --nats-port") in " ".join(up.output.split())
+        assert not (tmp_path / "a").exists()
+    overlap = runner.invoke(cli, ["network", "up", "--dir", str(tmp_path / "b"), "--orgs", "2",
+                                  "--api-port", str(api), "--nats-port", str(api)])
+    assert overlap.exit_code == 1 and "overlap" in overlap.output, overlap.output
+    low = runner.invoke(cli, ["network", "up", "--dir", str(tmp_path / "b"), "--api-port", "80"])
+    assert low.exit_code == 1 and "between 1024 and 65535" in low.output, low.output
+
+    net = LocalNetwork.create(tmp_path / "c", 2, api_port=api, nats_port=nats_base)
+    assert [p.port for p in net.peers] == [api, api + 1]
+    assert [p["api"] for p in net.config.peers] == [f"http://127.0.0.1:{api + i}" for i in (0, 1)]
+    assert [(n.client_port, n.cluster_port, n.monitor_port) for n in net.nats] == [
+        (nats_base, nats_base + 1, nats_base + 2), (nats_base + 3, nats_base + 4, nats_base + 5)]
+    assert net.config.ordering.servers == [f"nats://127.0.0.1:{nats_base + i}" for i in (0, 3)]
+    with socket.socket() as squatter:  # taken after it was made: `up` starts nothing
+        squatter.bind(("127.0.0.1", api + 1))
+        squatter.listen()
+        up = runner.invoke(cli, ["network", "up", "--dir", str(net.root)])
+        assert up.exit_code == 1, up.output
+        assert f"peer lab-2's API port {api + 1}" in " ".join(up.output.split())
+    assert not net.run_file.exists()
+    assert not any(net.nats_running(i) for i in range(2))
 
 
 def test_a_failed_up_leaves_nothing_running(tmp_path) -> None:

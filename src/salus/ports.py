@@ -25,6 +25,16 @@ def _ephemeral_low() -> int:
         return 32_768  # Linux's default when the range cannot be read
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could bind ``port`` on ``host`` now."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port on ``host`` that is free now and outside the ephemeral range."""
     high = _ephemeral_low()

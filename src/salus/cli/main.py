@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
-from salus.cli.common import DEFAULT_NODE, DataOpt, NodeUrl, emit, err, fail, load_key
+from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentialing_app,
     credentials_app,
@@ -23,6 +23,7 @@ from salus.cli.credentials import (
     verify_presentation_cmd,
     wallet_app,
 )
+from salus.cli.members import members_app
 from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
 from salus.cli.recovery import recovery_app
@@ -54,6 +55,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(records_app, name="records")
 app.add_typer(consent_app, name="consent")
 app.add_typer(access_app, name="access")
+app.add_typer(members_app, name="members")
 app.add_typer(recovery_app, name="recovery")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(wallet_app, name="wallet")
@@ -68,22 +70,24 @@ verify_app.command("context")(verify_context)
 
 # -- keys ------------------------------------------------------------------------------
 @keys_app.command("new")
-def keys_new(out_file: Annotated[Path, typer.Option("--out", "-o", help="Key file to write")]
-             ) -> None:
+def keys_new(out_file: Annotated[Path, typer.Option("--out", "-o", help="Key file to write")],
+             field: FieldOpt = None) -> None:
     """Generate an Ed25519 signing key and an X25519 encryption key (file mode 0600)."""
     ident = Identity.generate()
     try:
         ident.save(out_file)
     except KeyFileError as exc:
         fail(str(exc))
-    emit({"file": str(out_file), "did": ident.did, "encryption_did": ident.encryption_did})
+    emit({"file": str(out_file), "did": ident.did, "encryption_did": ident.encryption_did},
+         field)
 
 
 @keys_app.command("show")
-def keys_show(key_file: Path) -> None:
-    """Print a key file's public identifiers (never the secrets)."""
+def keys_show(key_file: Path, field: FieldOpt = None) -> None:
+    """Print a key file's public identifiers (never the secrets): ``did`` (the signing key,
+    a member's id) and ``encryption_did`` (the X25519 key records are wrapped to)."""
     ident = load_key(key_file)
-    emit({"did": ident.did, "encryption_did": ident.encryption_did})
+    emit({"did": ident.did, "encryption_did": ident.encryption_did}, field)
 
 
 @keys_app.command("rotate")
@@ -109,6 +113,7 @@ def init(
     data: DataOpt,
     chain_id: Annotated[str, typer.Option("--chain-id", help="Name of the new chain")],
     org: Annotated[list[str], typer.Option("--org", help="id:type:Name, repeatable")],
+    field: FieldOpt = None,
 ) -> None:
     """Found a chain: orderer key, one admin key per organisation, genesis.json."""
     try:
@@ -118,7 +123,7 @@ def init(
     emit({"data": str(data), "chain_id": genesis.chain_id, "orderer": genesis.orderer,
           "genesis_hash": genesis.hash.hex(),
           "admin_keys": {o["id"]: str(DataDir(data).keys_dir / f"{o['id']}-admin.key")
-                         for o in genesis.doc["organisations"]}})
+                         for o in genesis.doc["organisations"]}}, field)
 
 
 LIMITS = RateLimits()
@@ -190,11 +195,11 @@ def node(
 
 
 @app.command()
-def status(node_url: NodeUrl = DEFAULT_NODE) -> None:
+def status(node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """Show a node's chain, head and log."""
     with SalusClient(node_url) as client:
         try:
-            emit(client.status())
+            emit(client.status(), field)
         except SalusError as exc:
             fail(f"{exc.code}: {exc.reason}")
 
@@ -228,6 +233,7 @@ def tx(
     args: Annotated[str, typer.Option("--args", "-a", help="Arguments as a JSON object")] = "{}",
     node_url: NodeUrl = DEFAULT_NODE,
     wait: Annotated[bool, typer.Option(help="Wait for the block to commit")] = True,
+    field: FieldOpt = None,
 ) -> None:
     """Sign CONTRACT.METHOD(ARGS) with KEY and submit it."""
     try:
@@ -244,9 +250,10 @@ def tx(
             fail(f"{exc.code}: {exc.reason}", 2)
         except SalusError as exc:
             fail(f"{exc.code}: {exc.reason}")
-    emit(receipt.to_json())
     if receipt.status == "committed" and not receipt.valid:
+        emit(receipt.to_json())
         fail(f"{receipt.code}: {receipt.reason}", 2)
+    emit(receipt.to_json(), field)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -31,20 +32,33 @@ def network_up(
         help="Matching attestations a k-of-n receipt needs (default 2, or 1 for one org)")] = None,
     block_txs: Annotated[int, typer.Option(help="Cut a block at this many transactions")] = 2000,
     block_wait_ms: Annotated[int, typer.Option(help="...or this long after it opened")] = 50,
+    api_port: Annotated[int | None, typer.Option(
+        help="Peers' API ports from this one up, one per organisation (default: free ports)")
+    ] = None,
+    nats_port: Annotated[int | None, typer.Option(
+        help="NATS ports from this one up, three per server: clients, cluster routes, "
+             "monitoring (default: free ports)")] = None,
 ) -> None:
-    """Create (first time) and start the network in DIR; print each peer's API address."""
+    """Create (first time) and start the network in DIR; print each peer's API address.
+    Ports are chosen when the network is created, each checked free, and kept in
+    DIR/local.json; `up` refuses to start while another process holds one of them."""
     from salus.network.local import LocalNetwork, NetworkError
     from salus.network.nats_server import NatsServerError
 
     try:
         if (directory / "local.json").exists():
             net = LocalNetwork(directory)
-            if len(net.peers) != orgs:
-                err.print(f"{directory} holds a network of {len(net.peers)} organisations; "
-                          "starting it as it is")
+            if len(net.peers) != orgs or api_port is not None or nats_port is not None:
+                err.print(f"{directory} holds a network of {len(net.peers)} organisations, "
+                          "its ports chosen when it was made; starting it as it is")
         else:
             net = LocalNetwork.create(directory, orgs, quorum=quorum, max_txs=block_txs,
-                                      max_wait_ms=block_wait_ms)
+                                      max_wait_ms=block_wait_ms, api_port=api_port,
+                                      nats_port=nats_port)
+        taken = net.taken_ports()
+        if taken:
+            fail(f"cannot start the network in {directory}: {'; '.join(taken)} "
+                 "taken by another process (see `ss -ltnp`)")
         err.print(f"starting {len(net.nats)} NATS servers and {len(net.peers)} peers ...")
         net.up()
     except (NetworkError, NatsServerError, ValueError) as exc:
@@ -83,36 +97,54 @@ def network_status(
 
 
 def _print_status(status: dict[str, Any]) -> None:
-    peers = Table(title=f"peers of {status['chain_id']} (quorum {status['quorum']})")
-    for column in ("organisation", "API", "height", "state hash", "attestations agree",
-                   "alarm", "stream"):
-        peers.add_column(column)
+    """Three tables that fit 80 columns: the peers' ledgers, where they serve and their
+    stream, the NATS servers."""
+    ledgers = Table(title=f"peers of {status['chain_id']} (quorum {status['quorum']})")
+    for column in ("organisation", "height", "state hash", "agree", "state"):
+        ledgers.add_column(column, overflow="fold")
+    serving = Table(title="where they serve")
+    for column in ("organisation", "API", "stream"):
+        serving.add_column(column, overflow="fold")
     for p in status["peers"]:
         if "height" not in p:
-            peers.add_row(p["org"], p["api"], "-", "-", "-",
-                          "not running" if not p["running"] else p.get("error", "?"), "-")
+            state = "not running" if not p["running"] else p.get("error", "?")
+            ledgers.add_row(p["org"], "-", "-", "-", f"[red]{escape(state)}[/]")
+            serving.add_row(p["org"], p["api"], "-")
             continue
-        others = [o for o in p["peers"] if not o["self"]]
-        agreeing = sum(o["agrees"] is True for o in others)
-        alarm = p["diverged"] or p["halted"] or (
-            f"{len(p['disagreements'])} disagreement(s)" if p["disagreements"] else "")
-        stream = p.get("stream") or {}
-        health = stream.get("error") or (
-            f"{stream.get('messages', '?')} msgs, leader {stream.get('leader', '-')}"
-            + (f", {stream['ignored_messages']} unsigned or forged skipped"
-               if stream.get("ignored_messages") else ""))
-        height = str(p["height"]) + ("" if p.get("caught_up", True) else " (catching up)")
-        peers.add_row(p["org"], p["api"], height, p["state_hash"][:16],
-                      f"{agreeing}/{len(others)}", f"[red]{alarm}[/]" if alarm else "ok", health)
-    out.print(peers)
+        ledgers.add_row(p["org"], str(p["height"]), p["state_hash"][:12],
+                        _agreement(p), _peer_state(p))
+        serving.add_row(p["org"], p["api"], escape(_stream_health(p.get("stream") or {})))
     nats = Table(title="NATS servers")
     for column in ("server", "URL", "state"):
         nats.add_column(column)
     for n in status["nats"]:
         state = "stopped" if not n["running"] else ("healthy" if n.get("healthy") else "unhealthy")
         nats.add_row(n["name"], n["url"], state)
-    out.print(nats)
+    for table in (ledgers, serving, nats):
+        out.print(table, soft_wrap=False)
     out.print("[green]all peers agree[/]" if status["agree"] else "[red]peers disagree or are down[/]")
+
+
+def _agreement(peer: dict[str, Any]) -> str:
+    """How many other peers' attestations match this peer's blocks, of how many."""
+    others = [o for o in peer["peers"] if not o["self"]]
+    return f"{sum(o['agrees'] is True for o in others)}/{len(others)}"
+
+
+def _peer_state(peer: dict[str, Any]) -> str:
+    alarm = peer["diverged"] or peer["halted"] or (
+        f"{len(peer['disagreements'])} disagreement(s)" if peer["disagreements"] else "")
+    if alarm:
+        return f"[red]{escape(str(alarm))}[/]"
+    return "ok" if peer.get("caught_up", True) else "catching up"
+
+
+def _stream_health(stream: dict[str, Any]) -> str:
+    if stream.get("error"):
+        return str(stream["error"])
+    skipped = stream.get("ignored_messages")
+    return (f"{stream.get('messages', '?')} msgs, leader {stream.get('leader', '-')}"
+            + (f", {skipped} unsigned or forged skipped" if skipped else ""))
 
 
 @network_app.command("down")

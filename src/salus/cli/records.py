@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from salus.cli.common import DEFAULT_NODE, NodeUrl, emit, fail, load_key
+from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key
 from salus.client import SalusClient, SalusError
 from salus.clock import wall_clock_ms
 
@@ -20,13 +20,14 @@ KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your key file")]
 T = TypeVar("T")
 
 
-def _run(node_url: str, key: Path, action: Callable[[SalusClient], T]) -> T:
+def _run(node_url: str, key: Path, action: Callable[[SalusClient], T],
+         field: str | None = None) -> T:
     with SalusClient(node_url, load_key(key)) as client:
         try:
             result = action(client)
         except SalusError as exc:
             fail(f"{exc.code}: {exc.reason}")
-    emit(result)
+    emit(result, field)
     return result
 
 
@@ -34,7 +35,7 @@ def _run(node_url: str, key: Path, action: Callable[[SalusClient], T]) -> T:
 def ingest(file: Annotated[Path, typer.Argument(help="FHIR R4 resource or Bundle (JSON)")],
            custodian: Annotated[str, typer.Option(help="Organisation that will hold the records")],
            patient: Annotated[str, typer.Option(help="The patient's did")],
-           key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:
+           key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """Validate FHIR, encrypt it into the custodian's vault and register it on the ledger.
     Your key signs the request, so you are the records' author: a clinical member of the
     custodian (an EHR feed is a member with the registrar role)."""
@@ -42,7 +43,7 @@ def ingest(file: Annotated[Path, typer.Argument(help="FHIR R4 resource or Bundle
         body = file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc}")
-    _run(node_url, key, lambda c: c.ingest(custodian, patient, body))
+    _run(node_url, key, lambda c: c.ingest(custodian, patient, body), field)
 
 
 @records_app.command("binary")
@@ -62,9 +63,17 @@ def binary(file: Annotated[Path, typer.Argument(help="The file (an image, a PDF 
 
 @records_app.command("list")
 def list_records(key: KeyOpt, patient: Annotated[str | None, typer.Option(
-        help="Patient did (default: yourself)")] = None, node_url: NodeUrl = DEFAULT_NODE) -> None:
+        help="Patient did (default: yourself)")] = None,
+        custodian: Annotated[str | None, typer.Option(
+            help="Only the records this organisation holds")] = None,
+        resource_type: Annotated[str | None, typer.Option(
+            "--type", help="Only records of this FHIR resource type, e.g. Observation")] = None,
+        node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """A patient's record index across every custodian."""
-    _run(node_url, key, lambda c: c.record_index(patient))
+    def act(c: SalusClient) -> list[dict[str, Any]]:
+        return [r for r in c.record_index(patient)
+                if custodian in (None, r["custodian"]) and resource_type in (None, r["type"])]
+    _run(node_url, key, act, field)
 
 
 @records_app.command("read")
@@ -93,7 +102,7 @@ def grant(key: KeyOpt,
           resource_type: Annotated[list[str] | None, typer.Option(help="Limit to types")] = None,
           record: Annotated[list[str] | None, typer.Option(help="Limit to records")] = None,
           days: Annotated[int | None, typer.Option(help="Valid for this many days")] = None,
-          node_url: NodeUrl = DEFAULT_NODE) -> None:
+          node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """Grant access to your records."""
     grantee: dict[str, str] = {k: v for k, v in (("member", member), ("org", org), ("role", role))
                                if v is not None}
@@ -104,7 +113,7 @@ def grant(key: KeyOpt,
     def act(c: SalusClient) -> dict[str, Any]:
         return {"grant": c.grant(grantee, purpose, resource_types=resource_type, records=record,
                                  end=end)}
-    _run(node_url, key, act)
+    _run(node_url, key, act, field)
 
 
 @consent_app.command("revoke")

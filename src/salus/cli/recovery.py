@@ -3,14 +3,12 @@ has lost their key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from salus.cli.common import DEFAULT_NODE, NodeUrl, emit, fail, load_key
-from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.cli.common import DEFAULT_NODE, NodeUrl, run_as
 from salus.ledger.contracts.membership import (
     DEFAULT_RECOVERY_DELAY_MS,
     MAX_GUARDIANS,
@@ -34,19 +32,6 @@ PatientOpt = Annotated[str, typer.Option(help="The patient's member id (did:key)
 RecoveryOpt = Annotated[str, typer.Option(help="The recovery id, rc-... (see `status`)")]
 
 
-def _run(node_url: str, key: Path, action: Callable[[SalusClient], Any]) -> None:
-    """Run ``action`` with a client; print its result, or the node's code and reason:
-    exit 2 when the ledger refused the transaction, 1 for any other failure."""
-    with SalusClient(node_url, load_key(key)) as client:
-        try:
-            result = action(client)
-        except TransactionRejected as exc:
-            fail(f"{exc.code}: {exc.reason}", 2)
-        except SalusError as exc:
-            fail(f"{exc.code}: {exc.reason}")
-    emit(result)
-
-
 @recovery_app.command("set")
 def set_recovery(
     key: KeyOpt,
@@ -64,7 +49,7 @@ def set_recovery(
     """(Patient) Choose who may recover your identity if you lose your key.
 
     Refused while a recovery of yours is open (cancel it first)."""
-    _run(node_url, key, lambda c: c.set_recovery(guardian, threshold, delay_hours * HOUR_MS))
+    run_as(node_url, key, lambda c: c.set_recovery(guardian, threshold, delay_hours * HOUR_MS))
 
 
 @recovery_app.command("cancel")
@@ -72,7 +57,7 @@ def cancel(key: KeyOpt, recovery: Annotated[str | None, typer.Option(
         help="The recovery to cancel (default: every open one)")] = None,
         node_url: NodeUrl = DEFAULT_NODE) -> None:
     """(Patient, with your current key) Stop a recovery of your identity."""
-    _run(node_url, key, lambda c: c.cancel_recovery(recovery))
+    run_as(node_url, key, lambda c: c.cancel_recovery(recovery))
 
 
 @recovery_app.command("start")
@@ -87,21 +72,21 @@ def start(
     node_url: NodeUrl = DEFAULT_NODE,
 ) -> None:
     """(Guardian) Propose a new key for a patient who lost theirs (this approves it too)."""
-    _run(node_url, key, lambda c: c.start_recovery(patient, new_key, encryption_key))
+    run_as(node_url, key, lambda c: c.start_recovery(patient, new_key, encryption_key))
 
 
 @recovery_app.command("approve")
 def approve(key: KeyOpt, patient: PatientOpt, recovery: RecoveryOpt,
             node_url: NodeUrl = DEFAULT_NODE) -> None:
     """(Guardian) Approve a proposed recovery; the k-th approval starts the patient's delay."""
-    _run(node_url, key, lambda c: c.approve_recovery(patient, recovery))
+    run_as(node_url, key, lambda c: c.approve_recovery(patient, recovery))
 
 
 @recovery_app.command("complete")
 def complete(key: KeyOpt, patient: PatientOpt, recovery: RecoveryOpt,
              node_url: NodeUrl = DEFAULT_NODE) -> None:
     """(Guardian) After k approvals and the patient's delay: the new key replaces the old."""
-    _run(node_url, key, lambda c: c.complete_recovery(patient, recovery))
+    run_as(node_url, key, lambda c: c.complete_recovery(patient, recovery))
 
 
 @recovery_app.command("status")
@@ -113,4 +98,4 @@ def status(key: KeyOpt, patient: Annotated[str | None, typer.Option(
     Each proposal's status: gathering (fewer than k approvals), waiting (the patient's
     delay runs until ready_at), ready (a guardian may complete it), lapsed or void (its
     key has become a member's). `last` is the last one cancelled or completed."""
-    _run(node_url, key, lambda c: c.recovery_status(patient))
+    run_as(node_url, key, lambda c: c.recovery_status(patient))

@@ -29,20 +29,23 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     try:
         with SalusClient(url) as probe:
             probe.wait_ready()
+        # the line a newcomer looks for: printed once the node answers, not before
+        console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
         made = seed_once(url, data, say)
     except (SalusError, OSError, RuntimeError) as exc:
         console.print(f"[bold red]demo records were not seeded:[/] {exc}")
         return
-    if made is not None:
-        console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json)")
+    # said on every start, seeded now or before: the README waits for these lines
+    console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json"
+                  f"{'' if made is not None else '; seeded on an earlier run'})")
     try:
         creds = demo_credentials.seed_once(url, data, say)
     except (SalusError, OSError, RuntimeError, ValueError) as exc:
         console.print(f"[bold red]demo credentials were not seeded:[/] {exc}")
         return
-    if creds is not None:
-        console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
-                      f"ids in {data}/{demo_credentials.MARKER})")
+    console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
+                  f"ids in {data}/{demo_credentials.MARKER}"
+                  f"{'' if creds is not None else '; issued on an earlier run'})")
 
 
 def _did(data: Path, name: str) -> str:

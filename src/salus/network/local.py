@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from salus.network.nats_server import (
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.ordering.jetstream import JetStreamSettings
-from salus.ports import free_port
+from salus.ports import free_port, port_free
 
 #: Organisation types given to a local network's organisations, in turn.
 ORG_TYPES = ("hospital", "lab", "board", "pharmacy", "insurer", "manufacturer", "school",
@@ -172,10 +173,14 @@ class LocalNetwork:
     # -- creating ------------------------------------------------------------------------
     @classmethod
     def create(cls, root: Path, orgs: int, *, chain_id: str = "salus-net",
-               quorum: int | None = None, max_txs: int = 2000, max_wait_ms: int = 50
-               ) -> LocalNetwork:
+               quorum: int | None = None, max_txs: int = 2000, max_wait_ms: int = 50,
+               api_port: int | None = None, nats_port: int | None = None) -> LocalNetwork:
         """Found a chain of ``orgs`` organisations, each with a peer, and a NATS cluster
-        of ``orgs`` servers (streams R3 once there are three)."""
+        of ``orgs`` servers (streams R3 once there are three).
+
+        Ports: peer ``i``'s API listens on ``api_port + i``, NATS server ``i`` on
+        ``nats_port + 3i`` (clients), ``+ 1`` (cluster routes) and ``+ 2`` (monitoring);
+        each is checked free. Without a base, free ports are drawn (salus.ports)."""
         if orgs < 1:
             raise NetworkError("a network needs at least one organisation")
         if (root / "local.json").exists():
@@ -184,8 +189,14 @@ class LocalNetwork:
         quorum = quorum if quorum is not None else min(2, orgs)
         if not 1 <= quorum <= orgs:
             raise NetworkError(f"quorum must be between 1 and {orgs}")
-        root.mkdir(parents=True, exist_ok=True)
         names = [f"{ORG_TYPES[i % len(ORG_TYPES)]}-{i + 1}" for i in range(orgs)]
+        api_ports = _ports(api_port, orgs, 1, "--api-port", lambda i, _: f"peer {names[i]}'s API")
+        nats_ports = _ports(nats_port, orgs, 3, "--nats-port", lambda i, k: (
+            f"NATS server n{i + 1}'s {('client', 'cluster', 'monitoring')[k]} port"))
+        if {p for g in api_ports for p in g} & {p for g in nats_ports for p in g}:
+            raise NetworkError("the peers' API ports and the NATS ports overlap; choose "
+                               "--api-port and --nats-port further apart")
+        root.mkdir(parents=True, exist_ok=True)
         admins = {org: Identity.generate() for org in names}
         keys = {org: Identity.generate() for org in names}
         organisations = [{"id": org, "name": org, "type": ORG_TYPES[i % len(ORG_TYPES)],
@@ -200,9 +211,10 @@ class LocalNetwork:
             datadir.write_genesis(genesis)
             keys[org].save(datadir.path / "node.key")
             admins[org].save(admin_key_path(datadir, org))
-            peers.append({"org": org, "port": free_port()})
-        nats = [{"name": f"n{i + 1}", "client_port": free_port(), "cluster_port": free_port(),
-                 "monitor_port": free_port()} for i in range(orgs)]
+            peers.append({"org": org, "port": api_ports[len(peers)][0]})
+        nats = [{"name": f"n{i + 1}", "client_port": nats_ports[i][0],
+                 "cluster_port": nats_ports[i][1], "monitor_port": nats_ports[i][2]}
+                for i in range(orgs)]
         stream, subject = stream_names(chain_id)
         settings = JetStreamSettings(
             servers=[f"nats://127.0.0.1:{n['client_port']}" for n in nats], stream=stream,
@@ -222,6 +234,20 @@ class LocalNetwork:
         return cls(root)
 
     # -- running -------------------------------------------------------------------------
+    def taken_ports(self) -> list[str]:
+        """What stops ``up`` before it starts anything: each port of a server that is not
+        running yet which another process holds, said with what it is for."""
+        taken = [f"{spec.name}'s {what} port {port}"
+                 for i, spec in enumerate(self.nats) if not self.nats_running(i)
+                 for what, port in (("client", spec.client_port),
+                                    ("cluster", spec.cluster_port),
+                                    ("monitoring", spec.monitor_port))
+                 if not port_free(port)]
+        taken += [f"peer {peer.org}'s API port {peer.port}"
+                  for i, peer in enumerate(self.peers)
+                  if not self.peer_running(i) and not port_free(peer.port)]
+        return taken
+
     def up(self, timeout: float = 90.0) -> None:
         """Start every NATS server, then every peer; return once all answer. If anything
         fails to come up, what this call started is stopped again before the error is
@@ -368,6 +394,24 @@ class LocalNetwork:
             for p in answering)
         return {"chain_id": self.config.chain_id, "quorum": self.config.quorum,
                 "peers": peers, "nats": nats, "agree": agree}
+
+
+def _ports(base: int | None, count: int, each: int, option: str,
+           name: Callable[[int, int], str]) -> list[list[int]]:
+    """``count`` groups of ``each`` ports: consecutive from ``base``, each checked free,
+    or drawn free when ``base`` is None."""
+    if base is None:
+        return [[free_port() for _ in range(each)] for _ in range(count)]
+    if not 1024 <= base <= 65535 - count * each:
+        raise NetworkError(f"{option} {base}: the network needs {count * each} ports from it, "
+                           "between 1024 and 65535")
+    groups = [[base + i * each + k for k in range(each)] for i in range(count)]
+    for i, group in enumerate(groups):
+        for k, port in enumerate(group):
+            if not port_free(port):
+                raise NetworkError(f"port {port} ({name(i, k)}) is taken by another process; "
+                                   f"choose another {option}")
+    return groups
 
 
 def _tail(path: Path, lines: int = 15) -> str:

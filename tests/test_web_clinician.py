@@ -32,6 +32,7 @@ T = TypeVar("T")
 PROBLEM = "Chronic obstructive lung disease"
 VALUE = "Peak expiratory flow"
 LATER = "Serum potassium"
+HOSTILE = '<img src=x onerror="window.pwned=1">'
 
 
 def records_for(demo: Demo, patient: Identity, mrn: str) -> None:
@@ -82,6 +83,9 @@ def test_a_clinician_with_a_grant_reads_the_record_until_it_is_revoked(
     doc, doc_key = demo_site.enrol("st-mary", ["clinician"], tmp_path, "dr-wren")
     patient, _ = demo_site.patient(tmp_path, "pat-odile")
     records_for(demo_site, patient, "SM-WEB-1")
+    with demo_site.client("dr-alice") as alice:  # a record that tries to become markup
+        alice.ingest("st-mary", patient.did, fhir_bundle("SM-WEB-1X", PERSON, {
+            "resourceType": "Condition", "code": {"text": HOSTILE}}))
     with SalusClient(demo_site.url, patient) as me:
         grant = me.grant({"member": doc.did}, ["TREAT"])
     with chromium() as browser:
@@ -91,6 +95,8 @@ def test_a_clinician_with_a_grant_reads_the_record_until_it_is_revoked(
         assert "Odile Quillfeather" in page.text_content("#demographics")
         problems = page.text_content("[data-group=problems]")
         assert PROBLEM in problems and "st-mary" in problems
+        assert HOSTILE in problems  # shown as the text it is
+        assert page.locator("main img").count() == 0 and page.evaluate("window.pwned") is None
         assert "tiotropium" in page.text_content("[data-group=medications]")
         assert "amoxicillin" in page.text_content("[data-group=allergies]")
         assert "ambulatory" in page.text_content("[data-group=encounters]")

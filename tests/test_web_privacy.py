@@ -77,6 +77,16 @@ def test_a_clinician_breaks_the_glass_and_the_privacy_officer_records_a_finding(
         assert card.locator(f"code[title='{er.did}']").count() == 1  # who, shortened
         assert card.locator(f"code[title='{patient.did}']").count() == 1  # the patient
         screenshot(page, SCREENSHOTS, "privacy")
+        # a finding recorded meanwhile elsewhere (another tab, the CLI): the stale form is
+        # refused by the node, with its code, and the finding stands
+        stale = entries[1]
+        with SalusClient(demo_site.url, officer) as sdk:
+            sdk.review(stale["key"], "justified")
+        stale_card = page.locator(f"li[data-entry='{stale['key']}']")
+        stale_card.locator("input[value=unjustified]").check()
+        stale_card.locator("button[type=submit]").click()
+        page.wait_for_selector(f"li[data-entry='{stale['key']}'] p.bad")
+        assert "CONFLICT" in stale_card.text_content()
         card.locator("input[value=unjustified]").check()
         card.locator("button[type=submit]").click()
         page.wait_for_selector("#review-status.ok")
@@ -111,6 +121,9 @@ def test_a_clinician_breaks_the_glass_and_the_privacy_officer_records_a_finding(
     done = [e for e in pending_for(demo_site, officer_key, "st-mary", patient.did, pending=False)
             if e["key"] == target["key"]]
     assert len(done) == 1 and done[0]["finding"] == "unjustified"
+    assert [e["finding"] for e in pending_for(demo_site, officer_key, "st-mary", patient.did,
+                                              pending=False) if e["key"] == stale["key"]
+            ] == ["justified"]
     assert done[0]["reviewed_by"] == officer.did
     assert target["key"] not in {e["key"] for e in pending_for(demo_site, officer_key, "st-mary",
                                                               patient.did)}

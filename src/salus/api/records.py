@@ -77,8 +77,7 @@ READ_AUDIT = ReadRule("GET", "/v1/access/audit", (
     Sees((OFFICERS, *OVERSEERS), "every access to the custodian's records"),))
 READ_REVIEW = ReadRule("GET", "/v1/access/review", (
     Sees((OFFICERS, *OVERSEERS), "the custodian's emergency (break-glass) accesses and their "
-                                 "findings, each with the override it was read under (coded "
-                                 "reason, window) and the type of the record read"),))
+                                 "findings"),))
 READ_EVENTS = ReadRule("GET", "/v1/access/events", (
     Sees((MEMBER,), "their own: each access to their records, break-glass override, erasure "
                     "and recovery step, as it commits"),))

@@ -45,6 +45,13 @@ class Watched:
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
 
+    def errors_besides(self, *statuses: int) -> list[str]:
+        """The errors, but for Chromium's console line for each response with one of
+        ``statuses``: a page shows the node's refusal, but the browser logs it anyway."""
+        logged = tuple(f"the server responded with a status of {s} " for s in statuses)
+        return [e for e in self.errors
+                if not (e.startswith("Failed to load resource") and any(s in e for s in logged))]
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.page, name)
 
@@ -68,13 +75,19 @@ def accessibility_violations(browser: Browser, url: str, ready: str, *,
         page.wait_for_selector(ready)
         if act is not None:
             act(page)
-        page.add_script_tag(path=str(AXE))
-        found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-                              ".then(r => r.violations.map(v => v.id + ': ' + "
-                              "v.nodes.map(n => n.target.join(' ')).join(', ')))", WCAG_AA)
+        return violations(page)
     finally:
         context.close()
-    return found
+
+
+def violations(page: Page | Watched) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on ``page`` as it is now (a page whose
+    context bypasses CSP, e.g. ``sign_in(..., bypass_csp=True)``: for a signed-in view)."""
+    assert AXE.is_file(), f"{AXE} is missing: `make install` runs npm ci"
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                         ".then(r => r.violations.map(v => v.id + ': ' + "
+                         "v.nodes.map(n => n.target.join(' ')).join(', ')))", WCAG_AA)
 
 
 def sign_in(browser: Browser, url: str, key_file: Path, **context: Any) -> Watched:

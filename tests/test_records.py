@@ -327,6 +327,10 @@ def test_break_glass_notifies_patient_and_lands_on_review_list(net: RecordsNet) 
         pending = officer.review_list("st-mary")["entries"]
         mine = [e for e in pending if e["patient"] == pat.did]
         assert len(mine) == 1 and mine[0]["emergency"]
+        # what the reviewer weighs: the override's coded reason, and what was read
+        assert mine[0]["override"]["reason"] == "unconscious"
+        assert mine[0]["override"]["id"] == override["id"] == mine[0]["basis"]
+        assert mine[0]["record_type"] == stored[1]["type"]
         officer.review(mine[0]["key"], "justified")
         assert all(e["patient"] != pat.did for e in officer.review_list("st-mary")["entries"])
     with net.client("dr-adams") as doc, pytest.raises(SalusError) as err:

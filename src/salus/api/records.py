@@ -31,6 +31,7 @@ from salus.records.contracts.layout import (
     consent_key,
     record_key,
     review_prefix,
+    session_key,
 )
 from salus.records.fhir_ingest import InvalidFHIR
 from salus.records.gateway import Gateway, GatewayError
@@ -141,6 +142,14 @@ def _entries(gateway: Gateway, prefix: str, after: str, limit: int) -> dict[str,
     rows = gateway.ledger.store.state_scan(prefix, after, limit)
     return {"entries": [{"key": k[len(prefix):], **json.loads(v)} for k, v, _ in rows],
             "next": rows[-1][0][len(prefix):] if len(rows) == limit else None}
+
+
+def _with_override(gateway: Gateway, entry: dict[str, Any]) -> dict[str, Any]:
+    """A review entry with what its reviewer must weigh: the break-glass override it was
+    read under (the clinician's coded reason, its window) and the type of record read."""
+    override = gateway.get(session_key(entry["basis"])) if entry.get("basis") else None
+    record = gateway.get(record_key(entry["record"])) if entry.get("record") else None
+    return {**entry, "override": override, "record_type": record["type"] if record else None}
 
 
 def _holder(gateway: Gateway, principal: Principal, org: str, roles: Iterable[str]
@@ -320,6 +329,7 @@ def build_router(member: Any) -> APIRouter:
         page = _entries(gateway, prefix, prefix + after if after else "", limit)
         if pending:
             page["entries"] = [e for e in page["entries"] if e["finding"] is None]
+        page["entries"] = [_with_override(gateway, e) for e in page["entries"]]
         return page
 
     @READ_EVENTS.route(router, tags=["access"], response_class=EventSourceResponse,

@@ -4,12 +4,8 @@ import { ApiError } from "./api.js";
 import { createKeyFile, KeyFileError } from "./keys.js";
 import { signedIn } from "./layout.js";
 import { Session } from "./session.js";
+import { currentRoles } from "./roles.js";
 import { $, el, onSubmit, show, verdict } from "./ui.js";
-
-// The roles a member holds now (a member record keeps each role's history).
-export function currentRoles(member) {
-  return new Set((member?.roles ?? []).filter((r) => r.to === null).map((r) => r.role));
-}
 
 // Which pages a member's roles (salus.ledger.members.ROLES) lead to.
 const PAGES = [

@@ -8,12 +8,13 @@ import json
 import httpx
 import pytest
 
-from browser import Watched, accessibility_violations, chromium, sign_in
+from browser import Watched, accessibility_violations, chromium, screenshot, sign_in
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from servers import node_server
+from web_demo import SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,10 @@ def test_the_explorer_passes_an_accessibility_check_at_desktop_and_phone_width(n
         phone.wait_for_selector("#blocks tbody tr")
         # nothing wider than the screen: no sideways scrolling on a phone
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+        desktop = browser.new_page(viewport={"width": 1100, "height": 900})
+        desktop.goto(f"{url}/ui/pages/explorer#block=2")
+        desktop.wait_for_selector("#block-verdict.ok")
+        screenshot(desktop, SCREENSHOTS, "explorer")
 
 
 def test_a_block_is_checked_in_the_browser_and_a_transaction_shows_what_the_viewer_may_see(

@@ -14,7 +14,10 @@ const PAGES = [
   ["emergency_clinician", "/ui/pages/clinician", "Find a patient and read their record"],
   ["privacy_officer", "/ui/pages/privacy", "Review emergency accesses"],
   ["auditor", "/ui/pages/privacy", "Review emergency accesses"],
-  ["physician", "/ui/pages/credentials", "My credentials wallet"],
+  ["clinician", "/ui/pages/credentials", "My credentials wallet, and verifying others'"],
+  ["learner", "/ui/pages/education", "My EPA and milestone progress, CME hours"],
+  ["educator", "/ui/pages/education", "My learners, teaching lineage and CME hours"],
+  ["assessor", "/ui/pages/education", "Learners' progress"],
 ];
 
 async function describe(session) {

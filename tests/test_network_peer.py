@@ -85,6 +85,9 @@ class ScriptedStream:
     def __init__(self, batches: list[Batch], caught_up_at: int | None = None) -> None:
         self.batches = batches
         self.caught_up_at = caught_up_at
+        self.read_through_start = asyncio.Event()
+        if caught_up_at is None:
+            self.read_through_start.set()
         self._done = asyncio.Event()
 
     async def start(self, next_number: int, cursor: int | None) -> None:
@@ -96,6 +99,8 @@ class ScriptedStream:
     async def deliver(self) -> AsyncIterator[Batch]:
         for batch in self.batches:
             yield batch
+            if self.caught_up_at is not None and (batch.cursor or 0) >= self.caught_up_at:
+                self.read_through_start.set()
         await self._done.wait()
 
     async def stop(self) -> None:
@@ -595,3 +600,47 @@ def test_only_what_a_genesis_peer_signed_reaches_the_cutter_on_every_peer() -> N
         assert orderer.ignored == 17
     assert cuts["st-mary"] == cuts["medboard"] == [
         Batch(1, SIGNED_AT + MAX_AGE_MS, good, cursor=19)]
+
+
+class _ScriptedReader:
+    """The stream as a peer's reader sees it: these reads, then nothing, for ever."""
+
+    def __init__(self, reads: list[list[StreamMessage]]) -> None:
+        self.reads = list(reads)
+
+    async def read(self) -> list[StreamMessage]:
+        if self.reads:
+            return self.reads.pop(0)
+        await asyncio.sleep(3600)
+        return []
+
+
+def test_a_peer_is_caught_up_when_the_stream_ends_in_messages_that_cut_no_block() -> None:
+    """A stream whose last messages complete no block (skipped junk, transactions still
+    waiting for their cut) held the peer "catching up", its records gateway closed, until
+    the next block: it is caught up once it has read them, and not before the block
+    before them is committed."""
+    lab = PEER_KEYS["city-lab"]
+    txs, cut = SETTINGS.txs_subject, SETTINGS.cut_subject
+    stream = [signed(1, txs, batch_message.encode(registrations(2, "a")), lab),
+              signed(2, cut, b"1", lab),  # block 1 ends here
+              at(3, txs, batch_message.encode(registrations(1, "junk"))),  # unsigned: skipped
+              signed(4, txs, batch_message.encode(registrations(1, "b")), lab)]  # no cut yet
+
+    async def run() -> list[tuple[int, bool]]:
+        orderer = orderer_of("st-mary")
+        orderer.caught_up_at = 4
+        orderer._reader = _ScriptedReader([stream[:2], stream[2:]])
+        orderer._running = True
+        seen = []
+        deliveries = orderer.deliver()
+        batch = await anext(deliveries)  # block 1, not yet committed
+        seen.append((batch.number, orderer.read_through_start.is_set()))
+        pending = asyncio.ensure_future(anext(deliveries))  # committed: read on
+        await asyncio.wait_for(orderer.read_through_start.wait(), 5)
+        seen.append((len(orderer._cutter.pending), orderer.read_through_start.is_set()))
+        pending.cancel()
+        orderer._cancel_timer()
+        return seen
+
+    assert asyncio.run(run()) == [(1, False), (1, True)]

@@ -71,6 +71,7 @@ class Node:
         self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
         self._task: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Task[None] | None = None
         self._block_listeners: set[asyncio.Queue[CommittedBlock | None]] = set()
         self._caught_up = asyncio.Event()
         self._sync_metrics()
@@ -79,13 +80,18 @@ class Node:
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
         await self.orderer.start(self.ledger.height + 1, self.ledger.ordering_cursor)
-        if self.orderer.caught_up_at is None:
-            self._caught_up.set()
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
+        self._catching_up = asyncio.create_task(self._watch_catch_up(), name="salus-catch-up")
+
+    async def _watch_catch_up(self) -> None:
+        await self.orderer.read_through_start.wait()
+        self._caught_up.set()
 
     async def stop(self) -> None:
         self._stopping = True
         await self.orderer.stop()
+        if self._catching_up is not None:
+            self._catching_up.cancel()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self._task, timeout=30)
@@ -216,9 +222,6 @@ class Node:
                 self.halt(f"block {batch.number}: {type(exc).__name__}: {exc}")
                 return
             self._committed(block)
-            target = self.orderer.caught_up_at
-            if target is not None and batch.cursor is not None and batch.cursor >= target:
-                self._caught_up.set()
 
     @property
     def caught_up(self) -> bool:

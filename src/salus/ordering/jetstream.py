@@ -308,6 +308,7 @@ class JetStreamOrderer:
         self._markers: set[asyncio.Task[None]] = set()
         self._running = False
         self.caught_up_at: int | None = None
+        self.read_through_start = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, next_number: int, cursor: int | None) -> None:
@@ -321,6 +322,8 @@ class JetStreamOrderer:
         await ensure_stream(self._js, self.settings.stream_config())
         last = (await self._js.stream_info(self.settings.stream)).state.last_seq
         self.caught_up_at = last if last > (cursor or 0) else None
+        if self.caught_up_at is None:
+            self.read_through_start.set()
         self._reader = StreamReader(self._js, self.settings.stream, (cursor or 0) + 1)
         self._cutter = BlockCutter(next_number, self.settings.max_txs)
         self._running = True
@@ -380,6 +383,8 @@ class JetStreamOrderer:
                 if batch is not None:
                     self._cancel_timer()
                     yield batch
+            if msgs and self.caught_up_at is not None and msgs[-1].seq >= self.caught_up_at:
+                self.read_through_start.set()
             self._arm_timer()
 
     def _take(self, m: StreamMessage) -> Batch | None:

@@ -18,6 +18,7 @@ verified by the peer itself.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,9 +42,13 @@ class Batch:
 
 class Orderer(Protocol):
     #: Set by :meth:`start`: the cursor up to which the service already held messages
-    #: when this peer started. Once a block ending there is committed, the peer has
-    #: caught up with what the others had. None when there is nothing to catch up on.
+    #: when this peer started. None when there is nothing to catch up on.
     caught_up_at: int | None
+    #: Set once every message the service held at start has been read, and each batch
+    #: they completed delivered (and so committed: a consumer takes a batch before it asks
+    #: for the next). Messages that complete no batch (skipped ones, or transactions still
+    #: waiting for their cut) hold nothing back.
+    read_through_start: asyncio.Event
 
     async def start(self, next_number: int, cursor: int | None) -> None:
         """Begin delivering from batch ``next_number`` (the peer's height + 1), which

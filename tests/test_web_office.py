@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Watched, accessibility_violations, chromium, screenshot, sign_in
 from playwright.sync_api import Browser
+
+from browser import Watched, accessibility_violations, chromium, screenshot, sign_in
 from salus.canonical import jcs, loads_strict
 from salus.credentials.credentialing import (
     REPORT_TYPE,

@@ -2,38 +2,14 @@
 // node (POST /v1/credentials/verify, /verify-presentation: the API the CLI uses); a
 // signed-in holder keeps a wallet in this browser and answers a credentialing request
 // with a presentation signed here by their key.
-import { ApiError, request } from "./api.js";
+import { ApiError } from "./api.js";
 import { assertFaithful, ProofError } from "./data_integrity.js";
 import { signedIn } from "./layout.js";
 import { checkRequest, credentialType, REQUEST_TYPE, RequestError, respond } from "./presentation.js";
-import { failedReason, failedStep, renderReport } from "./reports.js";
+import { message, parse, post, readFile } from "./json_files.js";
+import { showReport } from "./reports.js";
 import { $, el, onSubmit, shortDid, show, verdict } from "./ui.js";
 import * as wallet from "./wallet.js";
-
-// salus.api.credentials.MAX_BODY: the node reads no larger verification request.
-const MAX_BODY = 2 * 1024 * 1024;
-
-const message = (e) => (e instanceof ApiError ? `${e.code}: ${e.reason}` : e.message);
-
-// A file's or the paste's text, parsed; the text itself is what is sent, so the node reads
-// the bytes as written (strictly: duplicate keys, numbers), not JavaScript's reading of them.
-function parse(name, text) {
-  if (text.length > MAX_BODY) {
-    throw new ApiError("TOO_LARGE", `${name} is larger than the ${MAX_BODY} bytes the node verifies`);
-  }
-  try {
-    return { name, text, doc: JSON.parse(text) };
-  } catch (e) {
-    throw new ApiError("INVALID_JSON", `${name} is not JSON (${e.message})`);
-  }
-}
-
-async function readFile(file) {
-  if (file.size > MAX_BODY) {
-    throw new ApiError("TOO_LARGE", `${file.name} is ${file.size} bytes; the node verifies at most ${MAX_BODY}`);
-  }
-  return parse(file.name, await file.text());
-}
 
 function kindOf(doc) {
   if (doc?.type === REQUEST_TYPE) return "request";
@@ -42,9 +18,6 @@ function kindOf(doc) {
   if (Array.isArray(doc) || Array.isArray(doc?.credentials)) return "dossier";
   return "credential";
 }
-
-const post = (path, body) => request(path, { method: "POST", body,
-                                             headers: { "content-type": "application/json" } });
 
 // Verify what was dropped, chosen or pasted: a request fills in the challenge and domain;
 // one credential, dossier or presentation is verified as such; several credentials as a
@@ -84,16 +57,6 @@ async function verifyItems(items) {
   const path = kind === "presentation" ? "/v1/credentials/verify-presentation" : "/v1/credentials/verify";
   const report = await post(path, body);
   showReport(report, kind, "verdict", "report");
-}
-
-function showReport(report, kind, verdictId, reportId) {
-  $(reportId).replaceChildren(...renderReport(report, kind));
-  if (report.ok) {
-    verdict(true, `Verified: every step passed (${kind})`, verdictId);
-  } else {
-    const step = failedStep(report);
-    verdict(false, `Failed at ${step}: ${failedReason(report, step)}`, verdictId);
-  }
 }
 
 async function verifyInput(read) {

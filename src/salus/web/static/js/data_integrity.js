@@ -43,7 +43,8 @@ export function assertFaithful(value, depth = 0) {
   }
 }
 
-const sha256 = async (value) => new Uint8Array(
+// SHA-256 of a JSON value's JCS (RFC 8785) bytes.
+export const jcsSha256 = async (value) => new Uint8Array(
   await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalize(value))));
 
 // Sections 3.3.4-3.3.5: the proof configuration's hash, then the document's.
@@ -51,8 +52,8 @@ export async function hashData(options, document) {
   assertFaithful(options);
   assertFaithful(document);
   const data = new Uint8Array(64);
-  data.set(await sha256(options));
-  data.set(await sha256(document), 32);
+  data.set(await jcsSha256(options));
+  data.set(await jcsSha256(document), 32);
   return data;
 }
 

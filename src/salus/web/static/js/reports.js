@@ -2,7 +2,7 @@
 // as the Blockcerts verifier shows one: each step in order, ✔ passed, ✘ failed, – not
 // checked, with its reason, and the first failed step named. Text only: nothing in a
 // report (a credential's type, an issuer's did, a reason) can become markup.
-import { el } from "./ui.js";
+import { $, el, verdict } from "./ui.js";
 
 const MARK = { true: "✔", false: "✘", null: "–" };
 const CLASS = { true: "ok", false: "bad", null: "unchecked" };
@@ -67,4 +67,16 @@ export function renderReport(report, kind) {
   }
   if (kind === "dossier") return [el("h3", {}, "The dossier"), ...dossierPart(report)];
   return [el("h3", {}, "The credential"), credentialCard(report, "credential")];
+}
+
+// Show a report in the element `reportId`, and its verdict (passed, or the first failed
+// step and why) in the status line `verdictId`.
+export function showReport(report, kind, verdictId, reportId) {
+  $(reportId).replaceChildren(...renderReport(report, kind));
+  if (report.ok) {
+    verdict(true, `Verified: every step passed (${kind})`, verdictId);
+  } else {
+    const step = failedStep(report);
+    verdict(false, `Failed at ${step}: ${failedReason(report, step)}`, verdictId);
+  }
 }

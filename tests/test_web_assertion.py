@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import jwt
 import pytest
 
+from node_cases import run_cases
 from salus.identity import Identity
 from salus.identity.assertion import public_key
 
@@ -24,13 +22,8 @@ def test_a_browser_assertion_verifies_as_the_sdk_s_does() -> None:
     me = Identity.from_seed(hashlib.sha256(b"web-assertion").digest())
     other = Identity.from_seed(hashlib.sha256(b"someone-else").digest())
     now = int(time.time())
-    node = shutil.which("node")
-    assert node, "Node.js runs the browser modules' tests"
     cases = [{"key_file": me.to_json(), "token_url": TOKEN_URL, "now": now}] * 2
-    done = subprocess.run([node, str(RUNNER)], input=json.dumps(cases), capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    first, second = json.loads(done.stdout)
+    first, second = run_cases(RUNNER, cases)
     claims = jwt.decode(first, public_key(me.did), algorithms=["EdDSA"], audience=TOKEN_URL,
                         options={"require": ["iss", "sub", "aud", "exp", "jti"]})
     assert claims["iss"] == claims["sub"] == me.did and claims["exp"] == now + 60

@@ -22,10 +22,6 @@ def _key(name: bytes) -> Identity:
     return Identity.from_seed(hashlib.sha256(b"web-di-" + name).digest())
 
 
-def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return run_cases(RUNNER, cases)
-
-
 def _credential(holder: str, i: int, **extra: Any) -> dict[str, Any]:
     return {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"urn:uuid:{i:036d}",
             "type": ["VerifiableCredential", "LicenseCredential"], "issuer": "did:key:zIssuer",
@@ -56,7 +52,7 @@ def test_the_browser_makes_the_proofs_python_makes() -> None:
                       "options": opts})
         py = {k.replace("proofPurpose", "proof_purpose"): v for k, v in opts.items()}
         expected.append({"result": add_proof(doc, key, **py)})
-    got = _run(cases)
+    got = run_cases(RUNNER, cases)
     assert got == expected
     for made in got:  # and the Python verifier takes them
         assert verify_proof(made["result"]).signer is not None
@@ -67,8 +63,8 @@ def test_the_browser_presents_as_the_python_wallet_does() -> None:
     creds = [_credential(holder.did, i) for i in range(3)]
     options = {"challenge": "LG-iyd32Lo55CrOqlcTt-CxWTUkzUoRR", "domain": "st-mary.example",
                "created": CREATED}
-    [got] = _run([{"kind": "present", "key_file": holder.to_json(), "credentials": creds,
-                   "options": options}])
+    [got] = run_cases(RUNNER, [{"kind": "present", "key_file": holder.to_json(),
+                                "credentials": creds, "options": options}])
     assert got == {"result": present(creds, holder, **options)}
     assert verify_proof(got["result"]).options["challenge"] == options["challenge"]
 
@@ -81,7 +77,7 @@ def test_the_browser_refuses_what_python_would_read_otherwise() -> None:
     for _ in range(70):
         deep = [deep]
     vp = {"challenge": "c", "domain": "d", "created": CREATED}
-    verdicts = _run([
+    verdicts = run_cases(RUNNER, [
         {"kind": "proof", "key_file": key, "document": {"x": 1.5}, "options": ok},
         {"kind": "proof", "key_file": key, "document": {"x": 2**53 + 1}, "options": ok},
         {"kind": "proof", "key_file": key, "document": {"x": "\ud800"}, "options": ok},

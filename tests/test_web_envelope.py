@@ -5,12 +5,10 @@ shows), run through the browser's modules in Node's WebCrypto."""
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from node_cases import run_cases
 from salus.identity import Identity
 from salus.ledger import transaction
 
@@ -29,15 +27,6 @@ ARGS: list[dict[str, Any]] = [
 ]
 
 
-def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    assert node, "Node.js runs the browser modules' tests (the machine has it; see README)"
-    done = subprocess.run([node, str(RUNNER)], input=json.dumps(cases), capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def test_the_browser_signs_the_same_bytes_as_the_python_sdk() -> None:
     keys = [Identity.from_seed(hashlib.sha256(b"web-%d" % i).digest()) for i in range(3)]
     cases, expected = [], []
@@ -47,14 +36,14 @@ def test_the_browser_signs_the_same_bytes_as_the_python_sdk() -> None:
                   "nonce": 1_764_300_000_000_000 + i, "time": 1_764_300_000_000 + i}
         cases.append({"key_file": key.to_json(), "fields": fields})
         expected.append({"did": key.did, "wire": transaction.encode(key, **fields).hex()})
-    assert _run(cases) == expected
+    assert run_cases(RUNNER, cases) == expected
 
 
 def test_the_browser_refuses_what_it_cannot_sign_faithfully() -> None:
     key = Identity.from_seed(hashlib.sha256(b"web-x").digest()).to_json()
     fields = {"chain": "c", "contract": "notary", "method": "anchor", "args": {}, "time": 1}
     wrong_did = {**key, "did": Identity.from_seed(hashlib.sha256(b"other").digest()).did}
-    verdicts = _run([
+    verdicts = run_cases(RUNNER, [
         {"key_file": key, "fields": {**fields, "nonce": 2**53}},  # no longer exact in JS
         {"key_file": key, "fields": {**fields, "nonce": -1}},
         {"key_file": wrong_did, "fields": {**fields, "nonce": 1}},

@@ -108,6 +108,11 @@ def test_the_patient_sees_every_group_from_every_custodian_and_a_chart_per_measu
         # its values as a table: the blood pressure's three readings, oldest first
         figures = page.locator("#group-observations figure.chart")
         assert figures.count() == 2
+        # each figure holds its values table (no other page's fixed .chart height cuts it
+        # short, so the next figure does not overlap it)
+        assert all(gap >= 0 for gap in figures.evaluate_all(
+            "fs => fs.map(f => f.getBoundingClientRect().bottom"
+            " - f.querySelector('table').getBoundingClientRect().bottom)"))
         bp = figures.filter(has_text="Systolic blood pressure")
         assert [r.split("\t")[1] for r in bp.locator("tbody tr").all_inner_texts()] == \
             [f"{v} mm[Hg]" for _, v in READINGS]

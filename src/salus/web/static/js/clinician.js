@@ -2,7 +2,7 @@
 // (consent-checked and audited by each custodian's gateway), and break-glass: a coded
 // reason, a plain confirmation, then access.break_glass signed here and an emergency read.
 import { ApiError, request } from "./api.js";
-import { demographics, patientFhirId, readBundle } from "./fhir_view.js";
+import { demographics, patientFhirId, readBundle, whenText } from "./records_view.js";
 import { requireSession } from "./layout.js";
 import { currentRoles } from "./roles.js";
 import { $, el, verdict, when } from "./ui.js";
@@ -34,11 +34,11 @@ function refused(e) {
 }
 
 function item(it) {
-  const facts = [...it.details, it.date ?? (it.registered ? `registered ${it.registered.slice(0, 10)}` : null)]
-    .filter(Boolean).join(" · ");
-  return el("li", { class: "rec" }, el("span", { class: "rec-title" }, it.title),
+  const facts = [...it.details, whenText(it)].filter(Boolean).join(" · ");
+  return el("li", { class: "rec" }, el("span", { class: "rec-title" }, it.what),
             facts ? el("span", { class: "rec-facts" }, facts) : null,
-            el("span", { class: "tag", title: "custodian: who holds this record" }, it.custodian));
+            el("span", { class: "tag", title: "custodian: who holds this record" },
+               it.custodian || "unknown"));
 }
 
 function render(bundle, purpose, override) {
@@ -48,10 +48,11 @@ function render(bundle, purpose, override) {
   $("record-basis").textContent = purpose === EMERGENCY
     ? `Read for emergency treatment (${EMERGENCY}) under your break-glass override${override ? `, open until ${when(override.end)}` : ""}. Every record read is on the privacy officers' review list.`
     : `Read for treatment (${TREAT}), under the patient's consent.`;
-  const who = view.patient.length ? demographics(view.patient[0]) : null;
+  const who = view.patients.length ? demographics(view.patients[0]) : null;
   const held = [...new Set(view.groups.flatMap((g) => g.items.map((i) => i.custodian))
-    .concat(view.patient.map((p) => demographics(p).custodian)))].sort();
-  const facts = [["Patient", current], ["Name", who?.name ?? "(no demographics shown to you)"]];
+    .concat(view.patients.map((p) => demographics(p).custodian)))].filter(Boolean).sort();
+  const name = who ? who.name || "(no name on record)" : "(no demographics shown to you)";
+  const facts = [["Patient", current], ["Name", name]];
   if (who?.birthDate) facts.push(["Born", who.birthDate]);
   if (who?.gender) facts.push(["Sex", who.gender]);
   facts.push(["Held by", held.join(", ") || "—"]);

@@ -3,16 +3,12 @@
 // for a person, each numeric observation charted over time with its values as a table.
 import { Chart, registerables } from "chart.js";
 import { ApiError } from "./api.js";
-import { dateText, GROUPS, observationSeries, organise, personName } from "./records_view.js";
+import { dateText, observationSeries, patientFhirId, personName, readBundle, whenText }
+  from "./records_view.js";
 import { $, el, verdict } from "./ui.js";
 
 Chart.register(...registerables);
 const charts = [];
-
-function whenOf(item) {
-  if (item.date) return dateText(item.date);
-  return item.registered ? `registered ${dateText(item.registered)}` : "—";
-}
 
 // A table in a box that scrolls sideways on a narrow screen (focusable, so a keyboard can).
 function scrolling(label, table) {
@@ -26,7 +22,7 @@ function table(caption, head, rows) {
     el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c))))));
 }
 
-function groupSection(key, title, items, orgName) {
+function groupSection({ key, label: title, items }, orgName) {
   const id = `group-${key}`;
   const section = el("section", { id, "aria-labelledby": `${id}-h`, class: "group" },
                      el("h3", { id: `${id}-h` }, `${title} (${items.length})`));
@@ -36,7 +32,7 @@ function groupSection(key, title, items, orgName) {
   }
   section.append(scrolling(title, table(`Your ${title.toLowerCase()}, newest first`,
     ["What", "When", "Details", "Held by"],
-    items.map((i) => [i.what, whenOf(i), i.details || "—", orgName(i.custodian)]))));
+    items.map((i) => [i.what, whenText(i) || "—", i.details.join(" · ") || "—", orgName(i.custodian)]))));
   if (key === "observations") section.append(...observationSeries(items).map(
     (s, n) => chartFigure(s, `${id}-chart-${n}`, orgName)));
   return section;
@@ -82,9 +78,10 @@ function chartFigure(series, id, orgName) {
   return figure;
 }
 
-function unservedItems(organised, index, orgName) {
-  const items = organised.unserved.map((u) => el("li", {},
-    u.record ? el("code", {}, u.record) : "", u.record ? ": " : "", u.reason));
+function unservedItems(view, index, orgName) {
+  const items = view.notServed.map((u) => el("li", {},
+    u.record ? el("code", {}, u.record) : "", u.record ? ": " : "", u.code ? `${u.code}: ` : "",
+    u.reason));
   for (const r of index.filter((x) => x.status === "erased")) {
     items.push(el("li", { class: "erased" }, `${r.type} held by ${orgName(r.custodian)}: erased`,
                   r.erased_time ? ` on ${dateText(r.erased_time)}` : "", " at your request"));
@@ -96,7 +93,7 @@ function unservedItems(organised, index, orgName) {
 // registrations, erased ones too); `orgName` maps an organisation id to its name.
 export async function showRecords(session, index, orgName) {
   for (const c of charts.splice(0)) c.destroy();
-  const fhirId = session.did.replace(/^did:key:/, "");
+  const fhirId = patientFhirId(session.did);
   let bundle = { entry: [] };
   let failed = false;
   const active = index.filter((r) => r.status === "active");
@@ -110,20 +107,19 @@ export async function showRecords(session, index, orgName) {
     verdict(false, `Your records could not be read: ${e.code}: ${e.reason}`, "records-status");
     failed = true;
   }
-  const organised = organise(bundle);
+  const view = readBundle(bundle);
   const held = new Set(active.map((r) => r.custodian));
-  const shown = Object.values(organised.groups).reduce((n, g) => n + g.length, 0);
-  $("groups").replaceChildren(
-    ...GROUPS.map(([key, title]) => groupSection(key, title, organised.groups[key], orgName)));
-  const unserved = unservedItems(organised, index, orgName);
+  const shown = view.groups.reduce((n, g) => n + g.items.length, 0);
+  $("groups").replaceChildren(...view.groups.map((g) => groupSection(g, orgName)));
+  const unserved = unservedItems(view, index, orgName);
   $("unserved-list").replaceChildren(...unserved);
   $("unserved").hidden = unserved.length === 0;
-  const name = personName(organised.patients);
+  const name = personName(view.patients);
   if (!failed) {
     $("records-status").className = "";
     $("records-status").textContent = active.length
       ? `${shown} records${name ? ` about ${name}` : ""} from ${held.size} custodian${held.size === 1 ? "" : "s"}: ${[...held].map(orgName).join(", ")}.`
       : "No records are held for you on the ledger.";
   }
-  return organised;
+  return view;
 }

@@ -1,9 +1,13 @@
-// A patient's FHIR records read for a person: which group each resource belongs to, a
-// line of words for it, where it came from, and each numeric observation's values over
-// time. Pure functions over the FHIR JSON (no DOM), so Node can test them; everything
-// they return is text for textContent, never markup.
+// A patient's FHIR records (a searchset Bundle from /fhir/Patient/{id}/$everything) read
+// for a person, on the patient's page and the clinician's: which group each resource
+// belongs to, a line of words for it, when it happened, where it came from; the records
+// that were not served, with the node's code and reason; the patient's demographics; each
+// numeric observation's values over time. Pure functions over the FHIR JSON (no DOM), so
+// Node can test them; everything they return is text for textContent, never markup.
 
-// The groups a person looks for, in the order the page shows them.
+// The groups a person looks for, in the order the pages show them. Together they hold
+// every type the ledger stores (salus.records.contracts.layout.RESOURCE_TYPES, Patient
+// aside: the test checks it), so a type outside them was not served by a facade.
 export const GROUPS = [
   ["problems", "Problems", ["Condition"]],
   ["medications", "Medications", ["MedicationRequest", "MedicationStatement"]],
@@ -23,7 +27,15 @@ const ENCOUNTER_CLASS = {
   FLD: "Field visit",
 };
 
-// A FHIR date or dateTime for a person: a bare date as written, a time in local time.
+// A FHIR id from a patient's did (the facade names patients by their did:key without
+// its prefix: salus.records.fhir_export.patient_fhir_id), or null if it is not one.
+export function patientFhirId(did) {
+  const id = String(did ?? "").trim().replace(/^did:key:/, "");
+  return /^z[1-9A-HJ-NP-Za-km-z]{44,50}$/.test(id) ? id : null;
+}
+
+// A FHIR date or dateTime for a person: a bare date as written, a time in local time;
+// a number is a moment (ms since the epoch), shown as its local date.
 export function dateText(value) {
   if (typeof value === "number") return new Date(value).toLocaleDateString(undefined, { dateStyle: "medium" });
   if (!value) return "";
@@ -37,6 +49,8 @@ export function timeText(ms) {
   return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+// Only strings (and numbers) of a record become words: anything else a record holds
+// where text belongs is left out rather than shown as "[object Object]".
 const text = (v) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
 
 // Words for a CodeableConcept: its text, else its first coding's display, else the code.
@@ -49,18 +63,19 @@ export function conceptText(concept) {
   return "";
 }
 
-// The custodian that served a resource: the FHIR facade sets meta.source urn:salus:<org>.
+// The custodian that served a resource: the FHIR facade sets meta.source urn:salus:<org>;
+// "" when it names none (no other source is passed off as a custodian).
 export function custodianOf(resource) {
   const source = text(resource?.meta?.source);
   return source.startsWith("urn:salus:") ? source.slice("urn:salus:".length) : "";
 }
 
-// The clinical date of a resource (an ISO string), or "" when it names none.
+// The clinical date of a resource (a FHIR date or dateTime), or "" when it names none.
 export function clinicalDate(r) {
   const candidates = [r.effectiveDateTime, r.effectivePeriod?.start, r.issued,
                       r.occurrenceDateTime, r.onsetDateTime, r.recordedDate, r.authoredOn,
                       r.period?.start, r.performedDateTime, r.performedPeriod?.start, r.date,
-                      r.started];
+                      r.started, r.dateAsserted];
   return candidates.map(text).find((d) => d !== "") ?? "";
 }
 
@@ -76,7 +91,7 @@ function valueText(r) {
     (typeof r.valueInteger === "number" ? String(r.valueInteger) : "");
 }
 
-// {what, details, date} in words for one resource.
+// {type, what, details: [words], date} for one resource.
 export function describe(r) {
   const type = text(r.resourceType);
   const status = text(r.status);
@@ -103,8 +118,10 @@ export function describe(r) {
       details.push(status);
       break;
     case "Encounter": {
+      // The custodian's own words for the class first, else the class code in words.
       const cls = text(r.class?.code);
-      what = conceptText(r.type?.[0]) || ENCOUNTER_CLASS[cls] || cls || "Encounter";
+      what = conceptText(r.type?.[0]) || text(r.class?.display) || ENCOUNTER_CLASS[cls] || cls ||
+        "Encounter";
       details.push(conceptText(r.reasonCode?.[0]), status);
       break;
     }
@@ -116,51 +133,30 @@ export function describe(r) {
       what = conceptText(r.code) || conceptText(r.type) || text(r.description) || text(r.contentType);
       details.push(status);
   }
-  return { type, what: what || type, details: details.filter((d) => d).join(" · "),
-           date: clinicalDate(r) };
+  return { type, what: what || type, details: details.filter((d) => d), date: clinicalDate(r) };
 }
 
 function groupOf(type) {
   return GROUPS.find(([, , types]) => types.includes(type))?.[0] ?? null;
 }
 
-// Split an $everything Bundle into the page's groups. Returns {groups: {key: [item]},
-// patients: [Patient resources], unserved: [{record, reason, severity}]}; an item is
-// {resource, custodian, registered (ms or null), ...describe(resource)}.
-export function organise(bundle) {
-  const entries = Array.isArray(bundle?.entry) ? bundle.entry : [];
-  const registered = new Map();
-  for (const e of entries) {
-    const r = e?.resource;
-    if (r?.resourceType !== "Provenance") continue;
-    const target = text(r.target?.[0]?.reference);
-    const when = Date.parse(text(r.recorded));
-    if (target && !Number.isNaN(when)) registered.set(target, when);
-  }
-  const groups = Object.fromEntries(GROUPS.map(([key]) => [key, []]));
-  const patients = [];
-  const unserved = [];
-  for (const e of entries) {
-    const r = e?.resource;
-    if (!r || typeof r !== "object") continue;
-    if (r.resourceType === "OperationOutcome") {
-      for (const issue of Array.isArray(r.issue) ? r.issue : []) {
-        unserved.push({ record: text(issue?.expression?.[0]), reason: text(issue?.diagnostics),
-                        severity: text(issue?.severity) });
-      }
-      continue;
+// The OperationOutcome entries of a Bundle, one per issue: the record it concerns
+// (Type/id, or null), the node's code (from "CODE: reason" diagnostics, else the FHIR
+// issue code), the reason and the severity.
+export function notServed(bundle) {
+  const out = [];
+  for (const entry of Array.isArray(bundle?.entry) ? bundle.entry : []) {
+    const res = entry?.resource;
+    if (res?.resourceType !== "OperationOutcome") continue;
+    for (const issue of Array.isArray(res.issue) ? res.issue : []) {
+      const said = text(issue?.diagnostics) || text(issue?.code);
+      const m = /^([A-Z_]+): ([\s\S]*)$/.exec(said);
+      out.push({ record: text(issue?.expression?.[0]) || null,
+                 code: m ? m[1] : text(issue?.code), reason: m ? m[2] : said,
+                 severity: text(issue?.severity) || "error" });
     }
-    if (r.resourceType === "Patient") { patients.push(r); continue; }
-    const key = groupOf(r.resourceType);
-    if (!key) continue;
-    groups[key].push({ resource: r, custodian: custodianOf(r),
-                       registered: registered.get(`${r.resourceType}/${text(r.id)}`) ?? null,
-                       ...describe(r) });
   }
-  for (const items of Object.values(groups)) {
-    items.sort((a, b) => sortTime(b) - sortTime(a));
-  }
-  return { groups, patients, unserved };
+  return out;
 }
 
 // When an item happened, for ordering: its clinical date, else when it was registered.
@@ -169,16 +165,55 @@ export function sortTime(item) {
   return Number.isNaN(t) ? (item.registered ?? 0) : t;
 }
 
+// When an item happened, in words: its clinical date, else when it was registered, else "".
+export function whenText(item) {
+  if (item.date) return dateText(item.date);
+  return item.registered === null ? "" : `registered ${dateText(item.registered)}`;
+}
+
+// The Bundle read for a person: {patients: [Patient resources], groups: [{key, label,
+// items}] (every group, in GROUPS order, empty ones too), notServed}. An item is
+// {resource, id, custodian, registered (ms, from its Provenance, or null), ...describe},
+// newest first.
+export function readBundle(bundle) {
+  const entries = Array.isArray(bundle?.entry) ? bundle.entry : [];
+  const resources = entries.map((e) => e?.resource).filter((r) => r && typeof r === "object");
+  const registered = new Map();
+  for (const r of resources) {
+    if (r.resourceType !== "Provenance") continue;
+    const when = Date.parse(text(r.recorded));
+    if (Number.isNaN(when)) continue;
+    for (const t of Array.isArray(r.target) ? r.target : []) {
+      if (text(t?.reference)) registered.set(text(t.reference), when);
+    }
+  }
+  const items = new Map(GROUPS.map(([key]) => [key, []]));
+  const patients = [];
+  for (const r of resources) {
+    if (r.resourceType === "Patient") { patients.push(r); continue; }
+    const key = groupOf(r.resourceType);
+    if (!key) continue;  // Provenance, OperationOutcome, and nothing the ledger holds
+    items.get(key).push({ resource: r, id: text(r.id), custodian: custodianOf(r),
+                          registered: registered.get(`${r.resourceType}/${text(r.id)}`) ?? null,
+                          ...describe(r) });
+  }
+  for (const list of items.values()) list.sort((a, b) => sortTime(b) - sortTime(a));
+  return { patients, notServed: notServed(bundle),
+           groups: GROUPS.map(([key, label]) => ({ key, label, items: items.get(key) })) };
+}
+
+// A Patient resource's name ("" when it gives none), sex, birth date and custodian.
+export function demographics(patient) {
+  const n = Array.isArray(patient?.name) ? patient.name[0] : null;
+  const given = Array.isArray(n?.given) ? n.given.map(text).join(" ") : "";
+  const name = text(n?.text) || [given, text(n?.family)].filter((s) => s).join(" ");
+  return { name, gender: text(patient?.gender) || null, birthDate: text(patient?.birthDate) || null,
+           custodian: custodianOf(patient) };
+}
+
 // A person's name from their Patient resources ("" when none says).
 export function personName(patients) {
-  for (const p of patients) {
-    const n = Array.isArray(p.name) ? p.name[0] : null;
-    if (!n) continue;
-    const given = Array.isArray(n.given) ? n.given.map(text).join(" ") : "";
-    const full = text(n.text) || [given, text(n.family)].filter((s) => s).join(" ");
-    if (full) return full;
-  }
-  return "";
+  return patients.map((p) => demographics(p).name).find((name) => name) ?? "";
 }
 
 // Numeric observations as series, one per code: [{code, name, unit, points: [{t, value,

@@ -214,6 +214,7 @@ def test_the_break_glass_switch_sets_the_choice_on_the_ledger(demo_site: Demo,
     with chromium() as browser:
         page = _open(browser, demo_site, key)
         switch = page.locator("#break-glass")
+        page.wait_for_selector("#break-glass:enabled")  # not before the choice is read
         assert switch.get_attribute("aria-checked") == "true"
         switch.click()
         page.wait_for_selector("#break-glass[aria-checked=false]")

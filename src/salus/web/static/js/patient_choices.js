@@ -18,6 +18,7 @@ export class BreakGlass {
   show(consent) {
     this.allowed = !consent.break_glass_opt_out;
     $("break-glass").setAttribute("aria-checked", String(this.allowed));
+    $("break-glass").disabled = false;  // the choice is known: it may be changed now
     $("break-glass-state").textContent = this.allowed
       ? "On: in an emergency, a clinician may open your records without your consent; you will see it here, and it is reviewed."
       : "Off: you have opted out. No one may open your records without a grant, even in an emergency.";

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from salus.cli.main import app
@@ -137,3 +139,47 @@ def test_cli_hash_refuses_an_invalid_document_with_its_reasons(tmp_path: Path) -
 def test_cli_hash_of_a_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["supply", "hash", str(tmp_path / "nope.jsonld")])
     assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def _leaves(value: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] + [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] + [path]
+    return [path]
+
+
+def _mutated(doc: Any, path: tuple, how: str) -> Any:
+    if not path:
+        return doc
+    parent = doc
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if how == "drop" and isinstance(parent, dict):
+        del parent[last]
+    elif how == "number":
+        parent[last] = 7
+    elif how == "text":
+        parent[last] = "not a date or a uri: \u00e9 <x>"
+    elif how == "list":
+        parent[last] = []
+    else:
+        parent[last] = {"x": None}
+    return doc
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_verdict_and_the_reasons_agree(data: st.DataObject) -> None:
+    """Validity is decided by the compiled validator and reasons found by jsonschema: the
+    two must never disagree, or a valid document would be refused without a reason (or
+    an invalid one kept). Every example, each with one leaf or branch changed."""
+    from salus.supply.document import _validator, _verdict
+    path = data.draw(st.sampled_from([p for p in EXAMPLES if p.name != DUPLICATE_KEY]))
+    doc = json.loads(path.read_text())
+    where = data.draw(st.sampled_from(_leaves(doc)))
+    how = data.draw(st.sampled_from(["drop", "number", "text", "list", "object"]))
+    doc = _mutated(doc, where, how)
+    reasons = list(_validator().iter_errors(doc))
+    assert _verdict().is_valid(doc) == (not reasons), (path.name, where, how, reasons[:1])

@@ -1,0 +1,200 @@
+"""One organisation's EPCIS repository: the events it captured, off the ledger.
+
+The ledger holds each event's hash and the minimum state a verifier needs (docs/supply.md,
+"Decision"); the events themselves, which say who shipped what to whom, stay here, in a
+SQLite file beside the organisation's records vault, and are shown only to whom the
+ledger says may see them (the service decides; this module stores and finds).
+
+Rules this module keeps:
+
+1. An event is stored under its CBV 2.0 §8.9 canonical hash (``event_hash``), so the
+   same event captured again, however re-serialised, is stored once (EPCIS 2.0 §8.2.2:
+   capture is idempotent for us by construction): :meth:`Repository.add` says whether it
+   was new.
+2. An event is never deleted or changed. An error declaration (EPCIS 2.0 §7.4.1.4) is
+   the erroneous event captured again with an ``errorDeclaration``, so it has the
+   original's hash: the original stays as it was, marked with the declaration (its
+   reason and the ids of the corrective events, which are captured as events of their
+   own).
+3. Every EPC an event names (``epcList``, ``parentID``, ``childEPCs``, ``inputEPCList``,
+   ``outputEPCList``, and the classes of quantity lists) is indexed by its constrained
+   canonical Digital Link (CBV 2.0 §8.9 step 17, ``identifiers``), so an item's events
+   are found whichever form the capturer wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from salus.canonical import compact_json
+from salus.supply.event_hash import normalise_time
+from salus.supply.identifiers import constrained_digital_link, epc_uri_to_digital_link
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    event_time INTEGER NOT NULL,  -- ms since the epoch, UTC
+    biz_step TEXT,
+    body BLOB NOT NULL,           -- the event as captured (compact JSON)
+    captured INTEGER NOT NULL,    -- ms since the epoch, when this repository took it
+    correction TEXT               -- the error declaration (JSON) that says it was wrong
+);
+CREATE TABLE IF NOT EXISTS event_item (
+    hash TEXT NOT NULL,
+    item TEXT NOT NULL,           -- constrained canonical Digital Link
+    role TEXT NOT NULL,           -- which field named it
+    PRIMARY KEY (item, hash, role)
+);
+CREATE INDEX IF NOT EXISTS event_time_idx ON event (event_time);
+"""
+#: Event fields that name items, and quantity lists (which name classes).
+ITEM_FIELDS = ("epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCList")
+QUANTITY_FIELDS = ("quantityList", "childQuantityList", "inputQuantityList",
+                   "outputQuantityList")
+
+
+def canonical_item(uri: str) -> str | None:
+    """An EPC URN or a Digital Link as its constrained canonical Digital Link; None when it
+    names no GS1 key (then it is not indexed)."""
+    if uri.startswith("urn:epc:"):
+        return epc_uri_to_digital_link(uri)
+    return constrained_digital_link(uri)
+
+
+def items_of(event: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(canonical item, field) for every item or class the event names."""
+    for field in ITEM_FIELDS:
+        value = event.get(field)
+        for uri in value if isinstance(value, list) else [value] if value else []:
+            if isinstance(uri, str) and (item := canonical_item(uri)):
+                yield item, field
+    for field in QUANTITY_FIELDS:
+        for entry in event.get(field) or []:
+            uri = entry.get("epcClass") if isinstance(entry, Mapping) else None
+            if isinstance(uri, str) and (item := canonical_item(uri)):
+                yield item, field
+
+
+def event_time_ms(event: Mapping[str, Any]) -> int:
+    """The event's time as ms since the epoch (normalised as the hash normalises it)."""
+    text = normalise_time(str(event["eventTime"]))
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Stored:
+    seq: int
+    hash: str
+    event: dict[str, Any]
+    captured: int
+    correction: dict[str, Any] | None
+
+
+class Repository:
+    """The events one organisation captured (a SQLite file)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, events: Iterable[tuple[str, Mapping[str, Any]]], captured: int) -> list[bool]:
+        """Store ``(hash, event)`` pairs in one transaction; for each, whether it was new
+        (rule 1). An error declaration marks the event it names as corrected (rule 2)."""
+        fresh = []
+        with self._transaction():
+            for digest, event in events:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO event (hash, type, event_time, biz_step, body, "
+                    "captured) VALUES (?, ?, ?, ?, ?, ?)",
+                    (digest, str(event.get("type")), event_time_ms(event),
+                     _str_or_none(event.get("bizStep")), compact_json(dict(event)), captured))
+                fresh.append(cursor.rowcount == 1)
+                if cursor.rowcount == 1:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO event_item (hash, item, role) VALUES (?, ?, ?)",
+                        [(digest, item, role) for item, role in items_of(event)])
+                declaration = event.get("errorDeclaration")
+                if isinstance(declaration, Mapping):
+                    self._declare_error(digest, declaration)
+        return fresh
+
+    def _declare_error(self, digest: str, declaration: Mapping[str, Any]) -> None:
+        # An error declaration is the erroneous event captured again with an
+        # errorDeclaration (EPCIS 2.0 §7.4.1.4), and the hash leaves that field out: it
+        # has the original's hash, so the original row is the one marked. The first
+        # declaration stands; the event itself is kept as it was.
+        self._db.execute("UPDATE event SET correction = ? WHERE hash = ? AND correction IS NULL",
+                         (compact_json(dict(declaration)), digest))
+
+    def get(self, digest: str) -> Stored | None:
+        row = self._db.execute("SELECT seq, hash, body, captured, correction FROM event "
+                               "WHERE hash = ?", (digest,)).fetchone()
+        return _stored(row) if row else None
+
+    def events_of(self, item: str, limit: int = 1000) -> list[Stored]:
+        """Every event naming ``item`` (any form), oldest event time first."""
+        canonical = canonical_item(item) or item
+        rows = self._db.execute(
+            "SELECT DISTINCT e.seq, e.hash, e.body, e.captured, e.correction FROM event e "
+            "JOIN event_item i ON i.hash = e.hash WHERE i.item = ? "
+            "ORDER BY e.event_time, e.seq LIMIT ?", (canonical, limit)).fetchall()
+        return [_stored(r) for r in rows]
+
+    def query(self, *, event_types: Iterable[str] = (), biz_steps: Iterable[str] = (),
+              from_ms: int | None = None, until_ms: int | None = None, after_seq: int = 0,
+              limit: int = 100) -> list[Stored]:
+        """Events by type, business step and event time (``from_ms`` inclusive,
+        ``until_ms`` exclusive: EPCIS 2.0 §8.2.7 GE_eventTime / LT_eventTime), in capture
+        order after ``after_seq`` (the page cursor)."""
+        where, args = ["seq > ?"], [after_seq]
+        for column, values in (("type", list(event_types)), ("biz_step", list(biz_steps))):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if from_ms is not None:
+            where.append("event_time >= ?")
+            args.append(from_ms)
+        if until_ms is not None:
+            where.append("event_time < ?")
+            args.append(until_ms)
+        rows = self._db.execute(
+            "SELECT seq, hash, body, captured, correction FROM event WHERE "
+            + " AND ".join(where) + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
+        return [_stored(r) for r in rows]
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _stored(row: tuple[Any, ...]) -> Stored:
+    seq, digest, body, captured, correction = row
+    return Stored(seq, digest, json.loads(body), captured,
+                  json.loads(correction) if correction else None)

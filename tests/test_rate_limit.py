@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 from conftest import ident
 from records_net import bundle_for
 from salus.cli.main import app as cli
-from salus.client import SalusClient
+from salus.client import SalusClient, SalusError
 from salus.identity import Identity
 from salus.identity.assertion import ASSERTION_TYPE, client_assertion
 from salus.ledger import transaction
@@ -47,8 +47,9 @@ HOSPITAL = "st-mary"
 FAILURES = Budget(per_second=0.5, burst=20)
 PER_ADDRESS = Budget(per_second=0.1, burst=200)
 PER_SIGNER = Budget(per_second=1.0, burst=5)
+REFUSED_READS = Budget(per_second=0.05, burst=8)
 LIMITS = RateLimits(auth_failures=FAILURES, tx_per_address=PER_ADDRESS,
-                    tx_per_signer=PER_SIGNER, table_size=64)
+                    tx_per_signer=PER_SIGNER, refused_reads=REFUSED_READS, table_size=64)
 
 
 # -- serving ---------------------------------------------------------------------------
@@ -234,6 +235,41 @@ def test_a_flood_of_forged_and_non_member_reads_is_refused_counted_and_limited(s
     new = [e for e in log if e not in log_before]
     assert len(log) == len(log_before) + 1
     assert [(e["requester"], e["code"]) for e in new] == [(site.people["dr-adams"].did, "CONSENT")]
+
+
+def test_a_member_cannot_flood_a_patients_access_log_with_refused_reads(site: Site) -> None:
+    """Each refused read is an entry on the patient's access log and on the ledger, signed
+    by the gateway: a member with no grant, reading again and again (from fresh addresses,
+    with properly signed requests), wrote one entry per try. Past the member's budget of
+    refusals the gateway answers 429 without deciding, so without writing anything."""
+    nosy = site.enrol("dr-nosy")
+    log_before = site.access_log()
+    answers = []
+    for i in range(3 * REFUSED_READS.burst):
+        with site.client("dr-nosy", f"127.0.1.{i + 1}") as c:
+            try:
+                c.read_record(HOSPITAL, site.record)
+                answers.append("released")
+            except SalusError as exc:
+                answers.append(exc.code)
+    refused = [a for a in answers if a != "RATE_LIMITED"]
+    assert refused == ["NO_CONSENT"] * len(refused)
+    assert REFUSED_READS.burst <= len(refused) <= REFUSED_READS.burst + 1  # + what refilled
+    assert answers[len(refused):] == ["RATE_LIMITED"] * (len(answers) - len(refused))
+    log = site.access_log()
+    new = [e for e in log if e not in log_before]
+    assert [(e["requester"], e["code"]) for e in new] == [(nosy.did, "NO_CONSENT")] * len(refused)
+    with http_from("127.0.1.200", site.url) as http:  # the answer says when to come back
+        token = site.client("dr-nosy", "127.0.1.200").token()
+        limited = http.post("/v1/records/read", json=site.read_body(nosy),
+                            headers={"Authorization": f"Bearer {token}"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["error"]["code"] == "RATE_LIMITED"
+    # nobody else is held back: the granted clinician and the patient read on
+    with site.client("dr-adams", "127.0.1.201") as doc:
+        assert doc.read_record(HOSPITAL, site.record)["resourceType"] == "Observation"
+    with site.client("patient", "127.0.1.202") as me:
+        assert me.read_record(HOSPITAL, site.record, "PATRQT")["resourceType"] == "Observation"
 
 
 def test_only_failures_spend_an_address_budget_and_it_refills(site: Site) -> None:

@@ -6,6 +6,7 @@ FastAPI needs real annotations here, so no ``from __future__ import annotations`
 import asyncio
 import base64
 import json
+import math
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
@@ -128,7 +129,8 @@ async def _gateway_dependency(request: Request) -> Gateway:
 
 
 def as_api_error(exc: GatewayError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.reason)
+    headers = None if exc.retry_after is None else {"Retry-After": str(math.ceil(exc.retry_after))}
+    return ApiError(exc.status, exc.code, exc.reason, headers)
 
 
 def _b64(text: str, what: str) -> bytes:

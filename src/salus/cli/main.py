@@ -167,6 +167,11 @@ def node(
     ] = LIMITS.auth_failures.per_second,
     auth_failure_burst: Annotated[int, typer.Option(
         help="...and at once")] = LIMITS.auth_failures.burst,
+    refused_read_rate: Annotated[float, typer.Option(
+        help="Refused record reads per second one member may cause at a records gateway, "
+             "each an access-log entry (0: no limit)")] = LIMITS.refused_reads.per_second,
+    refused_read_burst: Annotated[int, typer.Option(
+        help="...and at once")] = LIMITS.refused_reads.burst,
     rate_limit_table_size: Annotated[int, typer.Option(
         help=_LIMITS_HELP + "addresses or signers each limit tracks at most (memory bound)")
     ] = LIMITS.table_size,
@@ -183,6 +188,7 @@ def node(
         limits = RateLimits(auth_failures=Budget(auth_failure_rate, auth_failure_burst),
                             tx_per_address=Budget(tx_rate_per_address, tx_burst_per_address),
                             tx_per_signer=Budget(tx_rate_per_signer, tx_burst_per_signer),
+                            refused_reads=Budget(refused_read_rate, refused_read_burst),
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, network=network, rate_limits=limits,

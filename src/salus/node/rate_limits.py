@@ -46,6 +46,9 @@ class RateLimits:
     tx_per_address: Budget = field(default_factory=lambda: Budget(1000.0, 20_000))
     #: Admitted transactions per signer.
     tx_per_signer: Budget = field(default_factory=lambda: Budget(50.0, 1000))
+    #: Refused reads per member, at each records gateway: every refusal is an entry on
+    #: a patient's access log and on the ledger, so unbounded they let a member flood both.
+    refused_reads: Budget = field(default_factory=lambda: Budget(0.2, 60))
     #: Keys each table may hold at once.
     table_size: int = 50_000
 

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from salus.ledger.codes import Rejected
 from salus.ledger.members import has_role, key_valid_at, member_key, member_of_key
 from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES
 from salus.node.node import Node, NodeUnavailable
+from salus.node.rate_limits import Buckets, Budget, RateLimits
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
 from salus.records.contracts.access import MAX_ENTRIES, UNKNOWN_PURPOSE
@@ -55,7 +57,7 @@ from salus.records.ingest_request import (
     SALT_HEADER,
     body_digest,
 )
-from salus.records.policy import AccessCode, Decision, covering_grants, decide
+from salus.records.policy import NOT_RELEASED, AccessCode, Decision, covering_grants, decide
 from salus.records.replay import ReplayGuard
 from salus.records.vault import Document, TamperedContent, VaultError
 
@@ -81,11 +83,13 @@ def _base64(text: str, what: str) -> bytes:
 class GatewayError(Exception):
     """A request the gateway will not serve: HTTP status, stable code, reason."""
 
-    def __init__(self, status: int, code: str, reason: str) -> None:
+    def __init__(self, status: int, code: str, reason: str,
+                 retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.code = code
         self.reason = reason
+        self.retry_after = retry_after  # seconds, for a 429
 
 
 class AccessRefused(GatewayError):
@@ -218,10 +222,16 @@ class AuditTrail:
 
 class Gateway:
     def __init__(self, node: Node, custodians: dict[str, Custodian], *,
-                 replay_file: str | Path, clock: Callable[[], int] = wall_clock_ms) -> None:
+                 replay_file: str | Path, clock: Callable[[], int] = wall_clock_ms,
+                 refused_reads: Budget | None = None) -> None:
         """``replay_file``: where the gateway remembers the signed requests it served
-        (a restarted gateway must still refuse them): ``DataDir.replay_file``."""
+        (a restarted gateway must still refuse them): ``DataDir.replay_file``.
+        ``refused_reads``: how many refused reads a member may cause, at once and then
+        a second (``RateLimits.refused_reads`` by default). Past it, the gateway answers
+        429 without deciding, so without writing to anyone's access log."""
         self.node = node
+        budget = refused_reads or RateLimits().refused_reads
+        self.refusals = Buckets(budget, 50_000) if budget.limited else None
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock
@@ -330,6 +340,12 @@ class Gateway:
         if who.member is None:
             raise AccessRefused(Decision(AccessCode.NOT_A_MEMBER,
                                          "the requester is not a member of this ledger"))
+        member_id = who.member["id"]
+        if self.refusals is not None and (wait := self.refusals.wait(member_id)):
+            # Not decided, so not audited: the refusals that spent the budget are.
+            raise GatewayError(429, "RATE_LIMITED",
+                               f"too many refused reads by this member; try again in "
+                               f"{math.ceil(wait)} s", retry_after=wait)
         height, now = self.ledger.height, self.clock()
         well_formed = RECORD_ID.match(record_id) is not None
         record = self.get(record_key(record_id)) if well_formed else None
@@ -350,6 +366,8 @@ class Gateway:
             "request": request, "at": now, "height": height,
         })
         if not decision.allowed:
+            if self.refusals is not None and decision.code not in NOT_RELEASED:
+                self.refusals.charge(member_id)
             raise AccessRefused(decision)
         assert record is not None
         document = custodian.vault.document(record_id, record["version"])

@@ -9,6 +9,7 @@ from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.node.node import Node
+from salus.node.rate_limits import Budget
 from salus.records.custodian import CustodianError, gateway_key_path, open_custodian
 from salus.records.gateway import Gateway
 
@@ -28,7 +29,8 @@ def hosted_orgs(node: Node, datadir: DataDir) -> list[str]:
     return out
 
 
-async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = None) -> Gateway:
+async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = None,
+                       refused_reads: Budget | None = None) -> Gateway:
     now = wall_clock_ms()
     custodians = {}
     for org in hosted_orgs(node, datadir) if orgs is None else orgs:
@@ -40,6 +42,7 @@ async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = No
             for c in custodians.values():
                 c.close()
             raise
-    gateway = Gateway(node, custodians, replay_file=datadir.replay_file)
+    gateway = Gateway(node, custodians, replay_file=datadir.replay_file,
+                      refused_reads=refused_reads)
     await gateway.start()
     return gateway

@@ -175,3 +175,38 @@ def test_a_record_the_vault_cannot_produce_is_withheld_not_a_500(net: RecordsNet
         obs = next(s for s in stored if s["type"] == "Observation")
         assert baker.read_record("st-mary", obs["record"])["resourceType"] == "Observation"
         assert _get(net, token, f"Patient/{pid}").json()["resourceType"] == "Patient"
+
+
+def test_a_grantee_sees_only_what_their_grant_covers_and_hears_of_nothing_else(
+        net: RecordsNet) -> None:
+    """A grant for one resource type showed its grantee the patient's whole index (ids,
+    types, custodians, authors), and $everything named every other record as refused,
+    each refusal on the patient's access log. A grantee now sees, reads and is told of
+    only what their grants cover."""
+    pat = net.patient("pat-scope")
+    pid = patient_fhir_id(pat.did)
+    with net.client("dr-adams") as doc:
+        stored = doc.ingest("st-mary", pat.did, bundle_for("MRN-SCOPE"))
+    observations = {r["record"] for r in stored if r["type"] == "Observation"}
+    assert observations and len(stored) > len(observations)
+    with net.client("pat-scope") as me:
+        me.grant({"member": net.did("dr-baker")}, ["TREAT"], resource_types=["Observation"])
+        log_before = me.access_log(limit=1000)["entries"]
+    with net.client("dr-baker") as baker:
+        index = baker.record_index(pat.did)
+        token = baker.token()
+    assert {r["id"] for r in index} == observations and {r["type"] for r in index} == {
+        "Observation"}
+    everything = _get(net, token, f"Patient/{pid}/$everything").json()
+    resources, outcomes = _split(everything)
+    assert {r["resourceType"] for r in resources} - {"Provenance"} == {"Observation"}
+    assert outcomes == {}  # nothing outside the grant is named, withheld or refused
+    assert not [e for e in everything["entry"] if e.get("search", {}).get("mode") == "outcome"]
+    net.settle()
+    with net.client("pat-scope") as me:
+        new = [e for e in me.access_log(limit=1000)["entries"]
+               if e not in log_before and e["requester"] == net.did("dr-baker")]
+    assert new and {e["record"] for e in new} == observations
+    assert {e["code"] for e in new} == {"CONSENT"}
+    with net.client("pat-scope") as me:  # the patient still sees all of her index
+        assert len(me.record_index()) == len(stored)

@@ -27,6 +27,7 @@ from salus.records import fhir_export
 from salus.records.contracts.layout import PURPOSES, record_key
 from salus.records.fhir_ingest import Issue
 from salus.records.gateway import VAULT_CODES, Gateway, GatewayError, Requester
+from salus.records.policy import listed_for
 from salus.records.read_rules import CONSENT
 
 FHIR_JSON = "application/fhir+json"
@@ -100,8 +101,15 @@ class Reader:
         return resource
 
     def records_of(self, patient: str, resource_type: str | None = None) -> list[dict[str, Any]]:
+        """The patient's active records (of ``resource_type``) this reader asks for: a
+        grantee only those their grants cover, so that neither the answer's outcome list
+        nor the access log speaks of records outside the grant; a reader with no view of
+        the index all of them, each refused and audited."""
+        listed = listed_for(self.gateway.get, self.who.member, patient,
+                            self.gateway.ledger.height, self.gateway.clock())
         return [r for r in self.gateway.patient_records(patient) if r["status"] == "active"
-                and (resource_type is None or r["type"] == resource_type)]
+                and (resource_type is None or r["type"] == resource_type)
+                and (listed is None or listed(r))]
 
     async def readable(self, records: list[dict[str, Any]]
                        ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Issue],
@@ -157,10 +165,12 @@ def build_router(member: Any) -> APIRouter:
     def nothing_for(viewer: Any, patient: str, request: Request, otherwise: JSONResponse
                     ) -> JSONResponse:
         """The answer when the reader gets nothing: ``otherwise`` (404 no records, or 403
-        naming the refused records) for one who may see the patient's whole index anyway;
-        for anyone else one refusal, the same whether the patient has records or not, so
-        that it tells nobody whether (or how many) records exist."""
-        if READ_INDEX.view(viewer, patient=patient, now=gateway_of(request).clock()) == "all":
+        naming the refused records) for one who may see the patient's index (or the part
+        their grants cover) anyway; for anyone else one refusal, the same whether the
+        patient has records or not, so that it tells nobody whether (or how many)
+        records exist."""
+        if READ_INDEX.view(viewer, patient=patient, now=gateway_of(request).clock()) in (
+                "all", "granted"):
             return otherwise
         return outcome(403, "forbidden", NOTHING_FOR_YOU)
 

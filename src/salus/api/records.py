@@ -37,7 +37,7 @@ from salus.records.contracts.layout import (
 from salus.records.fhir_ingest import InvalidFHIR
 from salus.records.gateway import Gateway, GatewayError
 from salus.records.ingest_request import REQUEST_HEADER, SALT_HEADER
-from salus.records.policy import covering_grants, grantee_matches
+from salus.records.policy import covering_grants, grantee_matches, listed_for
 from salus.records.read_rules import CONSENT, CustodianStaff, Grantee, grants_naming
 
 MAX_LOG = 1000
@@ -53,9 +53,12 @@ MAX_KEY_REQUEST = 4 * 1024
 
 PATIENT = Own("patient", "patient")
 READ_INDEX = ReadRule("GET", "/v1/records", (
-    Sees((PATIENT, Grantee("patient", to_list=True), *OVERSEERS),
+    Sees((PATIENT, *OVERSEERS),
          "every record of the patient at every custodian: ids, types, versions, hashes, "
          "authors (never contents)", "all"),
+    Sees((Grantee("patient", to_list=True),),
+         "the records a grant in force naming them covers (all of them under an open "
+         "break-glass override)", "granted"),
     Sees((CustodianStaff(),), "the patient's records their own organisation holds",
          "custodian's"),
 ))
@@ -221,7 +224,11 @@ def build_router(member: Any) -> APIRouter:
     async def index(patient: str, viewer: ViewerDep, gateway: GatewayDep) -> dict[str, Any]:
         view = READ_INDEX.check(viewer, patient=patient, now=gateway.clock())
         records = gateway.index(patient)
-        if view == "custodian's":
+        if view == "granted":
+            listed = listed_for(gateway.get, viewer.member, patient, gateway.ledger.height,
+                                gateway.clock())
+            records = [r for r in records if listed is not None and listed(r)]
+        elif view == "custodian's":
             records = [r for r in records if r["custodian"] == viewer.member["org"]]
         return {"patient": patient, "records": records}
 

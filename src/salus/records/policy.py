@@ -8,6 +8,7 @@ on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -156,15 +157,27 @@ def decide(get: Getter, requester: dict[str, Any] | None, record: dict[str, Any]
     return _why_not(relevant, purpose, time)
 
 
+def listed_for(get: Getter, requester: dict[str, Any] | None, patient: str, height: int,
+               time: int) -> Callable[[dict[str, Any]], bool] | None:
+    """Which of a patient's records ``requester`` may see listed (never read: that is
+    :func:`decide`'s): all of them for the patient and for an emergency clinician with an
+    override in force; for a grantee, those a grant in force naming them covers (a grant
+    for immunisations shows immunisations, not the rest of the record); None for anyone
+    else."""
+    if requester is None:
+        return None
+    if requester["id"] == patient or emergency_override(get, patient, requester, height,
+                                                         time).allowed:
+        return lambda _record: True
+    consent = get(consent_key(patient)) or {"grants": {}}
+    mine = [g for g in consent["grants"].values()
+            if grant_in_force(g, time) and grantee_matches(get, g["grantee"], requester, height)]
+    if not mine:
+        return None
+    return lambda record: any(covers(g, record) for g in mine)
+
+
 def may_see_index(get: Getter, requester: dict[str, Any] | None, patient: str, height: int,
                   time: int) -> bool:
-    """May ``requester`` list which records a patient has (not read them)?"""
-    if requester is None:
-        return False
-    if requester["id"] == patient:
-        return True
-    consent = get(consent_key(patient)) or {"grants": {}}
-    if any(grant_in_force(g, time) and grantee_matches(get, g["grantee"], requester, height)
-           for g in consent["grants"].values()):
-        return True
-    return emergency_override(get, patient, requester, height, time).allowed
+    """May ``requester`` list any of a patient's records (not read them)?"""
+    return listed_for(get, requester, patient, height, time) is not None

@@ -68,6 +68,9 @@ function render(bundle, purpose, override) {
   return view;
 }
 
+// Whether the signed-in member holds the emergency role now (set at start).
+let mayBreakGlass = false;
+
 async function read(purpose = TREAT, override = null) {
   const id = patientFhirId(current);
   $("find-status").textContent = "Reading…";
@@ -77,8 +80,10 @@ async function read(purpose = TREAT, override = null) {
                                      { purpose });
     const shown = render(bundle, purpose, override);
     verdict(true, "Record read. The read is in the patient's access log.", "find-status");
-    // Break-glass is offered only where something was kept from the reader.
-    $("emergency").hidden = purpose !== EMERGENCY && shown.notServed.length === 0;
+    // Break-glass is offered where something was kept from the reader, and to an
+    // emergency clinician always: a grant's answer does not say what lies outside it.
+    $("emergency").hidden = purpose !== EMERGENCY && shown.notServed.length === 0 &&
+      !mayBreakGlass;
   } catch (e) {
     refused(e);
     verdict(false, "Refused: see why below.", "find-status");
@@ -180,6 +185,7 @@ async function start() {
   if (!session) return;
   const member = await session.member();
   const roles = currentRoles(member);
+  mayBreakGlass = roles.has(EMERGENCY_ROLE);
   $("emergency-role").textContent = roles.has(EMERGENCY_ROLE)
     ? `You hold the ${EMERGENCY_ROLE} role in ${member.org}.`
     : `You do not hold the ${EMERGENCY_ROLE} role: the node will refuse a break-glass from you.`;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import socket
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from records_net import RecordsNet, fixture_bundle, running
+from salus.api import body as api_body
 from salus.api import errors
 from salus.canonical import MAX_DEPTH, JSONError, loads_strict, nesting_depth
 from salus.credentials.presentation import MAX_CREDENTIALS
@@ -199,6 +201,32 @@ def test_a_client_gone_mid_body_costs_no_traceback(net: RecordsNet, caplog) -> N
     assert httpx.get(net.url + "/health").status_code == 200
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not logged, [r.getMessage()[:200] for r in logged]
+
+
+def test_a_body_trickled_slower_than_its_deadline_is_cut_off(net: RecordsNet, monkeypatch) -> None:
+    """Declaring a body and sending it a byte at a time held the connection and its task
+    for as long as the client liked (uvicorn has no body timeout): now the body must
+    arrive by its deadline, or the answer is 408 BODY_TIMEOUT and the connection closes."""
+    monkeypatch.setattr(api_body, "BODY_SECONDS", 0.5)
+    monkeypatch.setattr(api_body, "MIN_BODY_RATE", 10**9)  # the deadline is BODY_SECONDS
+    host, port = net.url.removeprefix("http://").split(":")
+    for path in ("/v1/credentials/verify", "/v1/tx"):
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+                      f"application/json\r\nContent-Length: 100\r\n\r\n{{".encode())
+            started = time.monotonic()
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                s.sendall(b" ")  # a trickle, well within the declared length
+                time.sleep(0.1)
+                s.settimeout(0.05)
+                with contextlib.suppress(TimeoutError):
+                    answer += s.recv(4096)
+                assert time.monotonic() - started < 8, "the trickle was never cut off"
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), head
+        assert json.loads(payload)["error"]["code"] == "BODY_TIMEOUT"
+    assert httpx.get(net.url + "/health").status_code == 200
 
 
 def _flood(count: int) -> bytes:

@@ -6,6 +6,7 @@ ranges), then checked against its model.
 FastAPI needs real annotations here, so no ``from __future__ import annotations``.
 """
 
+import asyncio
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -17,25 +18,34 @@ from salus.api.errors import ApiError
 from salus.canonical import JSONError, JSONValue, loads_strict
 
 M = TypeVar("M", bound=BaseModel)
+#: A body must arrive within this many seconds, plus one for every MIN_BODY_RATE bytes
+#: the endpoint may take: a client that declares a body and trickles it would otherwise
+#: hold its connection and task for as long as it likes (uvicorn has no body timeout).
+BODY_SECONDS = 30.0
+MIN_BODY_RATE = 64 * 1024
 
 
 async def read_capped(request: Request, limit: int | None) -> bytes:
-    """The body, or 413 ``TOO_LARGE`` as soon as it is known to exceed ``limit`` bytes."""
-    if limit is None:
-        return await request.body()
+    """The body, or 413 ``TOO_LARGE`` as soon as it is known to exceed ``limit`` bytes,
+    or 408 ``BODY_TIMEOUT`` if it has not all arrived in time (:data:`BODY_SECONDS`)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if limit is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
+    seconds = BODY_SECONDS + (limit or int(declared or 0)) / MIN_BODY_RATE
     chunks, size = [], 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
     except ClientDisconnect:  # gone mid-body: nobody to answer, nothing worth a traceback
         raise ApiError(400, "CLIENT_DISCONNECTED", "the client closed the connection before "
                                                    "sending the whole body") from None
+    except TimeoutError:
+        raise ApiError(408, "BODY_TIMEOUT", f"the body did not arrive within {seconds:.0f} s",
+                       {"Connection": "close"}) from None
     return b"".join(chunks)
 
 

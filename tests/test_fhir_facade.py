@@ -210,3 +210,23 @@ def test_a_grantee_sees_only_what_their_grant_covers_and_hears_of_nothing_else(
     assert {e["code"] for e in new} == {"CONSENT"}
     with net.client("pat-scope") as me:  # the patient still sees all of her index
         assert len(me.record_index()) == len(stored)
+
+
+def test_links_in_answers_name_the_node_not_the_host_header(net: RecordsNet) -> None:
+    """The facade built its links from the request's Host header, which any client (or a
+    cache in between) sets: a CapabilityStatement or a Bundle could point elsewhere."""
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    doc = requests.get(f"{net.url}/fhir/metadata", headers=forged, timeout=10).json()
+    assert doc["implementation"]["url"] == f"{net.url}/fhir"
+    pat = net.patient("pat-links")
+    with net.client("dr-adams") as c:
+        c.ingest("st-mary", pat.did, bundle_for("MRN-LINKS"))
+    with net.client("pat-links") as me:
+        token = me.token()
+    bundle = requests.get(f"{net.url}/fhir/Observation", timeout=30,
+                          params={"patient": patient_fhir_id(pat.did)},
+                          headers={**forged, "Authorization": f"Bearer {token}",
+                                   "X-Purpose-Of-Use": "PATRQT"}).json()
+    urls = [e["fullUrl"] for e in bundle["entry"]] + [x["url"] for x in bundle.get("link", [])]
+    assert urls and all(u.startswith(f"{net.url}/fhir/") or u == f"{net.url}/fhir"
+                        for u in urls), urls

@@ -64,6 +64,12 @@ def outcome(status: int, code: str, reason: str) -> JSONResponse:
                         media_type=FHIR_JSON)
 
 
+def fhir_base(request: Request) -> str:
+    """The facade's base URL as this node's clients name it (``--public-url``), never the
+    request's Host header, which any client sets: links in an answer point home."""
+    return request.app.state.tokens.public_url + "/fhir"
+
+
 def fhir(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, media_type=FHIR_JSON)
 
@@ -176,7 +182,7 @@ def build_router(member: Any) -> APIRouter:
 
     @READ_METADATA.route(router, summary="CapabilityStatement")
     async def metadata(request: Request) -> JSONResponse:
-        return fhir(fhir_export.capability_statement(str(request.base_url) + "fhir",
+        return fhir(fhir_export.capability_statement(fhir_base(request),
                                                      wall_clock_ms()))
 
     @READ_PATIENT.route(router, summary="The patient's demographics (consent-checked)")
@@ -224,7 +230,7 @@ def build_router(member: Any) -> APIRouter:
                 resource["id"] = patient_id
             resources.append(resource)
             resources.append(fhir_export.provenance(resource, record))
-        base = str(request.base_url) + "fhir"
+        base = fhir_base(request)
         out = fhir_export.bundle("searchset", resources, base)
         if issues:
             out["entry"].append({"resource": {**fhir_export.operation_outcome(issues, "warning"),
@@ -246,7 +252,7 @@ def build_router(member: Any) -> APIRouter:
             return outcome(exc.status, exc.code, exc.reason)
         return fhir(fhir_export.bundle("searchset", [
             fhir_export.consent(did, g, gateway.clock()) for g in doc["grants"].values()],
-            str(request.base_url) + "fhir"))
+            fhir_base(request)))
 
     @READ_RESOURCE.route(router, summary="Read one record (consent-checked)")
     async def read_one(resource_type: str, record_id: str, request: Request, principal: Member,
@@ -276,7 +282,7 @@ def build_router(member: Any) -> APIRouter:
             return outcome(exc.status, exc.code, exc.reason)
         wanted = set(code.split(",")) if code else None
         resources = [res for _rec, res in found if wanted is None or _codes(res) & wanted]
-        out = fhir_export.bundle("searchset", resources, str(request.base_url) + "fhir")
+        out = fhir_export.bundle("searchset", resources, fhir_base(request))
         # A withheld record's codes cannot be read, so it is reported whatever ``code`` asked.
         out["entry"] += withheld_entries(withheld)
         return fhir(out)

@@ -422,3 +422,21 @@ def test_assertion_claims_of_the_wrong_type_are_refused_as_bad_clients(twins: Tw
             signed = sign_jwt(who, {**claims, "iss": who.did, "sub": who.did})
             r = ask(twins.a, signed)
             assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_CLIENT", r.text
+
+
+def test_a_token_request_with_a_parameter_twice_is_refused(twins: Twins) -> None:
+    """RFC 6749 section 3.2: a parameter sent twice (two assertions, two scopes) left it
+    to the reader which one counted (the first did). Now: 400 INVALID_REQUEST, and the
+    same request sent once each is served."""
+    now = int(time.time())
+    good = client_assertion(twins.alice, twins.endpoint("a"), now)
+    other = client_assertion(twins.alice, twins.endpoint("a"), now)
+    base = (f"grant_type=client_credentials&client_assertion_type={ASSERTION_TYPE}"
+            f"&client_assertion={good}")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for extra in (f"&client_assertion={other}", "&scope=system/*.rs&scope=system/*.cruds",
+                  "&grant_type=client_credentials"):
+        r = httpx.post(f"{twins.a}/v1/auth/token", content=base + extra, headers=headers)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_REQUEST", r.text
+    assert httpx.post(f"{twins.a}/v1/auth/token", content=base,
+                      headers=headers).status_code == 200

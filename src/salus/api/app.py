@@ -557,7 +557,13 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         limiter.check_failures(address)
         try:
             raw = await read_capped(request, MAX_TOKEN_REQUEST)
-            form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
+            fields = parse_qs(raw.decode(errors="replace"))
+            if twice := sorted(k for k, v in fields.items() if len(v) > 1):
+                # RFC 6749 section 3.2: parameters MUST NOT be included more than once
+                # (which of two assertions or scopes counts would be the reader's guess)
+                raise ApiError(400, "INVALID_REQUEST",
+                               f"parameters sent more than once: {', '.join(twice)}")
+            form = {k: v[0] for k, v in fields.items()}
             result = tokens.issue(form.get("grant_type", ""),
                                   form.get("client_assertion_type", ""),
                                   form.get("client_assertion", ""), form.get("scope"))

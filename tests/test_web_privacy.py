@@ -41,6 +41,7 @@ def test_a_clinician_breaks_the_glass_and_the_privacy_officer_records_a_finding(
         assert open_link(page, demo_site, patient.did) == "bad"  # no grant
         assert page.text_content("#refusal-code") == "NO_CONSENT"
         page.click("#bg-start")
+        page.wait_for_selector("#bg-reason:not([hidden]) #bg-reasons input")  # codes fetched
         reasons = page.eval_on_selector_all("#bg-reasons input", "els => els.map(e => e.value)")
         assert sorted(reasons) == ["life_threatening", "no_proxy_available", "unable_to_consent",
                                    "unconscious"]  # the contract's schema's codes

@@ -20,6 +20,7 @@ from salus.ledger.members import member_of_key
 from salus.node.contracts import registry
 from salus.records.contracts.layout import review_prefix
 from salus.records.ingest_request import REQUEST_HEADER, signed_headers
+from supply_world import build_supply, event, pack
 
 #: The actors of the matrix: the issue's list, then holders of the roles some methods need.
 ACTORS = (
@@ -28,7 +29,18 @@ ACTORS = (
     "non_member",
     "registrar", "privacy_officer", "board_issuer", "board_admin", "assessor", "cme_issuer",
     "nurse",
+    "maker_operator", "other_maker_operator", "distributor_operator", "pharmacy_operator",
+    "other_pharmacy_operator", "maker_admin",
 )
+#: The supply chain's actors: a supply operator of each organisation of supply_world, and
+#: pharmaco's admin (who holds no supply role).
+SUPPLY_OPERATORS = {"pharmaco": "maker_operator", "genericco": "other_maker_operator",
+                    "wholesale": "distributor_operator", "corner-pharmacy": "pharmacy_operator",
+                    "other-pharmacy": "other_pharmacy_operator"}
+#: Packs of pharmaco's lot: still at pharmaco, in transit (sold) to the distributor, at the
+#: corner pharmacy, dispensed there, and suspect there (an investigation open).
+MADE, IN_TRANSIT, AT_COUNTER, DISPENSED, SUSPECT = (
+    pack(f"W-{name}") for name in ("MADE", "TRANSIT", "COUNTER", "DISPENSED", "SUSPECT"))
 MEMBERS = {  # actor -> (org, roles)
     "own_gateway": ("st-mary", ["gateway"]),
     "other_gateway": ("northlab", ["gateway"]),
@@ -120,7 +132,22 @@ def build_world(chain: Chain) -> World:
     w.review_entry = rows[0][0][len(review_prefix("st-mary")):]
     w.record_hash = chain.ledger.state_value(f"record/{RECORD}")["hash"]
     assert logged.header.height > 0
+    _build_supply(w)
     return w
+
+
+def _build_supply(w: World) -> None:
+    s = build_supply(w.chain, {org: w.key[a] for org, a in SUPPLY_OPERATORS.items()},
+                     {"pharmaco": w.key["maker_admin"]})
+    s.ok(s.commission("pharmaco", "world commissioning",
+                      [MADE, IN_TRANSIT, AT_COUNTER, DISPENSED, SUSPECT]))
+    s.move([AT_COUNTER, DISPENSED, SUSPECT], ("pharmaco", "wholesale"),
+           ("wholesale", "corner-pharmacy"))
+    s.ok(s.ship("pharmaco", "world shipment", [IN_TRANSIT], "wholesale", "world sale"),
+         s.call("corner-pharmacy", "dispense", {"event": event("world dispensing"),
+                                                "item": DISPENSED}),
+         s.call("corner-pharmacy", "report", {"event": event("world report"), "item": SUSPECT,
+                                              "status": "suspect"}))
 
 
 def ingest_request(w: World, author: str) -> str:

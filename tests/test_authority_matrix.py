@@ -18,7 +18,12 @@ import pytest
 
 from authority_world import (
     ACTORS,
+    AT_COUNTER,
+    DISPENSED,
+    IN_TRANSIT,
+    MADE,
     RECORD,
+    SUSPECT,
     World,
     build_world,
     ingest_request,
@@ -29,6 +34,7 @@ from conftest import ident
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable
 from salus.node.contracts import registry
+from supply_world import EXPIRY, GTIN, LOT, case, event, pack
 
 VALID, ADMITTED = "VALID", "ADMITTED"  # ADMITTED: past admission; the contract decides
 MEMBERS = [a for a in ACTORS if a != "non_member"]
@@ -140,6 +146,42 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
     ("record a module", "education", "record_module",
      lambda w: {"module": "airway-101", "learner": w.did("nurse"), "pre": 40, "post": 80},
      {"assessor": VALID}),
+    ("register a GS1 company prefix", "supply", "register_prefix",
+     lambda w: {"prefix": "761234", "org": "genericco"}, {"regulator_admin": VALID}),
+    ("commission pharmaco's GTIN", "supply", "commission",
+     lambda w: {"event": event("m commission"), "gtin": GTIN, "lot": LOT, "expiry": EXPIRY,
+                "items": [pack("M-NEW")]}, {"maker_operator": VALID}),
+    ("repeat pharmaco's commissioning event", "supply", "commission",
+     lambda w: {"event": event("world commissioning"), "gtin": GTIN, "lot": LOT,
+                "expiry": EXPIRY, "items": [MADE, IN_TRANSIT, AT_COUNTER, DISPENSED, SUSPECT]},
+     {"maker_operator": VALID}),  # idempotent: no effect, the first outcome
+    ("pack pharmaco's pack into a new case", "supply", "aggregate",
+     lambda w: {"event": event("m pack"), "parent": case("55"), "children": [MADE],
+                "action": "ADD"}, {"maker_operator": VALID}),
+    ("ship pharmaco's pack", "supply", "ship",
+     lambda w: {"event": event("m ship"), "items": [MADE], "to": "wholesale",
+                "sale": event("m sale")}, {"maker_operator": VALID}),
+    ("receive the shipment to the distributor", "supply", "receive",
+     lambda w: {"event": event("m receive"), "items": [IN_TRANSIT]},
+     {"distributor_operator": VALID}),
+    ("dispense the corner pharmacy's pack", "supply", "dispense",
+     lambda w: {"event": event("m dispense"), "item": AT_COUNTER}, {"pharmacy_operator": VALID}),
+    ("dispense a dispensed pack again", "supply", "dispense",
+     lambda w: {"event": event("m dispense again"), "item": DISPENSED},
+     {"pharmacy_operator": ADMITTED}),  # CONFLICT: already dispensed
+    ("decommission pharmaco's pack", "supply", "decommission",
+     lambda w: {"event": event("m decommission"), "items": [MADE]}, {"maker_operator": VALID}),
+    ("destroy pharmaco's pack", "supply", "destroy",
+     lambda w: {"event": event("m destroy"), "items": [MADE]}, {"maker_operator": VALID}),
+    ("recall pharmaco's lot", "supply", "recall",
+     lambda w: {"gtin": GTIN, "lot": LOT, "reason": "contamination"},
+     {"maker_operator": VALID, "regulator_admin": VALID}),
+    ("report the pharmacy's pack suspect", "supply", "report",
+     lambda w: {"event": event("m report"), "item": AT_COUNTER, "status": "suspect"},
+     {"pharmacy_operator": VALID}),
+    ("close the suspect pack's investigation", "supply", "close_investigation",
+     lambda w: {"item": SUSPECT, "finding": "cleared"},
+     {"maker_operator": VALID, "regulator_admin": VALID}),
 ]
 
 

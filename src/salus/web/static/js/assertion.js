@@ -2,16 +2,13 @@
 // browser: a JWT with alg EdDSA (RFC 8037) over the member's key, the claims
 // salus.identity.assertion.client_assertion makes, for the token endpoint the node
 // advertises. The key never leaves WebCrypto.
-import { base64urlnopad } from "@scure/base";
+import { base64urlnopad, hex } from "@scure/base";
 
 export const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 const part = (value) => base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(value)));
 
-function randomHex(bytes) {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)),
-                    (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const randomHex = (bytes) => hex.encode(crypto.getRandomValues(new Uint8Array(bytes)));
 
 // `now` in seconds; the assertion lives `lifetime` seconds and can be used once (jti).
 export async function clientAssertion(key, tokenUrl, now = Math.floor(Date.now() / 1000),

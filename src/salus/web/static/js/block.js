@@ -3,7 +3,7 @@
 // signer signed those bytes, and the transactions listed are the ones the header commits
 // to (their leaf hashes' RFC 9162 root is the header's tx_root).
 import canonicalize from "canonicalize";
-import { base64 } from "@scure/base";
+import { base64, hex } from "@scure/base";
 
 import { verifySignature } from "./keys.js";
 import { fromHex, merkleRoot } from "./merkle.js";
@@ -15,8 +15,6 @@ export class BlockError extends Error {
   }
 }
 
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
 export async function verifyBlock(block, signerDid) {
   const header = block?.header;
   if (!header || typeof header !== "object" || !Array.isArray(block.txs)) {
@@ -24,7 +22,7 @@ export async function verifyBlock(block, signerDid) {
   }
   const bytes = new TextEncoder().encode(canonicalize(header));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  if (hex(digest) !== block.hash) throw new BlockError("the header does not hash to the block's hash");
+  if (hex.encode(digest) !== block.hash) throw new BlockError("the header does not hash to the block's hash");
   let valid;
   try {
     valid = await verifySignature(signerDid, base64.decode(block.signature), bytes);
@@ -41,7 +39,7 @@ export async function verifyBlock(block, signerDid) {
   } catch (e) {
     throw new BlockError(`a transaction id is malformed: ${e.message}`);
   }
-  if (hex(root) !== header.tx_root) {
+  if (hex.encode(root) !== header.tx_root) {
     throw new BlockError("the transactions listed are not the ones the header commits to");
   }
 }

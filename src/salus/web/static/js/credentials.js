@@ -6,7 +6,7 @@ import { ApiError } from "./api.js";
 import { assertFaithful, ProofError } from "./data_integrity.js";
 import { signedIn } from "./layout.js";
 import { checkRequest, credentialType, REQUEST_TYPE, RequestError, respond } from "./presentation.js";
-import { message, parse, post, readFile } from "./json_files.js";
+import { parse, post, readFile } from "./json_files.js";
 import { showReport } from "./reports.js";
 import { $, el, onSubmit, shortDid, show, verdict } from "./ui.js";
 import * as wallet from "./wallet.js";
@@ -66,7 +66,7 @@ async function verifyInput(read) {
     await verifyItems(await read());
   } catch (e) {
     $("report").replaceChildren();
-    verdict(false, message(e));
+    verdict(false, e.message);
   }
 }
 
@@ -130,7 +130,7 @@ async function refresh() {
       reports = (await post("/v1/credentials/verify", JSON.stringify(
         { credentials: held, subject: session.did }))).credentials;
     } catch (e) {
-      verdict(false, `cannot check the wallet's credentials now: ${message(e)}`, "wallet-status");
+      verdict(false, `cannot check the wallet's credentials now: ${e.message}`, "wallet-status");
     }
   }
   const wanted = new Set(loaded?.types ?? []);
@@ -171,7 +171,7 @@ onSubmit($("wallet-import"), "wallet-status", async (form) => {
       added += 1;
     } catch (e) {
       if (!(e instanceof ApiError || e instanceof ProofError)) throw e;
-      refused.push(`${file.name}: ${message(e)}`);
+      refused.push(`${file.name}: ${e.message}`);
     }
   }
   $("wallet-import").reset();
@@ -213,10 +213,10 @@ $("answer").addEventListener("click", async () => {
     $("answer-download").focus();
   } catch (e) {
     if (!(e instanceof ApiError || e instanceof ProofError || e instanceof RequestError)) throw e;
-    verdict(false, message(e), "answer-status");
+    verdict(false, e.message, "answer-status");
   } finally {
     $("answer").disabled = false;
   }
 });
 
-startWallet().catch((e) => verdict(false, message(e), "wallet-status"));
+startWallet().catch((e) => verdict(false, e.message, "wallet-status"));

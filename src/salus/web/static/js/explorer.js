@@ -7,7 +7,6 @@ import { BlockError, verifyBlock } from "./block.js";
 import { Session } from "./session.js";
 import { $, cell, el, show, verdict, when } from "./ui.js";
 
-const getJson = (path) => request(path);
 // A signed-in viewer sees what the read rules give them (a transaction's envelope when
 // they signed it, or audit); anyone else what the public sees.
 const session = await Session.resume().catch(() => null);
@@ -18,10 +17,10 @@ function link(text, hash) {
 }
 
 async function load() {
-  const status = await getJson("/v1/status");
+  const status = await request("/v1/status");
   $("chain").textContent = `Chain ${status.chain_id}: height ${status.height}, ${status.log_size} log entries`;
   if (!$("anchor").value) $("anchor").value = status.orderer;
-  const sth = await getJson("/v1/log/sth");
+  const sth = await request("/v1/log/sth");
   show($("sth"), [["Tree size", sth.tree_size], ["Root hash", sth.root_hash],
                   ["Time", new Date(sth.timestamp).toISOString()], ["Signature", sth.signature]]);
   try {
@@ -34,7 +33,7 @@ async function load() {
   const body = $("blocks").tBodies[0];
   body.replaceChildren();
   for (let h = status.height; h >= Math.max(0, status.height - 9); h--) {
-    const block = await getJson(`/v1/blocks/${h}`);
+    const block = await request(`/v1/blocks/${h}`);
     const row = body.insertRow();
     row.insertCell().append(link(String(h), `block=${h}`));
     cell(row, new Date(block.header.time).toISOString());
@@ -49,7 +48,7 @@ async function load() {
 }
 
 async function showBlock(height) {
-  const block = await getJson(`/v1/blocks/${height}`);
+  const block = await request(`/v1/blocks/${height}`);
   const h = block.header;
   show($("block-facts"), [["Height", h.height], ["Time", when(h.time)], ["Hash", block.hash],
                           ["Previous", h.prev_hash], ["Transactions", h.tx_count],
@@ -108,7 +107,7 @@ async function route() {
 }
 
 async function fetchProof(txId, sth) {
-  const proof = await getJson(`/v1/log/proof?hash=${txId}&tree_size=${sth.tree_size}`);
+  const proof = await request(`/v1/log/proof?hash=${txId}&tree_size=${sth.tree_size}`);
   return { leaf_hash: txId, leaf_index: proof.leaf_index, audit_path: proof.audit_path, sth };
 }
 

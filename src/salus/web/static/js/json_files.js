@@ -7,8 +7,6 @@ import { ApiError, request } from "./api.js";
 // salus.api.credentials.MAX_BODY: the node reads no larger verification request.
 export const MAX_BODY = 2 * 1024 * 1024;
 
-// What a refusal says: the node's code and reason, or the error's message.
-export const message = (e) => (e instanceof ApiError ? `${e.code}: ${e.reason}` : e.message);
 
 // {name, text, doc}: the text, and what it parses to.
 export function parse(name, text) {

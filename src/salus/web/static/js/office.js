@@ -7,7 +7,7 @@
 import { ApiError } from "./api.js";
 import { ANCHOR_LABEL, assess, KNOWN_TYPES, ownRequest, reportHash, requestDossier } from "./credentialing.js";
 import { ProofError } from "./data_integrity.js";
-import { message, post, readFile } from "./json_files.js";
+import { post, readFile } from "./json_files.js";
 import { RequestError } from "./presentation.js";
 import { failedReason, renderReport } from "./reports.js";
 import { Session } from "./session.js";
@@ -90,8 +90,8 @@ async function anchor(session, report) {
          `${receipt.tx_id.slice(0, 12)}…`));
   } catch (e) {
     if (!refusal(e)) throw e;
-    verdict(false, `The report was signed but not anchored: ${message(e)}`, "anchor-status");
+    verdict(false, `The report was signed but not anchored: ${e.message}`, "anchor-status");
   }
 }
 
-start().catch((e) => verdict(false, message(e), "ask-status"));
+start().catch((e) => verdict(false, e.message, "ask-status"));

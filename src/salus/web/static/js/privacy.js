@@ -1,7 +1,7 @@
 // The privacy officer's page: the organisation's emergency (break-glass) accesses waiting
 // for review, each with who read what, for which patient, why and when; a finding per
 // entry signed here (access.review, the codes its schema allows); the full access log.
-import { ApiError, request } from "./api.js";
+import { request } from "./api.js";
 import { requireSession } from "./layout.js";
 import { currentRoles } from "./roles.js";
 import { $, cell, el, shortDid, verdict, when } from "./ui.js";
@@ -13,7 +13,6 @@ let findings = null;
 let auditNext = "";
 
 const human = (code) => String(code ?? "—").replaceAll("_", " ");
-const refusal = (e) => (e instanceof ApiError ? `${e.code}: ${e.reason}` : e.message);
 
 async function findingCodes() {
   // The findings access.review accepts, from the contract's own schema.
@@ -51,7 +50,7 @@ function findingForm(entry, n, codes) {
       await load();
       $("review-h").focus();
     } catch (e) {
-      verdict(false, `Refused by the node: ${refusal(e)}`, `finding-status-${n}`);
+      verdict(false, `Refused by the node: ${e.message}`, `finding-status-${n}`);
       button.disabled = false;
     }
   });
@@ -94,7 +93,7 @@ async function load() {
       : `No emergency access ${pending ? "waits for review" : "was recorded"} at ${custodian}.`;
   } catch (e) {
     $("review-count").textContent = "";
-    verdict(false, `Refused by the node: ${refusal(e)}`, "review-status");
+    verdict(false, `Refused by the node: ${e.message}`, "review-status");
   }
 }
 
@@ -124,7 +123,7 @@ async function loadAudit(more = false) {
   } catch (e) {
     $("audit-wrap").hidden = true;
     $("audit-more").hidden = true;
-    verdict(false, `Refused by the node: ${refusal(e)}`, "audit-status");
+    verdict(false, `Refused by the node: ${e.message}`, "audit-status");
   }
 }
 

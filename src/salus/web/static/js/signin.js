@@ -1,6 +1,5 @@
 // Signing in: a key file imported into this browser, or a new patient's key made here
 // (its backup downloaded before it is used), then registered on the ledger.
-import { ApiError } from "./api.js";
 import { createKeyFile, KeyFileError } from "./keys.js";
 import { signedIn } from "./layout.js";
 import { Session } from "./session.js";
@@ -99,7 +98,7 @@ $("register").addEventListener("click", async () => {
     verdict(true, "You are registered as a patient.", "new-status");
   } catch (e) {
     $("register").disabled = false;
-    verdict(false, e instanceof ApiError ? `${e.code}: ${e.reason}` : e.message, "new-status");
+    verdict(false, e.message, "new-status");
   }
 });
 

@@ -71,9 +71,7 @@ class Node:
         self._inflight: dict[bytes, int] = {}  # tx id -> ingress time (ns)
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="commit")
         self._task: asyncio.Task[None] | None = None
-        self._catching_up: asyncio.Task[None] | None = None
         self._block_listeners: set[asyncio.Queue[CommittedBlock | None]] = set()
-        self._caught_up = asyncio.Event()
         self._sync_metrics()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -81,17 +79,10 @@ class Node:
         await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
         await self.orderer.start(self.ledger.height + 1, self.ledger.ordering_cursor)
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
-        self._catching_up = asyncio.create_task(self._watch_catch_up(), name="salus-catch-up")
-
-    async def _watch_catch_up(self) -> None:
-        await self.orderer.read_through_start.wait()
-        self._caught_up.set()
 
     async def stop(self) -> None:
         self._stopping = True
         await self.orderer.stop()
-        if self._catching_up is not None:
-            self._catching_up.cancel()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self._task, timeout=30)
@@ -228,10 +219,10 @@ class Node:
         """Whether this node has committed everything its ordering service held when it
         started (always, for the embedded orderer). Until then its state is behind the
         network's, and decisions on it (a records gateway's, say) would be stale."""
-        return self._caught_up.is_set()
+        return self.orderer.read_through_start.is_set()
 
     async def wait_caught_up(self) -> None:
-        await self._caught_up.wait()
+        await self.orderer.read_through_start.wait()
 
     def halt(self, reason: str) -> None:
         """Stop committing for good (until restart): better than a ledger that diverges."""

@@ -307,6 +307,7 @@ class JetStreamOrderer:
         self._timer: asyncio.TimerHandle | None = None
         self._markers: set[asyncio.Task[None]] = set()
         self._running = False
+        #: The stream's last sequence when this peer started, if it had not read that far.
         self.caught_up_at: int | None = None
         self.read_through_start = asyncio.Event()
 

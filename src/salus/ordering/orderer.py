@@ -41,9 +41,6 @@ class Batch:
 
 
 class Orderer(Protocol):
-    #: Set by :meth:`start`: the cursor up to which the service already held messages
-    #: when this peer started. None when there is nothing to catch up on.
-    caught_up_at: int | None
     #: Set once every message the service held at start has been read, and each batch
     #: they completed delivered (and so committed: a consumer takes a batch before it asks
     #: for the next). Messages that complete no batch (skipped ones, or transactions still

@@ -40,8 +40,7 @@ class SoloOrderer:
         self._next = 1
         self._last_time = 0
         self._running = False
-        self.caught_up_at: int | None = None  # it keeps nothing: never behind
-        self.read_through_start = asyncio.Event()
+        self.read_through_start = asyncio.Event()  # it keeps nothing: never behind
         self.read_through_start.set()
 
     async def start(self, next_number: int, cursor: int | None = None) -> None:

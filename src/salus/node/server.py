@@ -126,7 +126,7 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     async def gateway(running: Node) -> Gateway:
         orgs = None if config.custodians is None else list(config.custodians)
         return await open_gateway(running, datadir, orgs,
-                                  refused_reads=config.rate_limits.refused_reads)
+                                  rate_limits=config.rate_limits)
 
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
                      context_max_age=config.context_max_age, peer=peer,

@@ -37,7 +37,7 @@ from salus.ledger.codes import Rejected
 from salus.ledger.members import has_role, key_valid_at, member_key, member_of_key
 from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES
 from salus.node.node import Node, NodeUnavailable
-from salus.node.rate_limits import Buckets, Budget, RateLimits
+from salus.node.rate_limits import Buckets, RateLimits
 from salus.node.receipt import Receipt
 from salus.records import fhir_ingest, sealing
 from salus.records.contracts.access import MAX_ENTRIES, UNKNOWN_PURPOSE
@@ -223,15 +223,17 @@ class AuditTrail:
 class Gateway:
     def __init__(self, node: Node, custodians: dict[str, Custodian], *,
                  replay_file: str | Path, clock: Callable[[], int] = wall_clock_ms,
-                 refused_reads: Budget | None = None) -> None:
+                 rate_limits: RateLimits | None = None) -> None:
         """``replay_file``: where the gateway remembers the signed requests it served
         (a restarted gateway must still refuse them): ``DataDir.replay_file``.
-        ``refused_reads``: how many refused reads a member may cause, at once and then
-        a second (``RateLimits.refused_reads`` by default). Past it, the gateway answers
-        429 without deciding, so without writing to anyone's access log."""
+        ``rate_limits``: the node's budgets, of which the gateway keeps
+        ``refused_reads``, how many refused reads a member may cause, at once and then a
+        second. Past it, the gateway answers 429 without deciding, so without writing to
+        anyone's access log."""
         self.node = node
-        budget = refused_reads or RateLimits().refused_reads
-        self.refusals = Buckets(budget, 50_000) if budget.limited else None
+        limits = rate_limits or RateLimits()
+        self.refusals = (Buckets(limits.refused_reads, limits.table_size)
+                         if limits.refused_reads.limited else None)
         self.ledger = node.ledger
         self.custodians = custodians
         self.clock = clock

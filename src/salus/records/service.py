@@ -9,7 +9,7 @@ from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.node.node import Node
-from salus.node.rate_limits import Budget
+from salus.node.rate_limits import RateLimits
 from salus.records.custodian import CustodianError, gateway_key_path, open_custodian
 from salus.records.gateway import Gateway
 
@@ -30,7 +30,7 @@ def hosted_orgs(node: Node, datadir: DataDir) -> list[str]:
 
 
 async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = None,
-                       refused_reads: Budget | None = None) -> Gateway:
+                       rate_limits: RateLimits | None = None) -> Gateway:
     now = wall_clock_ms()
     custodians = {}
     for org in hosted_orgs(node, datadir) if orgs is None else orgs:
@@ -43,6 +43,6 @@ async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = No
                 c.close()
             raise
     gateway = Gateway(node, custodians, replay_file=datadir.replay_file,
-                      refused_reads=refused_reads)
+                      rate_limits=rate_limits)
     await gateway.start()
     return gateway

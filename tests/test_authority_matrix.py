@@ -23,6 +23,7 @@ from authority_world import (
     IN_TRANSIT,
     MADE,
     RECORD,
+    SUPPLY_OPERATORS,
     SUSPECT,
     World,
     build_world,
@@ -182,6 +183,20 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
     ("close the suspect pack's investigation", "supply", "close_investigation",
      lambda w: {"item": SUSPECT, "finding": "cleared"},
      {"maker_operator": VALID, "regulator_admin": VALID}),
+    ("register the distributor's party GLN", "supply", "register_party",
+     lambda w: {"gln": "9506000000015", "org": "wholesale"}, {"regulator_admin": VALID}),
+    ("observe an event", "supply", "observe",
+     lambda w: {"event": event("m observe")}, dict.fromkeys(SUPPLY_OPERATORS.values(), VALID)),
+    ("declare the world's shipment in error", "supply", "declare_error",
+     lambda w: {"event": event("world shipment"), "reason": "incorrect_data"},
+     {"maker_operator": VALID}),
+    ("repackage pharmaco's pack under pharmaco's GTIN", "supply", "transform",
+     lambda w: {"event": event("m transform"), "inputs": [MADE], "gtin": GTIN, "lot": "RP-1",
+                "expiry": EXPIRY, "outputs": [pack("M-REPACK")]}, {"maker_operator": VALID}),
+    ("capture a document shipping pharmaco's pack", "supply", "capture",
+     lambda w: {"steps": [{"method": "observe", "event": event("m doc observe")},
+                          {"method": "ship", "event": event("m doc ship"), "items": [MADE],
+                           "to": "wholesale"}]}, {"maker_operator": VALID}),
 ]
 
 

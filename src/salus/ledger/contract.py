@@ -70,6 +70,9 @@ class Context:
     #: block time. Contracts that judge a signed request's time use the chain's window.
     time_window_ms: int = 10 * 60 * 1000
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: Work a contract counts against its own per-transaction limit (the supply
+    #: contract: items visited), so that a call of many steps is bounded as one is.
+    touched: int = 0
 
     def get(self, key: str) -> Any:
         return self.state.get(key)
@@ -134,6 +137,17 @@ def _schema(contract: str, fn: Callable[..., Any]) -> MethodSchema:
     return MethodSchema(f"{contract}.{fn.__name__}", fields)
 
 
+def bind(contract: Contract, name: str) -> Method:
+    """Contract ``contract``'s transaction method ``name``: its code, schema and rule (as
+    the registry holds it; a contract that runs its own methods as steps of one call
+    builds them with this)."""
+    fn = getattr(contract, name)
+    who = getattr(fn, _MARK, None)
+    if who is None:
+        raise TypeError(f"{type(contract).__name__}.{name} is not a @method")
+    return Method(contract.name, name, fn, _schema(contract.name, fn), who)
+
+
 class Contract:
     """Base class: subclasses set ``name`` and mark methods with :func:`method`."""
 
@@ -148,9 +162,8 @@ class Registry:
         for contract in contracts:
             table: dict[str, Method] = {}
             for name, fn in inspect.getmembers(contract, callable):
-                who = getattr(fn, _MARK, None)
-                if who is not None:
-                    table[name] = Method(contract.name, name, fn, _schema(contract.name, fn), who)
+                if getattr(fn, _MARK, None) is not None:
+                    table[name] = bind(contract, name)
             self._methods[contract.name] = table
 
     @property

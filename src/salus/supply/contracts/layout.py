@@ -16,6 +16,9 @@ State (docs/supply.md, "Decision: what the ledger holds"), every key under ``sup
   who recorded the event, with which method, and the SHA-256 of the call's canonical
   arguments (so a repeat is told from a different use of the same hash).
 * ``supply/investigation/<item key>`` -> a suspect item's latest investigation.
+* ``supply/party/<GLN>`` -> ``{gln, org, height}``: a trading organisation's party GLN
+  (GS1's public register of who is who), so that the events of a document, which name
+  parties by GLN, name ledger organisations.
 
 The **item key** is SHA-256 of ``salus-item/1|`` and the item's constrained canonical GS1
 Digital Link (:attr:`salus.supply.identifiers.Identity.digital_link`): whoever holds a
@@ -75,11 +78,16 @@ FORM_3911 = {
     "reporter": frozenset({"manufacturer", "wholesale_distributor", "dispenser", "repackager"}),
 }
 #: A suspect investigation is due this long after it opens (ms of block time).
+#: CBV 2.0 §7.5 error reasons, and ``unknown`` when a declaration gives none.
+ERROR_REASONS = frozenset({"did_not_occur", "incorrect_data", "unknown"})
 INVESTIGATION_MS = 24 * 60 * 60 * 1000
 MAX_ITEMS = 1000  # item keys per transaction
 MAX_CHILDREN = 10_000  # items directly inside one container
 #: Items one call may touch, containers' contents included: bounds a peer's work.
 MAX_TOUCHED = 50_000
+#: Steps of one ``capture`` call: the events of one EPCIS document (a transformation is
+#: one step), so a document of up to this many events is captured all or nothing.
+MAX_STEPS = 500
 PREFIX_DIGITS = (4, 12)
 
 EVENT_HASH_PATTERN = r"ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0"
@@ -122,6 +130,10 @@ def event_key(event: str) -> str:
     return f"{PREFIX}event/{event[EVENT_HASH_HEAD:EVENT_HASH_HEAD + 64]}"
 
 
+def party_key(gln: str) -> str:
+    return f"{PREFIX}party/{gln}"
+
+
 def investigation_key(item: str) -> str:
     return f"{PREFIX}investigation/{item}"
 
@@ -160,9 +172,10 @@ def _real_date(value: int) -> int:
     return value
 
 
-def _gtin_check(value: str) -> str:
-    if check_digit(value[:13]) != value[13]:
-        raise PydanticCustomError("bad_check_digit", "GTIN {value}: wrong check digit",
+def _check_digit(value: str) -> str:
+    """A GTIN's or GLN's last digit is its GS1 check digit (GenSpecs §7.9)."""
+    if check_digit(value[:-1]) != value[-1]:
+        raise PydanticCustomError("bad_check_digit", "{value}: wrong check digit",
                                   {"value": value})
     return value
 
@@ -172,7 +185,7 @@ EventHash = text(EVENT_HASH_PATTERN, 89, "a CBV 2.0 canonical event hash, ni:///
 ItemKey = text("[0-9a-f]{64}", 64, "an item key: SHA-256 of salus-item/1| and its Digital Link")
 ItemRef = reference(ItemKey, "item", item_state_key)
 Gtin = Annotated[text("[0-9]{14}", 14, "a GTIN-14, check digit verified"),
-                 AfterValidator(_gtin_check)]
+                 AfterValidator(_check_digit)]
 #: AI 10: up to 20 characters of GS1's character set 82 (GenSpecs §7.11).
 Lot = text(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}", 20, "a lot or batch number (AI 10)")
 Expiry = Annotated[integer(20000101, 20991231, "expiry date, YYYYMMDD (AI 17, day 00 resolved)"),
@@ -183,3 +196,6 @@ AggregateAction = one_of(AGGREGATE_ACTIONS, "ADD packs a container, DELETE unpac
 ReportStatus = one_of(REPORTABLE, "what the possessor found")
 Finding = one_of(FINDINGS, "the investigation's finding")
 RecallReason = one_of(RECALL_REASONS, "why the lot is recalled")
+Gln = Annotated[text("[0-9]{13}", 13, "a GLN-13, check digit verified"),
+                AfterValidator(_check_digit)]
+ErrorReason = one_of(ERROR_REASONS, "CBV 2.0 error reason (ER) of an error declaration")

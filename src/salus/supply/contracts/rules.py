@@ -11,13 +11,14 @@ names the organisation that does possess or own a pack: that is a trading relati
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from salus.ledger.authority import HoldsRole, Rule, is_governor
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context
 from salus.ledger.members import GOVERNING_TYPES, has_role, org_key
+from salus.ledger.state import BlockState, TxState
 from salus.supply.contracts.layout import (
     DISPENSER_ROLES,
     DISPENSER_TYPES,
@@ -136,7 +137,8 @@ class Destination(TradingParty):
     def party(self, ctx: Context, args: dict[str, Any], org: str) -> None:
         for item in args["items"]:
             found = ctx.get(item_state_key(item))
-            if found["shipped_to"] != org:
+            # absent only in a capture's step, judged again once earlier steps have run
+            if found is not None and found["shipped_to"] != org:
                 raise forbidden("SC5", f"item {item} is not shipped to {org}")
 
     def describe(self) -> str:
@@ -196,3 +198,51 @@ class Dispenser(Possessor):
     items: Callable[[dict[str, Any]], list[str]] = lambda args: [args["item"]]
     names: str = "`item`"
     cites = "A4, SC3, SC6, SC9"
+
+
+@dataclass(frozen=True)
+class Repackager(TradingParty):
+    """SC10: the possessor of every input, who is also the brand owner of the outputs'
+    GTIN (a repackager commissions under its own registered prefix)."""
+
+    cites = "A4, SC2, SC3, SC10, SC9"
+
+    def party(self, ctx: Context, args: dict[str, Any], org: str) -> None:
+        Possessor(items=lambda a: a["inputs"]).party(ctx, args, org)
+        BrandOwner().party(ctx, args, org)
+
+    def describe(self) -> str:
+        return (super().describe() + ", of the organisation possessing every item in "
+                "`inputs` and owning the GS1 company prefix that starts `gtin`")
+
+
+@dataclass(frozen=True)
+class Capturer(TradingParty):
+    """SC11: a trading party's supply operator, and, for every step of the call, whoever
+    that step's own method admits after the steps before it. The steps are run on a
+    scratch copy of the state (``simulate``), so a capture with a step its signer may not
+    take, or naming an item that does not exist, is dropped and never kept, like any
+    call; a step refused on its own merits (``CONFLICT``, ...) is the body's to refuse,
+    and kept with its code."""
+
+    simulate: Callable[[Context, list[dict[str, Any]]], Any] = lambda ctx, steps: None
+    cites = "A4, SC11"
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        HoldsRole.check(self, ctx, args)
+        scratch = replace(ctx, state=TxState(BlockState(ctx.state.get_bytes)), events=[],
+                          touched=0)
+        try:
+            self.simulate(scratch, args["steps"])
+        except Rejected as exc:
+            if exc.code in ADMISSION_CODES:
+                raise
+            # an order-dependent refusal (CONFLICT, ...) is the body's to keep, with its code
+
+    def describe(self) -> str:
+        return super().describe() + "; each step is judged by its own method's rule"
+
+
+#: Refusals of a capture's step that are admission's (S5-S7): dropped at ingress.
+ADMISSION_CODES = frozenset({Code.FORBIDDEN, Code.UNKNOWN_SIGNER, Code.KEY_NOT_ACTIVE,
+                             Code.NOT_FOUND, Code.BAD_ARGUMENTS})

@@ -44,21 +44,38 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
 * **SC9 Events.** Every event hash is recorded once, with the recording organisation,
   method and arguments. The same call again by that organisation is idempotent: no
   effect, the same outcome. The hash with another method or other arguments is refused
-  (``CONFLICT``); by another organisation, refused at admission.
+  (``CONFLICT``); by another organisation, refused at admission. An event with no
+  effect on any item (an observation, an association, a TransactionEvent that sells
+  nothing shipped in the same capture) is recorded by ``observe``. Only the organisation
+  that recorded an event declares it in error (EPCIS 2.0 §7.4.1.4): the record is marked,
+  never removed, and what the event did stands until corrective events undo it.
+* **SC10 Repackaging.** A TransformationEvent's inputs are decommissioned and its
+  outputs commissioned in one step, by an organisation possessing every input and
+  owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together).
+* **SC11 Capture.** ``capture`` runs the steps of one EPCIS document (at most
+  ``MAX_STEPS``) in order, all or nothing: each step is admitted by its own method's
+  rule and schema (at admission on committed state, then on its turn with the steps
+  before it applied), and a refused step refuses the whole call, naming the step.
+  The items all steps visit count against one ``MAX_TOUCHED``.
+* **SC12 Parties.** A regulator's admin registers a trading organisation's party GLN
+  (check digit verified), once; a GLN names one organisation.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import inspect
+import typing
+from typing import Annotated, Any, Literal, NotRequired
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from salus.canonical import jcs
 from salus.ledger.codes import Code, Rejected
-from salus.ledger.contract import Context, Contract, method
+from salus.ledger.contract import Context, Contract, Method, bind, method
 from salus.ledger.members import OrgRef, org_active_at, org_key
-from salus.ledger.schema import STRICT, Date, array, integer, one_of
+from salus.ledger.schema import STRICT, Date, Invalid, array, integer, one_of
 from salus.supply.contracts.layout import (
     ACTIVE,
     BRAND_OWNER_TYPE,
@@ -72,6 +89,7 @@ from salus.supply.contracts.layout import (
     INVESTIGATION_MS,
     MAX_CHILDREN,
     MAX_ITEMS,
+    MAX_STEPS,
     MAX_TOUCHED,
     PACK,
     PREFIX_DIGITS,
@@ -80,9 +98,11 @@ from salus.supply.contracts.layout import (
     TRADING_TYPES,
     AggregateAction,
     CompanyPrefix,
+    ErrorReason,
     EventHash,
     Expiry,
     Finding,
+    Gln,
     Gtin,
     ItemKey,
     ItemRef,
@@ -95,16 +115,20 @@ from salus.supply.contracts.layout import (
     item_state_key,
     lot_id,
     lot_key,
+    party_key,
     prefix_cover_key,
     prefix_key,
 )
 from salus.supply.contracts.rules import (
     BrandOwner,
     BrandOwnerOrRegulator,
+    Capturer,
     Destination,
     Dispenser,
     Possessor,
     Registrar,
+    Repackager,
+    TradingParty,
     item_brand_owner,
     lot_owner,
     signer_org,
@@ -112,6 +136,8 @@ from salus.supply.contracts.rules import (
 
 NewItems = array(ItemKey, 1, MAX_ITEMS, "item keys of the packs commissioned, each new")
 Items = array(ItemRef, 1, MAX_ITEMS, "item keys, each once")
+#: A capture step's item arguments: keys, not references (see ``_step_type``).
+_UNCHECKED = {id(ItemRef): ItemKey, id(Items): array(ItemKey, 1, MAX_ITEMS, "item keys, each once")}
 
 
 class Form3911(TypedDict):
@@ -194,8 +220,9 @@ def _trees(ctx: Context, items: list[str], allowed: frozenset[str], rule: str
         while stack:
             key, node = stack.pop()
             out.append((key, node))
-            if len(out) > MAX_TOUCHED:
-                raise _conflict("SC4", f"more than {MAX_TOUCHED} items in one call")
+            ctx.touched += 1
+            if ctx.touched > MAX_TOUCHED:
+                raise _conflict("SC4", f"more than {MAX_TOUCHED} items in one transaction")
             stack += [(child, _item(ctx, child)) for child in node["children"] or []]
     return out
 
@@ -208,6 +235,29 @@ def _set(ctx: Context, nodes: list[tuple[str, dict[str, Any]]], event: str, **ch
 
 def _expired(ctx: Context, doc: dict[str, Any]) -> bool:
     return doc["expiry"] < block_date(ctx.time)
+
+
+def _commission(ctx: Context, event: str, gtin: str, lot: str, expiry: int,
+                items: list[str]) -> None:
+    """SC2: new packs of one lot, owned and possessed by the signer's organisation."""
+    _once(items)
+    org = signer_org(ctx)
+    if expiry < block_date(ctx.time):
+        raise _conflict("SC2", f"expiry {expiry} has passed")
+    lid = lot_id(gtin, lot)
+    found = ctx.get(lot_key(lid))
+    if found is None:
+        ctx.put(lot_key(lid), {"gtin": gtin, "lot": lot, "expiry": expiry, "owner": org,
+                               "recall": None})
+    elif found["expiry"] != expiry:  # SC2: one expiry per lot
+        raise _conflict("SC2", f"lot {lot} expires on {found['expiry']}, not {expiry}")
+    elif found["recall"] is not None:
+        raise _conflict("SC2", f"lot {lot} is recalled")
+    for item in items:
+        if ctx.get(item_state_key(item)) is not None:  # SC2: once
+            raise _conflict("SC2", f"item {item} is already commissioned")
+        ctx.put(item_state_key(item), _new_item(PACK, org, event, gtin, lot, expiry))
+    ctx.emit("supply_commissioned", event=event, org=org, lot=lid)
 
 
 class SupplyContract(Contract):
@@ -238,24 +288,7 @@ class SupplyContract(Contract):
         args = {"gtin": gtin, "lot": lot, "expiry": expiry, "items": items}
         if (done := _repeat(ctx, event, "commission", args)) is not None:
             return done
-        _once(items)
-        org = signer_org(ctx)
-        if expiry < block_date(ctx.time):
-            raise _conflict("SC2", f"expiry {expiry} has passed")
-        lid = lot_id(gtin, lot)
-        found = ctx.get(lot_key(lid))
-        if found is None:
-            ctx.put(lot_key(lid), {"gtin": gtin, "lot": lot, "expiry": expiry, "owner": org,
-                                   "recall": None})
-        elif found["expiry"] != expiry:  # SC2: one expiry per lot
-            raise _conflict("SC2", f"lot {lot} expires on {found['expiry']}, not {expiry}")
-        elif found["recall"] is not None:
-            raise _conflict("SC2", f"lot {lot} is recalled")
-        for item in items:
-            if ctx.get(item_state_key(item)) is not None:  # SC2: once
-                raise _conflict("SC2", f"item {item} is already commissioned")
-            ctx.put(item_state_key(item), _new_item(PACK, org, event, gtin, lot, expiry))
-        ctx.emit("supply_commissioned", event=event, org=org, lot=lid)
+        _commission(ctx, event, gtin, lot, expiry, items)
         return _record(ctx, event, "commission", args)
 
     @method(who=Possessor(items=lambda a: [a["parent"], *a["children"]],
@@ -470,3 +503,106 @@ class SupplyContract(Contract):
                  parties=nodes[0][1]["parties"])
         return {"item": item, "finding": finding, "late": late}
 
+
+    @method(who=Registrar())
+    def register_party(self, ctx: Context, gln: Gln, org: OrgRef) -> dict[str, Any]:
+        """A regulator registers a trading organisation's party GLN (SC12)."""
+        if ctx.get(org_key(org))["type"] not in TRADING_TYPES:
+            raise Rejected(Code.BAD_ARGUMENTS, f"SC12: {org} is not a trading organisation "
+                                               f"({', '.join(sorted(TRADING_TYPES))})")
+        if ctx.get(party_key(gln)) is not None:
+            raise _conflict("SC12", f"GLN {gln} is already registered")
+        ctx.put(party_key(gln), {"gln": gln, "org": org, "height": ctx.height})
+        ctx.emit("supply_party_registered", gln=gln, org=org)
+        return {"gln": gln, "org": org}
+
+    @method(who=TradingParty())
+    def observe(self, ctx: Context, event: EventHash) -> dict[str, Any]:
+        """Record an event that changes no item (SC9): an observation, an association,
+        a TransactionEvent selling nothing shipped in the same capture."""
+        if (done := _repeat(ctx, event, "observe", {})) is not None:
+            return done
+        return _record(ctx, event, "observe", {})
+
+    @method(who=TradingParty())
+    def declare_error(self, ctx: Context, event: EventHash, reason: ErrorReason
+                      ) -> dict[str, Any]:
+        """The organisation that recorded an event declares it in error (SC9; EPCIS 2.0
+        §7.4.1.4): the record is marked, never removed."""
+        recorded = ctx.get(event_key(event))
+        if recorded is None:
+            raise Rejected(Code.NOT_FOUND, f"no event {event} on the ledger")
+        if recorded.get("error") is not None:
+            return {**_outcome(event, recorded), "error": recorded["error"]}
+        recorded["error"] = {"reason": reason, "height": ctx.height}
+        ctx.put(event_key(event), recorded)
+        ctx.emit("supply_error_declared", event=event, org=signer_org(ctx), reason=reason)
+        return {**_outcome(event, recorded), "error": recorded["error"]}
+
+    @method(who=Repackager())
+    def transform(self, ctx: Context, event: EventHash, inputs: Items, gtin: Gtin, lot: Lot,
+                  expiry: Expiry, outputs: NewItems) -> dict[str, Any]:
+        """Repackaging (EPCIS TransformationEvent, SC10): the inputs are decommissioned
+        and the outputs commissioned as packs of the repackager's own GTIN and lot."""
+        args = {"inputs": inputs, "gtin": gtin, "lot": lot, "expiry": expiry,
+                "outputs": outputs}
+        if (done := _repeat(ctx, event, "transform", args)) is not None:
+            return done
+        if set(inputs) & set(outputs):
+            raise Rejected(Code.BAD_ARGUMENTS, "SC10: an output is not one of the inputs")
+        _set(ctx, _trees(ctx, inputs, frozenset({ACTIVE}), "SC10"), event,
+             status=DECOMMISSIONED)
+        _commission(ctx, event, gtin, lot, expiry, outputs)
+        return _record(ctx, event, "transform", args)
+
+    @method(who=Capturer(simulate=lambda ctx, steps: _run_steps(ctx, steps)))
+    def capture(self, ctx: Context, steps: CaptureSteps) -> dict[str, Any]:
+        """The events of one EPCIS document, in order, all or nothing (SC11): each step
+        is the call its event implies (``method`` and that method's arguments)."""
+        return {"steps": _run_steps(ctx, steps)}
+
+
+def _run_steps(ctx: Context, steps: list[dict[str, Any]]) -> list[Any]:
+    """SC11: each step's schema (references, after the steps before it), rule and body."""
+    outcomes = []
+    for i, step in enumerate(steps):
+        found = _STEPS[step["method"]]
+        args = {k: v for k, v in step.items() if k != "method"}
+        try:
+            try:
+                found.schema.check(args, ctx.get)
+            except Invalid as exc:
+                raise Rejected(Code.NOT_FOUND if exc.not_found else Code.BAD_ARGUMENTS,
+                               exc.reason) from None
+            found.who.check(ctx, args)
+            outcomes.append(found.fn(ctx, **args))
+        except Rejected as exc:
+            raise Rejected(exc.code, f"step {i} ({step['method']}): {exc.reason}") from None
+    return outcomes
+
+
+#: The methods a capture's steps may name: those an EPCIS event implies.
+STEP_METHODS = ("commission", "aggregate", "ship", "receive", "dispense", "decommission",
+                "destroy", "report", "observe", "declare_error", "transform")
+
+
+def _step_type(fn: Any) -> Any:
+    """A capture step naming ``fn``: ``method`` and ``fn``'s arguments, each an item key
+    rather than a reference (an item may be made by an earlier step; the step's own
+    schema checks references on its turn)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {"method": Literal[fn.__name__]}  # type: ignore[valid-type]
+    for p in list(inspect.signature(fn).parameters.values())[1:]:
+        hint = _UNCHECKED.get(id(hints[p.name]), hints[p.name])
+        fields[p.name] = hint if p.default is inspect.Parameter.empty else NotRequired[hint]
+    step = TypedDict(f"{fn.__name__.title().replace('_', '')}Step", fields)  # type: ignore[operator]
+    step.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+    return step
+
+
+_CONTRACT = SupplyContract()
+_STEPS: dict[str, Method] = {name: bind(_CONTRACT, name) for name in STEP_METHODS}
+CaptureStep = Annotated[typing.Union[tuple(_step_type(getattr(_CONTRACT, n))  # noqa: UP007
+                                           for n in STEP_METHODS)],
+                        Field(discriminator="method")]
+CaptureSteps = array(CaptureStep, 1, MAX_STEPS, "the document's events, in order, as calls")

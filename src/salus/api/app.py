@@ -30,7 +30,17 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import credentials, education, errors, fhir, network, openapi_doc, records, scopes
+from salus.api import (
+    credentials,
+    education,
+    errors,
+    fhir,
+    network,
+    openapi_doc,
+    records,
+    scopes,
+    supply,
+)
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
@@ -63,6 +73,7 @@ from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
 from salus.records.gateway import Gateway
+from salus.supply.service import SupplyService
 from salus.web import routes as web_routes
 
 log = logging.getLogger("salus.api")
@@ -168,11 +179,14 @@ def _hex32(text: str, what: str) -> bytes:
 def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
                context_max_age: float = 1.0, peer: Peer | None = None,
-               rate_limits: RateLimits | None = None) -> FastAPI:
+               rate_limits: RateLimits | None = None,
+               open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
-    of client addresses and signers (salus.api.rate_limit; default: its defaults)."""
+    of client addresses and signers (salus.api.rate_limit; default: its defaults).
+    ``open_supply`` (called once the node has caught up) enables the supply application's
+    capture and query routes."""
     ledger = node.ledger
     # One transaction's body: twice the base64 of the largest transaction, so that one a
     # little over the limit is still refused by admission with its receipt (TOO_LARGE).
@@ -186,6 +200,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 await peer.start()
             await node.start()
         opening: asyncio.Task[None] | None = None
+        supplying: asyncio.Task[None] | None = None
         try:
             if open_gateway is not None:
                 if node.caught_up:
@@ -195,12 +210,23 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                         "this peer is catching up with the network; its records gateway "
                         "opens once it has")
                     opening = asyncio.create_task(_open_when_caught_up(open_gateway))
+            if open_supply is not None:
+                if node.caught_up:
+                    await _open_supply(open_supply)
+                else:
+                    app.state.supply_unavailable = ("this peer is catching up with the "
+                                                    "network; its supply service opens once "
+                                                    "it has")
+                    supplying = asyncio.create_task(_open_supply(open_supply))
             yield
         finally:
-            if opening is not None:
-                opening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await opening
+            for task in (opening, supplying):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if app.state.supply is not None:
+                app.state.supply.close()
             if app.state.gateway is not None:
                 await app.state.gateway.stop()
             if manage_node:
@@ -218,14 +244,26 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             log.error("the records gateway could not open: %s", exc)
             app.state.records_unavailable = f"the records gateway could not open: {exc}"
 
+    async def _open_supply(open_supply: Callable[[Node], Awaitable[SupplyService]]) -> None:
+        await node.wait_caught_up()
+        try:
+            app.state.supply = await open_supply(node)
+            app.state.supply_unavailable = None
+        except Exception as exc:  # reported on every supply request, not fatal to the peer
+            log.error("the supply service could not open: %s", exc)
+            app.state.supply_unavailable = f"the supply service could not open: {exc}"
+
     app = FastAPI(
         title="Salus node API", version=salus.__version__, lifespan=lifespan,
         description="A permissioned ledger for health data. Log endpoints follow Certificate "
                     "Transparency (RFC 9162); authentication follows SMART Backend Services.")
-    errors.install(app, {"/fhir/": fhir.outcome})
+    errors.install(app, {"/fhir/": fhir.outcome,
+                         "/epcis/": lambda status, code, reason: supply.problem(status, code, reason)})
     app.state.node = node
     app.state.gateway = None
     app.state.records_unavailable = None
+    app.state.supply = None
+    app.state.supply_unavailable = "this node does not run the supply application"
     app.state.tokens = tokens
     app.state.rate_limiter = limiter
 
@@ -236,6 +274,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
+    app.include_router(supply.build_router(member))
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

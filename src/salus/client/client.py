@@ -25,6 +25,7 @@ import httpx
 
 from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
+from salus.client.supply import SupplyClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.identity.assertion import (
@@ -39,11 +40,14 @@ from salus.node.receipt import Receipt
 
 
 class SalusError(Exception):
-    def __init__(self, code: str, reason: str, status: int | None = None) -> None:
+    def __init__(self, code: str, reason: str, status: int | None = None,
+                 problems: list[str] | None = None) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
         self.status = status
+        #: Every reason, when the node gave a list (a refused EPCIS document).
+        self.problems = problems or []
 
 
 class TransactionRejected(SalusError):
@@ -62,6 +66,9 @@ def _error_of(resp: httpx.Response) -> SalusError:
                                f"{i.get('diagnostics', i.get('code'))}" for i in doc["issue"])
             code = "INVALID_FHIR" if resp.status_code == 422 else "FHIR_ERROR"
             return SalusError(code, issues, resp.status_code)
+        if "error" not in doc and "detail" in doc:  # RFC 7807 (the EPCIS routes)
+            return SalusError(str(doc.get("code") or doc.get("title")), str(doc["detail"]),
+                              resp.status_code, [str(e) for e in doc.get("errors") or []])
         err = doc["error"]
         return SalusError(err["code"], err["reason"], resp.status_code)
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -75,7 +82,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
                                                                   "https": 443}.get(scheme)
 
 
-class SalusClient(RecordsClient, RecoveryClient):
+class SalusClient(RecordsClient, RecoveryClient, SupplyClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
     public URL when this client reaches it at another address on purpose (through a

@@ -28,6 +28,7 @@ from salus.ordering.jetstream import JetStreamOrderer
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
+from salus.supply.service import SupplyService, open_supply
 
 #: Addresses that mean "every interface": no client can reach the node at them.
 _WILDCARDS = ("0.0.0.0", "::", "")
@@ -45,6 +46,10 @@ class NodeConfig:
     #: Custodian organisations whose vaults this node holds; None = every hospital, lab
     #: and pharmacy whose admin or gateway key is in the data directory; [] = none.
     custodians: tuple[str, ...] | None = None
+    #: Trading organisations whose EPCIS repositories this node holds; None = every
+    #: manufacturer, distributor, pharmacy and hospital whose admin or supply key is in
+    #: the data directory; [] = none.
+    supply_orgs: tuple[str, ...] | None = None
     #: Seconds a verification context may serve before a newer height replaces it.
     context_max_age: float = 1.0
     #: A network.json: run as a network peer on the JetStream orderer instead of solo.
@@ -128,9 +133,14 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
         return await open_gateway(running, datadir, orgs,
                                   rate_limits=config.rate_limits)
 
+    async def supply(running: Node) -> SupplyService:
+        orgs = None if config.supply_orgs is None else list(config.supply_orgs)
+        return await open_supply(running, datadir, orgs)
+
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
                      context_max_age=config.context_max_age, peer=peer,
-                     rate_limits=config.rate_limits)
+                     rate_limits=config.rate_limits,
+                     open_supply=None if config.supply_orgs == () else supply)
     return app, node
 
 

@@ -416,3 +416,20 @@ def constrained_digital_link(uri: str) -> str | None:
     if qualifier:
         path += f"/{qualifier}/{_dl_escape(elements[qualifier])}"
     return CANONICAL_HOST + path
+
+
+_PARTY = re.compile(r"/(?:414|417)/([0-9]{13})(?:[/?#]|$)")
+
+
+def party_gln(uri: str) -> str:
+    """The GLN of a party or location as an EPCIS source or destination names it: a PGLN
+    or SGLN URN (TDS §6.3.3, §6.3.14) or a Digital Link with AI 417 or 414. The check
+    digit is verified (CheckDigitError); anything else raises IdentifierError."""
+    link = epc_uri_to_digital_link(uri) if uri.startswith("urn:epc:") else uri
+    found = _PARTY.search(link or "")
+    if found is None:
+        raise IdentifierError(f"{uri!r} names no party or location GLN")
+    gln = found.group(1)
+    if check_digit(gln[:12]) != gln[12]:
+        raise CheckDigitError(f"GLN {gln}: wrong check digit")
+    return gln

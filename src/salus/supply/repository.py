@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from salus.canonical import compact_json
+from salus.supply.capture_plan import vocabulary
 from salus.supply.event_hash import normalise_time
 from salus.supply.identifiers import constrained_digital_link, epc_uri_to_digital_link
 
@@ -55,6 +56,11 @@ CREATE TABLE IF NOT EXISTS event_item (
     PRIMARY KEY (item, hash, role)
 );
 CREATE INDEX IF NOT EXISTS event_time_idx ON event (event_time);
+CREATE TABLE IF NOT EXISTS capture_job (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    job TEXT NOT NULL             -- the capture job document (JSON), as GET /capture shows it
+);
 """
 #: Event fields that name items, and quantity lists (which name classes).
 ITEM_FIELDS = ("epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCList")
@@ -121,7 +127,8 @@ class Repository:
                     "INSERT OR IGNORE INTO event (hash, type, event_time, biz_step, body, "
                     "captured) VALUES (?, ?, ?, ?, ?, ?)",
                     (digest, str(event.get("type")), event_time_ms(event),
-                     _str_or_none(event.get("bizStep")), compact_json(dict(event)), captured))
+                     vocabulary("bizStep", event.get("bizStep")), compact_json(dict(event)),
+                     captured))
                 fresh.append(cursor.rowcount == 1)
                 if cursor.rowcount == 1:
                     self._db.executemany(
@@ -161,7 +168,8 @@ class Repository:
         ``until_ms`` exclusive: EPCIS 2.0 §8.2.7 GE_eventTime / LT_eventTime), in capture
         order after ``after_seq`` (the page cursor)."""
         where, args = ["seq > ?"], [after_seq]
-        for column, values in (("type", list(event_types)), ("biz_step", list(biz_steps))):
+        steps = [vocabulary("bizStep", s) for s in biz_steps]
+        for column, values in (("type", list(event_types)), ("biz_step", steps)):
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
@@ -176,6 +184,21 @@ class Repository:
             + " AND ".join(where) + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
         return [_stored(r) for r in rows]
 
+    # -- capture jobs (EPCIS 2.0 REST binding, /capture/{captureID}) -------------------------
+    def add_job(self, job: Mapping[str, Any]) -> None:
+        self._db.execute("INSERT INTO capture_job (id, job) VALUES (?, ?)",
+                         (job["captureID"], compact_json(dict(job))))
+
+    def job(self, capture_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT job FROM capture_job WHERE id = ?",
+                               (capture_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def jobs(self, after_seq: int = 0, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
+        rows = self._db.execute("SELECT seq, job FROM capture_job WHERE seq > ? ORDER BY seq "
+                                "LIMIT ?", (after_seq, limit)).fetchall()
+        return [(seq, json.loads(job)) for seq, job in rows]
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
@@ -185,10 +208,6 @@ class Repository:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _stored(row: tuple[Any, ...]) -> Stored:

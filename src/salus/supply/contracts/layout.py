@@ -101,7 +101,12 @@ def _sha256(text_: str) -> str:
 
 def item_key(identity: Identity) -> str:
     """The item key of a pack or container (module docstring)."""
-    return _sha256("salus-item/1|" + identity.digital_link)
+    return item_key_of_link(identity.digital_link)
+
+
+def item_key_of_link(link: str) -> str:
+    """The item key of the item whose constrained canonical Digital Link is ``link``."""
+    return _sha256("salus-item/1|" + link)
 
 
 def lot_id(gtin: str, lot: str) -> str:

@@ -1,0 +1,109 @@
+"""Keys a node holds to act for an organisation it hosts, and the writer that signs with them.
+
+An application's service (the records gateway, the supply capture service) signs its
+transactions with a key of its own: a member of the organisation holding the one role the
+service needs, enrolled by the organisation's admin the first time the node starts with
+the admin's key, never the admin's key itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from salus.identity import Identity
+from salus.ledger import transaction
+from salus.ledger.executor import nonce_key
+from salus.ledger.members import has_role, member_of_key
+from salus.node.node import Node, NodeUnavailable
+from salus.node.receipt import Receipt
+
+log = logging.getLogger("salus.node")
+
+
+class ServiceKeyError(RuntimeError):
+    """A service key cannot be set up (not enrolled, and no admin key to enrol it)."""
+
+
+class LedgerWriter:
+    """Signs one key's transactions with strictly increasing nonces, in submission order."""
+
+    def __init__(self, node: Node, key: Identity) -> None:
+        self.node = node
+        self.key = key
+        self._lock = asyncio.Lock()
+        self._nonce: int | None = None
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = int(self.node.ledger.state_value(nonce_key(self.key.did)) or 0)
+        self._nonce += 1
+        return self._nonce
+
+    async def send(self, contract: str, method: str, args: dict[str, Any], now_ms: int, *,
+                   want_commit: bool) -> Receipt | asyncio.Future[Receipt]:
+        """Hand one transaction to the node. Returns the refusal or pending receipt, or a
+        future of the commit receipt."""
+        async with self._lock:  # nonce order must be submission order
+            raw = transaction.encode(self.key, chain=self.node.ledger.chain_id, contract=contract,
+                                     method=method, args=args, nonce=self._next_nonce(), time=now_ms)
+            (result,) = await self.node.enqueue([raw], want_commit=want_commit)
+            if isinstance(result, Receipt) and result.status == "refused":
+                self._nonce = None  # re-read from the ledger next time
+                return result
+        return result[1] if isinstance(result, tuple) else result
+
+
+#: How long a starting service retries its key's enrolment while the ordering service is busy
+#: (a network peer may start before its NATS cluster has elected stream leaders).
+ENROL_PATIENCE_S = 60.0
+
+
+async def _enrol(writer: LedgerWriter, org: str, method: str, args: dict[str, Any],
+                 now_ms: int) -> Receipt:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    delay = 0.1
+    while True:
+        waited = loop.time() - started
+        try:
+            result = await writer.send("membership", method, args, now_ms + int(waited * 1000),
+                                       want_commit=True)
+            return result if isinstance(result, Receipt) else await result
+        except NodeUnavailable as exc:
+            if exc.code != "BUSY" or waited + delay > ENROL_PATIENCE_S:
+                raise ServiceKeyError(f"could not enrol the service key of {org}: {exc.code} "
+                                      f"{exc.reason}") from None
+            log.info("ordering not ready (%s); retrying the service key enrolment of %s",
+                     exc.reason, org)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def service_key(node: Node, path: Path, org: str, role: str, admin: Identity | None,
+                      now_ms: int) -> Identity:
+    """The key at ``path`` (made there if absent), a member of ``org`` holding ``role``:
+    enrolled, or granted the role, with ``admin``'s key if it is not yet."""
+    ledger = node.ledger
+    key = Identity.load(path) if path.exists() else Identity.generate()
+    if not path.exists():
+        key.save(path)
+    member = member_of_key(ledger.state_value, key.did)
+    if not has_role(ledger.state_value, member, role, org, ledger.height):
+        if admin is None:
+            raise ServiceKeyError(
+                f"the {role} key of {org} ({key.did}) is not enrolled; an admin of {org} must "
+                f"run: salus tx membership enrol org={org} member={key.did} roles={role}")
+        if member is None:
+            method, args = "enrol", {"org": org, "member": key.did, "roles": [role],
+                                     "encryption_key": key.encryption_did}
+        else:
+            method, args = "grant_roles", {"member": key.did, "roles": [role]}
+        receipt = await _enrol(LedgerWriter(node, admin), org, method, args, now_ms)
+        if not receipt.valid:
+            raise ServiceKeyError(f"could not enrol the {role} key of {org}: {receipt.code} "
+                                  f"{receipt.reason}")
+        log.info("enrolled %s key %s for %s", role, key.did, org)
+    return key

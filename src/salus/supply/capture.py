@@ -1,0 +1,134 @@
+"""Capture (EPCIS 2.0 §8.2, REST binding ``POST /capture``) for one organisation a node hosts.
+
+A document is taken all or nothing, the binding's default (``GS1-Capture-Error-Behaviour:
+rollback``), in this order, so that nothing of a refused document is kept anywhere:
+
+1. it is read and validated against GS1's schema (:func:`document.read_document`: every
+   reason, 400);
+2. each event is hashed (CBV 2.0 §8.9) and mapped to its ledger step
+   (:mod:`salus.supply.capture_plan`: every reason, 400);
+3. the steps go to the ledger as one ``supply.capture`` transaction signed by the
+   organisation's supply service key; the contract refuses the whole document or takes
+   it whole (SC11);
+4. only once the ledger took it are the events stored in the organisation's repository
+   (off-ledger: docs/supply.md, "Decision").
+
+The job is the binding's capture job document (``captureID``, ``running``, ``success``,
+``captureErrorBehaviour``, ``errors``) plus the ledger transaction's id, kept in the
+repository. Capturing a document again is idempotent end to end: the contract repeats
+each step's first outcome, and the repository keeps each event once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from salus.clock import iso_from_ms, wall_clock_ms
+from salus.identity import Identity
+from salus.ledger.codes import Code
+from salus.node.node import Node
+from salus.node.receipt import Receipt
+from salus.node.service_key import LedgerWriter
+from salus.supply.capture_plan import PlanError, plan
+from salus.supply.contracts.layout import MAX_STEPS, party_key
+from salus.supply.document import DocumentInvalid, read_document
+from salus.supply.event_hash import EventHashError, document_events, document_hashes
+from salus.supply.repository import Repository
+
+#: The capture job's error behaviour: the only one offered (the whole document or none).
+ERROR_BEHAVIOUR = "rollback"
+
+
+class CaptureRefused(Exception):
+    """A document refused before anything was kept: ``status`` (400, 413), a stable
+    ``code`` and every reason."""
+
+    def __init__(self, status: int, code: str, reason: str, problems: list[str] | None = None
+                 ) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason = status, code, reason
+        self.problems = problems or []
+
+
+def _list(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _with_context(event: Any, context: Any) -> dict[str, Any]:
+    """The event with the document's ``@context`` (JSON-LD §4.1) beside its own, so that
+    a stored event keeps the namespaces its extensions are written in and hashes alone
+    to what it hashed in its document (the hash leaves ``@context`` out)."""
+    merged = [*_list(context), *_list(event.get("@context"))]
+    return {**event, "@context": merged} if merged else dict(event)
+
+
+@dataclass
+class Site:
+    """One organisation's capture: its supply service key, ledger writer and repository."""
+
+    org: str
+    key: Identity
+    node: Node
+    repository: Repository
+    writer: LedgerWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = LedgerWriter(self.node, self.key)
+
+    def _party(self, gln: str) -> str | None:
+        found = self.node.ledger.state_value(party_key(gln))
+        return None if found is None else str(found["org"])
+
+    def prepare(self, data: bytes) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+        """Steps 1-2: (events, their hashes, the ledger steps), or CaptureRefused."""
+        try:
+            document = read_document(data)
+        except DocumentInvalid as exc:
+            raise CaptureRefused(400, "INVALID_DOCUMENT", "the document is not valid EPCIS 2.0",
+                                 [str(p) for p in exc.problems]) from None
+        try:
+            events = [_with_context(e, document.get("@context")) for e in document_events(document)]
+            hashes = document_hashes(document)
+        except EventHashError as exc:
+            raise CaptureRefused(400, "INVALID_DOCUMENT", str(exc), [str(exc)]) from None
+        try:
+            steps = plan(events, hashes, self._party)
+        except PlanError as exc:
+            raise CaptureRefused(400, "NOT_CAPTURABLE", "the ledger cannot take these events "
+                                 "as written", exc.problems) from None
+        if len(steps) > MAX_STEPS:
+            raise CaptureRefused(413, "CAPTURE_TOO_LARGE", f"{len(steps)} events; at most "
+                                 f"{MAX_STEPS} per document (GS1-EPCIS-Capture-Limit)")
+        return events, hashes, steps
+
+    async def capture(self, data: bytes, member: str) -> dict[str, Any]:
+        """Capture a document; the finished job. CaptureRefused if nothing was kept."""
+        events, hashes, steps = self.prepare(data)
+        created = wall_clock_ms()
+        job: dict[str, Any] = {
+            "captureID": "c" + secrets.token_hex(12), "createdAt": iso_from_ms(created),
+            "running": False, "success": True, "captureErrorBehaviour": ERROR_BEHAVIOUR,
+            "errors": [], "eventCount": len(events), "eventHashes": hashes, "tx": None,
+            "member": member}
+        if steps:
+            receipt = await self._submit(steps, created)
+            job["tx"] = receipt.tx_id
+            if not receipt.valid:
+                if receipt.code == Code.TOO_LARGE:  # refused at ingress: nothing kept
+                    raise CaptureRefused(413, "CAPTURE_TOO_LARGE", f"the document's ledger "
+                                         f"transaction is too large ({receipt.reason}): split "
+                                         "the document")
+                job["success"] = False
+                job["errors"] = [{"code": str(receipt.code), "reason": receipt.reason}]
+        if job["success"]:
+            self.repository.add(zip(hashes, events, strict=True), created)
+        job["finishedAt"] = iso_from_ms(wall_clock_ms())
+        self.repository.add_job(job)
+        return job
+
+    async def _submit(self, steps: list[dict[str, Any]], now_ms: int) -> Receipt:
+        result = await self.writer.send("supply", "capture", {"steps": steps}, now_ms,
+                                        want_commit=True)
+        return result if isinstance(result, Receipt) else await result

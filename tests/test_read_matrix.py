@@ -25,7 +25,7 @@ import pytest
 from conftest import ident
 from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
-from salus.api import credentials, education, fhir, network, records
+from salus.api import credentials, education, fhir, network, records, supply
 from salus.api.read_rules import DECLARED, FORBIDDEN_READ, ReadRule
 from salus.client import SalusClient
 from salus.identity import Identity
@@ -52,6 +52,8 @@ WRITES = {
     ("POST", "/v1/records/{custodian}/ingest"): "clinical staff of the custodian, signed",
     ("POST", "/v1/records/{custodian}/binary"): "the same, for a binary",
     ("POST", "/v1/records/{record}/keys"): "the record's patient",
+    ("POST", "/epcis/capture"): "a supply operator of a trading organisation the node hosts",
+    ("OPTIONS", "/epcis/capture"): "the capture interface's limits (EPCIS discovery), public",
 }
 #: Rules only a network peer mounts; their public answers are read without a token by
 #: tests/test_network.py (test_attestations_outlive_their_trimmed_stream_and_a_restart,
@@ -301,6 +303,18 @@ CASES: list[Case] = [
                                  requirement=lambda w: "medboard/biennial"), only(*STAFF)),
     Case(education.READ_MODULE, get(lambda w: "/v1/education/modules/airway-101"),
          only(*STAFF)),
+    # supply: an organisation's own events and jobs (its supply staff or admins), the
+    # overseers; a pack's custody for its parties (tests/test_supply_capture_api.py)
+    *[Case(rule, get(lambda w, p=path: p), only("other_org_admin", *OVERSEE))
+      for rule, path in ((supply.READ_JOBS, "/epcis/capture"),
+                         (supply.READ_JOB, "/epcis/capture/c0"),
+                         (supply.READ_EVENTS, "/epcis/events"))],
+    Case(supply.READ_ITEM_EVENTS,
+         get(lambda w: "/epcis/epcs/urn:epc:id:sgtin:9506000.013435.X1/events"),
+         only(*MEMBERS, "peer_operator")),
+    Case(supply.READ_TRACE, get(lambda w: "/v1/supply/trace",
+                                item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
+         only(*OVERSEE)),
 ]
 
 
@@ -346,12 +360,16 @@ def _refusal_is_structured(case: Case, actor: str, r: httpx.Response) -> None:
     doc = r.json()
     if r.status_code == 401:
         code = (doc["issue"][0]["diagnostics"].partition(":")[0]
-                if doc.get("resourceType") == "OperationOutcome" else doc["error"]["code"])
+                if doc.get("resourceType") == "OperationOutcome"
+                else doc["code"] if "detail" in doc else doc["error"]["code"])
         assert code == "UNAUTHENTICATED" and actor == "no_token", doc
         return
     if doc.get("resourceType") == "OperationOutcome":
         assert doc["issue"][0]["code"] == "forbidden" and doc["issue"][0]["diagnostics"], doc
         return
+    if "detail" in doc:  # RFC 7807, under /epcis/
+        assert doc["status"] == r.status_code and doc["type"].startswith("epcisException:")
+        doc = {"error": {"code": doc["code"], "reason": doc["detail"]}}
     code, reason = doc["error"]["code"], doc["error"]["reason"]
     if case.rule is records.READ_RECORD:  # the gateway's consent decision
         assert code in {"NO_CONSENT", "NOT_A_MEMBER"}, doc

@@ -65,7 +65,8 @@ READ_EVENTS = ReadRule("GET", "/epcis/events", (
 READ_ITEM_EVENTS = ReadRule("GET", "/epcis/epcs/{epc}/events", (
     Sees((OWN, ItemParties("event"), *SUPPLY_OVERSEERS),
          "each event naming the item, from every repository this node holds, that the viewer "
-         "captured, or whose every item the viewer's organisation owned or possessed"),))
+         "captured, or whose every item the viewer's organisation owned or possessed "
+         "(any other member with a token: an empty list)"),))
 READ_TRACE = ReadRule("GET", "/v1/supply/trace", (
     Sees((ItemParties("event"), *SUPPLY_OVERSEERS),
          "a pack's or case's chain of custody: its status on the ledger, its container and "
@@ -180,29 +181,30 @@ def build_router(member: Any) -> APIRouter:
         return JSONResponse(job, 202, headers={"Location": f"/epcis/capture/{job['captureID']}",
                                                **DISCOVERY_HEADERS})
 
-    def _own_org(viewer: Viewer, org: str | None) -> str:
-        mine = viewer_org(viewer)
-        chosen = org or mine
+    def _org(viewer: Viewer, org: str | None, rule: ReadRule, request: Request
+             ) -> tuple[str, SupplyService]:
+        """The organisation asked about (default: the viewer's), once the rule admits the
+        viewer to it, and the supply service."""
+        chosen = org or viewer_org(viewer)
+        rule.check(viewer, org=chosen)
         if chosen is None:
             raise ApiError(400, "BAD_REQUEST", "name the organisation (`org`)")
-        return chosen
+        return chosen, supply_of(request)
 
     @READ_JOBS.route(router, summary="The organisation's capture jobs, oldest first")
-    async def jobs(viewer: ViewerDep, service: SupplyDep, org: str | None = None,
+    async def jobs(request: Request, viewer: ViewerDep, org: str | None = None,
                    after: Annotated[int, Query(ge=0, le=2**53)] = 0,
                    per_page: Annotated[int, Query(alias="perPage", ge=1, le=MAX_PAGE)] = 100
                    ) -> dict[str, Any]:
-        chosen = _own_org(viewer, org)
-        READ_JOBS.check(viewer, org=chosen)
+        chosen, service = _org(viewer, org, READ_JOBS, request)
         found = _site(service, chosen).repository.jobs(after, per_page)
         return {"jobs": [job for _, job in found],
                 "after": found[-1][0] if len(found) == per_page else None}
 
     @READ_JOB.route(router, summary="One capture job")
-    async def job(capture_id: str, viewer: ViewerDep, service: SupplyDep,
+    async def job(capture_id: str, request: Request, viewer: ViewerDep,
                   org: str | None = None) -> dict[str, Any]:
-        chosen = _own_org(viewer, org)
-        READ_JOB.check(viewer, org=chosen)
+        chosen, service = _org(viewer, org, READ_JOB, request)
         found = _site(service, chosen).repository.job(capture_id)
         if found is None:
             raise ApiError(404, "NOT_FOUND", f"no capture job {capture_id} of {chosen}")
@@ -210,8 +212,7 @@ def build_router(member: Any) -> APIRouter:
 
     @READ_EVENTS.route(router, summary="Query the organisation's events (SimpleEventQuery "
                                        "parameters)")
-    async def events(request: Request, viewer: ViewerDep, service: SupplyDep,
-                     org: str | None = None,
+    async def events(request: Request, viewer: ViewerDep, org: str | None = None,
                      event_type: Annotated[list[str] | None, Query(alias="eventType",
                                                                    max_length=5)] = None,
                      biz_step: Annotated[list[str] | None, Query(alias="EQ_bizStep",
@@ -224,8 +225,7 @@ def build_router(member: Any) -> APIRouter:
                      token: Annotated[str | None, Query(alias="nextPageToken",
                                                         pattern="^[0-9]{1,16}$")] = None
                      ) -> Response:
-        chosen = _own_org(viewer, org)
-        READ_EVENTS.check(viewer, org=chosen)
+        chosen, service = _org(viewer, org, READ_EVENTS, request)
         found = _site(service, chosen).repository.query(
             event_types=event_type or (), biz_steps=biz_step or (),
             from_ms=_ms(since, "GE_eventTime"), until_ms=_ms(until, "LT_eventTime"),
@@ -286,16 +286,16 @@ def build_router(member: Any) -> APIRouter:
 
     @READ_ITEM_EVENTS.route(router, summary="The events naming one item (EPC URN or GS1 "
                                             "Digital Link), as an EPCISQueryDocument")
-    async def item_events(epc: str, viewer: ViewerDep, service: SupplyDep) -> Response:
-        if viewer.principal is None:
+    async def item_events(epc: str, request: Request, viewer: ViewerDep) -> Response:
+        if viewer.principal is None:  # each event is filtered by the rule; a token is needed
             raise READ_ITEM_EVENTS.refusal(viewer)
         link = _item_link(epc)
-        shown = [e["event"] for e in readable(viewer, service, link)]
+        shown = [e["event"] for e in readable(viewer, supply_of(request), link)]
         return JSONResponse(query_document(shown), media_type="application/ld+json")
 
     @READ_TRACE.route(router, summary="A pack's or case's chain of custody, each event "
                                       "checked against the ledger")
-    async def trace(viewer: ViewerDep, service: SupplyDep,
+    async def trace(request: Request, viewer: ViewerDep,
                     item: Annotated[str, Query(max_length=512, description=(
                         "the item: a GS1 DataMatrix element string, Digital Link or EPC "
                         "URN"))]) -> dict[str, Any]:
@@ -313,7 +313,7 @@ def build_router(member: Any) -> APIRouter:
         if state is None:  # only an overseer gets here for an unknown item
             raise ApiError(404, "NOT_FOUND", "no such item on the ledger")
         steps = []
-        for entry in custody(viewer, service, link):
+        for entry in custody(viewer, supply_of(request), link):
             stored: Stored = entry["stored"]
             recorded = ledger.state_value(event_key(stored.hash))
             steps.append({"hash": stored.hash, "org": entry["org"], "event": entry["event"],

@@ -196,3 +196,33 @@ def test_capture_discovery_and_limits(site: Site) -> None:
     resp = httpx.post(f"{site.url}/epcis/capture", content=deep, headers=headers)
     assert resp.status_code == 400 and resp.json()["code"] == "INVALID_DOCUMENT"
     assert GLNS  # the world's GLNs are registered
+
+
+def test_the_cli_captures_and_traces(site: Site, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+
+    runner = CliRunner()
+    t = now_ms()
+    doc = tmp_path / "doc.jsonld"
+    doc.write_text(json.dumps(ev.document(life(["C1"], 4, t), t)))
+    key = str(site.data / "keys" / "meridian-operator.key")
+    got = runner.invoke(app, ["supply", "capture", str(doc), "-k", key, "--node", site.url,
+                              "--field", "success"])
+    assert got.exit_code == 0 and got.stdout.strip() == "true", got.output
+    hashes = runner.invoke(app, ["supply", "hash", str(doc)])
+    traced = runner.invoke(app, ["supply", "trace", pack("C1"), "-k", key, "--node", site.url,
+                                 "--field", "events.hash"])
+    assert traced.exit_code == 0, traced.output
+    assert set(traced.stdout.split()) <= set(hashes.stdout.split())
+    assert len(traced.stdout.split()) == 4  # commissioning, packing, the case's sale and shipment
+    bad = tmp_path / "bad.jsonld"
+    bad.write_text(json.dumps({**json.loads(doc.read_text()), "schemaVersion": 2}))
+    refused = runner.invoke(app, ["supply", "capture", str(bad), "-k", key, "--node", site.url])
+    assert refused.exit_code == 1 and "INVALID_DOCUMENT" in refused.output
+    assert "$.schemaVersion" in refused.output
+    forbidden = runner.invoke(app, ["supply", "capture", str(doc), "-k",
+                                    str(site.data / "keys" / "corner-operator.key"),
+                                    "--node", site.url])
+    assert forbidden.exit_code == 2 and "FORBIDDEN" in forbidden.output

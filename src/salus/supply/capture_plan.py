@@ -24,7 +24,8 @@ ObjectEvent         ``inspecting``, disposition                 ``report`` suspe
 AggregationEvent    ADD / DELETE (``packing`` / ``unpacking``)  ``aggregate``
 TransformationEvent outputs with ILMD lot + expiry              ``transform``
 TransactionEvent    the sale of a shipment in this document     (carried by ``ship``)
-anything else       OBSERVE, associations, ...                  ``observe``
+anything else       OBSERVE, associations, classes and          ``observe``
+                    quantities only (nothing serialised)
 ==================  =========================================  ===========================
 
 Items are named by their item keys (``layout.item_key``), so no serial reaches the
@@ -175,6 +176,8 @@ def _object_step(doc: _Document, event: Mapping[str, Any], h: str) -> dict[str, 
     action, step = event.get("action"), vocabulary("bizStep", event.get("bizStep"))
     disposition = vocabulary("disposition", event.get("disposition"))
     epcs = event.get("epcList")
+    if not epcs:  # classes and quantities only: nothing serialised for the ledger to track
+        return {"method": "observe", "event": h}
     if action == "ADD" and step == "commissioning":
         gtin, lot, expiry = _lot_of(event, epcs, "a commissioning event")
         return {"method": "commission", "event": h, "gtin": gtin, "lot": lot,
@@ -215,7 +218,7 @@ def _step(doc: _Document, index: int, sales: set[int]) -> dict[str, Any] | None:
     kind, action = event.get("type"), event.get("action")
     if kind == "ObjectEvent":
         return _object_step(doc, event, h)
-    if kind == "AggregationEvent" and action in ("ADD", "DELETE"):
+    if kind == "AggregationEvent" and action in ("ADD", "DELETE") and event.get("childEPCs"):
         parent = _items([event.get("parentID")] if event.get("parentID") else [], "parentID")
         return {"method": "aggregate", "event": h, "parent": parent[0],
                 "children": _items(event.get("childEPCs"), "childEPCs"), "action": action}

@@ -39,7 +39,7 @@ def test_keys_init_node_tx_status_audit_proofs(tmp_path) -> None:
                                "--org", "a:castle", code=1)
     admin_key = init["admin_keys"]["st-mary"]
 
-    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    served, node = node_server(data, block_max_wait_ms=5, custodians=(), supply_orgs=())
     with served as server:
         url = server.url
         status = json.loads(run("status", "--node", url))
@@ -127,7 +127,7 @@ def test_field_prints_one_value_for_a_shell_and_members_enrol_register_show(tmp_
     assert "nothing below a str" in run("keys", "show", str(nurse_file), "--field", "did.x",
                                         code=1)
 
-    served, node = node_server(data, block_max_wait_ms=5, custodians=())
+    served, node = node_server(data, block_max_wait_ms=5, custodians=(), supply_orgs=())
     with served as server:
         at = ("--node", server.url)
         assert stdout("status", *at, "--field", "chain_id") == "field-test\n"

@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 FHIR_JSON = "application/fhir+json"
+PROBLEM_JSON = "application/problem+json"
+LD_JSON = "application/ld+json"
 ERROR = "Error"
 OUTCOME = "OperationOutcome"
+PROBLEM = "Problem"
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
     ERROR: {
@@ -31,6 +34,15 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
                        "issue": {"type": "array", "minItems": 1, "items": {
                            "type": "object", "required": ["severity", "code"]}}},
     },
+    PROBLEM: {
+        "type": "object", "required": ["type", "title", "status", "detail", "code"],
+        "description": "An RFC 7807 problem (the EPCIS 2.0 REST binding's errors), with "
+                       "Salus's stable code and, for a refused document, every reason",
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                       "status": {"type": "integer"}, "detail": {"type": "string"},
+                       "code": {"type": "string"},
+                       "errors": {"type": "array", "items": {"type": "string"}}},
+    },
 }
 
 #: Routes whose answers (all of them) are FHIR JSON.
@@ -42,11 +54,17 @@ _SUCCESSES: dict[tuple[str, str], dict[str, str]] = {
     ("post", "/v1/tx"): {"202": "accepted, not committed yet: a pending receipt"},
     ("post", "/v1/records/{custodian}/ingest"): {"201": "stored and registered"},
     ("post", "/v1/records/{custodian}/binary"): {"201": "stored and registered"},
+    ("post", "/epcis/capture"): {"202": "captured (or refused by the ledger): the capture job"},
+    ("options", "/epcis/capture"): {"204": "the capture interface's limits, in headers"},
 }
+#: Routes whose every refusal is an RFC 7807 problem (the EPCIS REST binding).
+_PROBLEM_PREFIX = "/epcis/"
 #: Routes whose 2xx is not JSON: path -> media type.
-_MEDIA = {"/metrics": "text/plain", "/v1/ledger/export": "application/x-ndjson"}
+_MEDIA = {"/metrics": "text/plain", "/v1/ledger/export": "application/x-ndjson",
+          "/epcis/events": LD_JSON, "/epcis/epcs/{epc}/events": LD_JSON}
 #: A 200 is replaced (not kept) where the route never answers one.
-_NO_200 = {("post", "/v1/records/{custodian}/ingest"), ("post", "/v1/records/{custodian}/binary")}
+_NO_200 = {("post", "/v1/records/{custodian}/ingest"), ("post", "/v1/records/{custodian}/binary"),
+           ("post", "/epcis/capture"), ("options", "/epcis/capture")}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -81,14 +99,19 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
                 continue
             media = _MEDIA.get(path)
             if media is not None:
-                responses["200"]["content"] = {media: {"schema": {"type": "string"}}}
+                kind = "object" if media.endswith("json") else "string"
+                responses["200"]["content"] = {media: {"schema": {"type": kind}}}
             for status, what in _SUCCESSES.get((method, path), {}).items():
                 responses[status] = {"description": what, "content": _any_object("application/json")}
+                if status == "204":
+                    responses[status].pop("content")
             if (method, path) in _NO_200:
                 responses.pop("200", None)
             for status in _FHIR_REFUSALS.get((method, path), ()):
                 # invalid FHIR as an OperationOutcome; every other refusal as usual
                 responses[status] = _failure("application/json", ERROR)
                 responses[status]["content"].update(_failure(FHIR_JSON, OUTCOME)["content"])
-            responses["default"] = _failure("application/json", ERROR)
+            responses["default"] = (_failure(PROBLEM_JSON, PROBLEM)
+                                    if path.startswith(_PROBLEM_PREFIX)
+                                    else _failure("application/json", ERROR))
     return doc

@@ -15,9 +15,7 @@ from typing import Any
 
 from salus.client import SalusClient
 from salus.identity import Identity
-from salus.ledger import transaction
-from salus.ledger.signatures import executable
-from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.bootstrap import LedgerSession, OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.supply import epcis_events as ev
 from salus.supply.identifiers import check_digit
@@ -75,28 +73,18 @@ def found(data: Path) -> None:
     ledger = datadir.open_ledger()
     try:
         admins = {o.id: Identity.load(admin_key_path(datadir, o.id)) for o in ORGS}
-        raws: list[bytes] = []
-        nonces: dict[str, int] = {}
-
-        def tx(who: Identity, contract: str, method: str, args: dict[str, Any]) -> None:
-            nonces[who.did] = nonces.get(who.did, 0) + 1
-            raws.append(transaction.encode(who, chain=ledger.chain_id, contract=contract,
-                                           method=method, args=args, nonce=nonces[who.did],
-                                           time=now_ms()))
-
+        s = LedgerSession(ledger)
         for org in ORGS:
             person = Identity.generate()
             person.save(datadir.keys_dir / f"{org.id}-operator.key")
-            tx(admins[org.id], "membership", "enrol", {
+            s.tx(admins[org.id], "membership", "enrol", {
                 "org": org.id, "member": person.did,
                 "roles": ["admin" if org.type == "regulator" else "supply_operator"]})
-        tx(admins["fda"], "supply", "register_prefix", {"prefix": PREFIX, "org": "meridian"})
+        s.tx(admins["fda"], "supply", "register_prefix", {"prefix": PREFIX, "org": "meridian"})
         for org, gln in GLNS.items():
-            tx(admins["fda"], "supply", "register_party", {"gln": gln, "org": org})
-        txs, ok = executable(raws, ledger.executor.max_tx_bytes)
-        block = ledger.commit(now_ms(), txs, ok)
-        assert all(r.code == "VALID" for r in block.results), [(r.code, r.reason)
-                                                               for r in block.results]
+            s.tx(admins["fda"], "supply", "register_party", {"gln": gln, "org": org})
+        verdicts = s.commit()
+        assert all(code == "VALID" for code, _ in verdicts), verdicts
     finally:
         ledger.close()
 

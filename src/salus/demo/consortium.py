@@ -8,15 +8,10 @@ runs. Every demo member's key is in ``DATA/keys`` so you can act as them.
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
-from typing import Any
 
 from salus.identity import Identity
-from salus.ledger import transaction
-from salus.ledger.ledger import Ledger
-from salus.ledger.signatures import executable
-from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
+from salus.node.bootstrap import LedgerSession, OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 
 DEMO_CHAIN = "salus-demo"
@@ -53,27 +48,6 @@ DEMO_MEMBERS = [
 DEMO_PATIENTS = ["patient-ivy", "patient-jack", "patient-kim"]
 
 
-class _Session:
-    """Signs demo transactions and commits them as blocks."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.nonce = 0
-        self.pending: list[bytes] = []
-
-    def tx(self, who: Identity, contract: str, method: str, args: dict[str, Any]) -> None:
-        self.nonce += 1
-        self.pending.append(transaction.encode(
-            who, chain=self.ledger.chain_id, contract=contract, method=method, args=args,
-            nonce=self.nonce, time=time.time_ns() // 1_000_000))
-
-    def commit(self) -> list[tuple[str, str]]:
-        txs, sig_ok = executable(self.pending, self.ledger.executor.max_tx_bytes)
-        self.pending = []
-        block = self.ledger.commit(time.time_ns() // 1_000_000, txs, sig_ok)
-        return [(r.code, r.reason) for r in block.results]
-
-
 def seed(data: Path) -> None:
     """Found the demo chain in ``data`` and commit its activity."""
     init_datadir(data, DEMO_CHAIN, DEMO_ORGS)
@@ -85,7 +59,7 @@ def seed(data: Path) -> None:
         for name in [m[0] for m in DEMO_MEMBERS] + DEMO_PATIENTS:
             people[name] = Identity.generate()
             people[name].save(datadir.keys_dir / f"{name}.key")
-        s = _Session(ledger)
+        s = LedgerSession(ledger)
         for name, org, roles in DEMO_MEMBERS:
             s.tx(admins[org], "membership", "enrol", {
                 "org": org, "member": people[name].did, "roles": roles,

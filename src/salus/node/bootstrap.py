@@ -10,10 +10,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
+from salus.ledger import transaction
+from salus.ledger.ledger import Ledger
 from salus.ledger.members import ORG_TYPES
+from salus.ledger.signatures import executable
 from salus.node.datadir import DataDir
 
 _ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
@@ -70,3 +74,26 @@ def init_datadir(path: str | Path, chain_id: str, orgs: list[OrgSpec],
     orderer.save(datadir.key_file)
     datadir.write_genesis(genesis)
     return genesis
+
+
+class LedgerSession:
+    """Signs transactions and commits them as blocks straight to a ledger, before any node
+    runs on it (a demo's or a benchmark's founding activity): signed, verified, executed
+    and logged exactly as a node would."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.nonce = 0
+        self.pending: list[bytes] = []
+
+    def tx(self, who: Identity, contract: str, method: str, args: dict[str, Any]) -> None:
+        self.nonce += 1
+        self.pending.append(transaction.encode(
+            who, chain=self.ledger.chain_id, contract=contract, method=method, args=args,
+            nonce=self.nonce, time=time.time_ns() // 1_000_000))
+
+    def commit(self) -> list[tuple[str, str]]:
+        txs, sig_ok = executable(self.pending, self.ledger.executor.max_tx_bytes)
+        self.pending = []
+        block = self.ledger.commit(time.time_ns() // 1_000_000, txs, sig_ok)
+        return [(r.code, r.reason) for r in block.results]

@@ -73,6 +73,10 @@ class Context:
     #: Work a contract counts against its own per-transaction limit (the supply
     #: contract: items visited), so that a call of many steps is bounded as one is.
     touched: int = 0
+    #: What the method's authority rule already computed in this transaction's own state
+    #: (a supply capture's steps, run once while admitting it), for the body to return
+    #: rather than run again.
+    prepared: Any = None
 
     def get(self, key: str) -> Any:
         return self.state.get(key)

@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -72,6 +72,7 @@ def _terms(name: str) -> dict[str, str]:
 
 
 #: The prefixes the EPCIS 2.0 context defines (EPCIS 2.0 §8.3, epcis-context.jsonld).
+@cache
 def _standard_prefixes() -> dict[str, str]:
     return {k: v for k, v in _context("epcis-context-root.jsonld").items()
             if isinstance(v, str) and not k.startswith("@") and v.endswith(("/", "#", ":"))}
@@ -126,7 +127,7 @@ class _Namespaces:
     """Prefix -> IRI for extension names (the document's and the event's @context)."""
 
     def __init__(self, contexts: Iterable[Any]) -> None:
-        self.prefixes = _standard_prefixes()
+        self.prefixes = dict(_standard_prefixes())
         self.vocab: str | None = None
         for ctx in contexts:
             for item in ctx if isinstance(ctx, list) else [ctx]:
@@ -195,6 +196,7 @@ def _number(value: int | float | Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+@lru_cache(maxsize=4096)  # places, parties and vocabulary recur in every event
 def _uri(value: str) -> str:
     """CBV 2.0 §8.9 steps 14, 16, 17: CBV URNs to Web URIs, EPC URNs and Digital Links to
     constrained canonical Digital Links; anything else unchanged."""
@@ -356,13 +358,18 @@ def prehash(event: Mapping[str, Any], contexts: Iterable[Any] = ()) -> str:
     ``@context`` (for the namespaces of extensions); the event's own is added."""
     if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
         raise EventHashError("an event is an object with a type")
-    ns = _Namespaces([*contexts, event.get("@context") or []])
+    ns = _namespaces(json.dumps([*contexts, event.get("@context") or []], sort_keys=True))
     parts = [f"eventType={event['type']}"]
     for key in _TOP_ORDER:
         if event.get(key) is not None:
             parts.append(_field(key, event[key], ns))
     parts.extend(_extensions(event, ns, _TOP_ORDER))
     return "".join(parts)
+
+
+@lru_cache(maxsize=256)  # one per document's (and event's) @context, not one per event
+def _namespaces(contexts: str) -> _Namespaces:
+    return _Namespaces(json.loads(contexts))
 
 
 def hash_prehash(text: str) -> str:

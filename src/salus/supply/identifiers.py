@@ -60,7 +60,8 @@ class Kind(StrEnum):
 def check_digit(payload: str) -> str:
     """The mod-10 check digit of a numeric GS1 key without it (GenSpecs §7.9.1): weights
     3 and 1 alternate from the rightmost digit."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
+    digits = payload[::-1]
+    total = 3 * sum(map(int, digits[0::2])) + sum(map(int, digits[1::2]))
     return str((10 - total % 10) % 10)
 
 

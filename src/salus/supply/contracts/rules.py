@@ -11,14 +11,14 @@ names the organisation that does possess or own a pack: that is a trading relati
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from salus.ledger.authority import HoldsRole, Rule, is_governor
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context
 from salus.ledger.members import GOVERNING_TYPES, has_role, org_key
-from salus.ledger.state import BlockState, TxState
+from salus.ledger.state import TxState
 from salus.supply.contracts.layout import (
     DISPENSER_ROLES,
     DISPENSER_TYPES,
@@ -219,25 +219,32 @@ class Repackager(TradingParty):
 @dataclass(frozen=True)
 class Capturer(TradingParty):
     """SC11: a trading party's supply operator, and, for every step of the call, whoever
-    that step's own method admits after the steps before it. The steps are run on a
-    scratch copy of the state (``simulate``), so a capture with a step its signer may not
-    take, or naming an item that does not exist, is dropped and never kept, like any
-    call; a step refused on its own merits (``CONFLICT``, ...) is the body's to refuse,
-    and kept with its code."""
+    that step's own method admits after the steps before it. In a block the steps run
+    (``simulate``) in the transaction's own state while it is admitted: a capture with a
+    step its signer may not take, or naming an item that does not exist, is dropped and
+    never kept, like any call; a step refused on its own merits (``CONFLICT``, ...) is
+    the body's to refuse, kept with its code; and the body returns what the steps did
+    (``Context.prepared``) rather than run them again."""
 
     simulate: Callable[[Context, list[dict[str, Any]]], Any] = lambda ctx, steps: None
     cites = "A4, SC11"
 
     def check(self, ctx: Context, args: dict[str, Any]) -> None:
         HoldsRole.check(self, ctx, args)
-        scratch = replace(ctx, state=TxState(BlockState(ctx.state.get_bytes)), events=[],
-                          touched=0)
-        try:
-            self.simulate(scratch, args["steps"])
-        except Rejected as exc:
-            if exc.code in ADMISSION_CODES:
-                raise
-            # an order-dependent refusal (CONFLICT, ...) is the body's to keep, with its code
+        if isinstance(ctx.state, TxState):
+            # in a block: the steps run once, in the transaction's own state; the body
+            # returns their outcome (or, refused on their merits, keeps the refusal)
+            try:
+                ctx.prepared = (True, self.simulate(ctx, args["steps"]))
+            except Rejected as exc:
+                if exc.code in ADMISSION_CODES:
+                    raise
+                ctx.prepared = (False, exc)
+            return
+        # At ingress (committed state, read-only) only the signer's standing is judged:
+        # the block runs the steps and drops the capture there if a step is not the
+        # signer's to take, so it is never kept either way, and running them here too
+        # would double the work of every capture (docs/benchmarks.md).
 
     def describe(self) -> str:
         return super().describe() + "; each step is judged by its own method's rule"

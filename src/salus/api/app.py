@@ -30,7 +30,18 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import credentials, education, errors, fhir, network, openapi_doc, records, scopes
+from salus.api import (
+    credentials,
+    education,
+    errors,
+    fhir,
+    footprints,
+    network,
+    openapi_doc,
+    records,
+    scopes,
+    supply_notices,
+)
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
@@ -236,6 +247,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
+    app.include_router(supply_notices.build_router(ledger))
+    app.include_router(footprints.build_router(ledger))
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

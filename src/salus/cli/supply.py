@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from salus.cli import supply_notices
+from salus.cli.footprint import footprint_app
 from salus.supply.document import DocumentInvalid, read_document
 from salus.supply.event_hash import EventHashError, document_hashes
 
@@ -38,3 +40,8 @@ def hash_events(file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 JSON-LD 
         _refuse([str(exc)])
     for value in hashes:
         typer.echo(value)
+
+
+# recalls and suspect product, footprints (their own modules; registered here)
+supply_notices.register(supply_app)
+supply_app.add_typer(footprint_app, name="footprint")

@@ -46,7 +46,8 @@ READ_RECALLS = ReadRule("GET", "/v1/supply/recalls", (
                     "owner, the recalling organisation, block height and time (public "
                     "notices, as FDA enforcement reports are; never who holds the packs)"),))
 READ_INVESTIGATION = ReadRule("GET", "/v1/supply/investigations/{item}", (
-    Sees((SupplyStaff("opened_by"), SupplyStaff("brand_owner"), *REGULATORS),
+    Sees((SupplyStaff("opened_by", "the organisation that reported it suspect"),
+          SupplyStaff("brand_owner", "the brand owner of its lot"), *REGULATORS),
          "a suspect item's investigation: who opened it and when, its 24-hour deadline in "
          "block time (overdue or not), its finding and the Form 3911 facts"),))
 READ_SUPPLY_EVENTS = ReadRule("GET", "/v1/supply/events", (

@@ -31,6 +31,7 @@ class SupplyStaff(Audience):
     trading organisation."""
 
     arg: str | None = None
+    who: str = "a trading organisation"  # in words, for refusals and the read table
 
     def admits(self, viewer: Viewer, about: Mapping[str, Any]) -> bool:
         member = viewer.member
@@ -42,10 +43,7 @@ class SupplyStaff(Audience):
         return org == member["org"] and viewer.holds(SUPPLY_STAFF_ROLES, org)
 
     def describe(self) -> str:
-        roles = " or ".join(SUPPLY_STAFF_ROLES)
-        if self.arg is None:
-            return f"a member holding the {roles} role in a trading organisation"
-        return f"a member holding the {roles} role in the organisation `{self.arg}` names"
+        return f"a member holding the {' or '.join(SUPPLY_STAFF_ROLES)} role in {self.who}"
 
 
 class _RegulatorSupply(Audience):

@@ -7,25 +7,21 @@ deadline passes without waiting a day; nothing else differs from ``salus node``.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from conftest import ident
-from salus.api import create_app
-from salus.api.auth import TokenService
+from salus.cli.main import app as cli
 from salus.client import SalusClient
-from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
-from salus.node.node import Node
-from salus.ordering import SoloOrderer
-from salus.ports import free_port
-from servers import ServerThread
+from servers import ClockedNet, Inbox, NodeClock, clocked_node
 from supply_world import GTIN, OTHER_GTIN, event, pack
 
 ORGS = [OrgSpec("health-dept", "regulator", "Regulator"),
@@ -44,32 +40,14 @@ PEOPLE = {**{org.id: (org.id, ["supply_operator"]) for org in ORGS},
 GTINS = {"pharmaco": GTIN, "genericco": OTHER_GTIN}
 
 
-class Clock:
-    """The wall clock, plus however far the test moved time on."""
-
-    def __init__(self) -> None:
-        self.offset = 0
-
-    def __call__(self) -> int:
-        return wall_clock_ms() + self.offset
-
-
 @dataclass
-class SupplyNet:
-    url: str
-    clock: Clock
-    keys: Path
-    people: dict[str, Identity] = field(default_factory=dict)
+class SupplyNet(ClockedNet):
+    """The running supply chain: its people (by name, :data:`PEOPLE`, ``<org>-admin`` and
+    ``stranger``, no member) and the steps of a pack's life, signed by them."""
 
-    def client(self, who: str | Identity | None = None) -> SalusClient:
-        key = self.people[who] if isinstance(who, str) else who
-        return SalusClient(self.url, key, clock=self.clock)
-
-    def key_file(self, name: str) -> str:
-        path = self.keys / f"{name}.key"
-        if not path.exists():
-            self.people[name].save(path)
-        return str(path)
+    def status_height(self) -> int:
+        with self.client() as c:
+            return c.status()["height"]
 
     def call(self, who: str, method: str, args: dict[str, Any]) -> Any:
         with self.client(who) as c:
@@ -93,56 +71,34 @@ class SupplyNet:
 
 @contextmanager
 def running(tmp: Path) -> Iterator[SupplyNet]:
-    data, clock = tmp / "node", Clock()
+    data, clock = tmp / "node", NodeClock()
     init_datadir(data, "salus-supply-test", ORGS)
     datadir = DataDir(data)
-    ledger = datadir.open_ledger()
-    node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
-    port = free_port()
-    tokens = TokenService(Identity.load(datadir.key_file), ledger,
-                          public_url=f"http://127.0.0.1:{port}", replay_file=datadir.replay_file)
-    try:
-        with ServerThread(create_app(node, tokens), port=port) as server:
-            keys = tmp / "keys"
-            keys.mkdir()
-            net = SupplyNet(server.url, clock, keys)
-            admins = {org.id: Identity.load(admin_key_path(datadir, org.id)) for org in ORGS}
-            net.people.update({f"{org}-admin": key for org, key in admins.items()})
-            for name, (org, roles) in PEOPLE.items():
-                who = net.people[name] = ident(f"supply-net-{name}")
-                with net.client(admins[org]) as admin:
-                    admin.call("membership", "enrol", {"org": org, "member": who.did,
-                                                       "roles": roles})
-            net.people["stranger"] = ident("supply-net-stranger")  # no member
-            with net.client("health-dept-admin") as regulator:
-                for org, prefix in PREFIXES.items():
-                    regulator.call("supply", "register_prefix", {"prefix": prefix, "org": org})
-            yield net
-    finally:
-        ledger.close()
+    with clocked_node(datadir, clock) as server:
+        keys = tmp / "keys"
+        keys.mkdir()
+        net = SupplyNet(server.url, clock, keys)
+        admins = {org.id: Identity.load(admin_key_path(datadir, org.id)) for org in ORGS}
+        net.people.update({f"{org}-admin": key for org, key in admins.items()})
+        for name, (org, roles) in PEOPLE.items():
+            who = net.people[name] = ident(f"supply-net-{name}")
+            with net.client(admins[org]) as admin:
+                admin.call("membership", "enrol", {"org": org, "member": who.did,
+                                                   "roles": roles})
+        net.people["stranger"] = ident("supply-net-stranger")  # no member
+        with net.client("health-dept-admin") as regulator:
+            for org, prefix in PREFIXES.items():
+                regulator.call("supply", "register_prefix", {"prefix": prefix, "org": org})
+        yield net
 
 
-class Inbox:
-    """A member's supply notices (``GET /v1/supply/events``), read on a thread until the
-    event ``until`` says it is the last one wanted."""
+def supply_inbox(client: SalusClient, until: Callable[[dict[str, Any]], bool]) -> Inbox:
+    """A member's supply notices (``GET /v1/supply/events``), read until ``until``."""
+    return Inbox(client, lambda c: c.supply_events(read_timeout=30), until)
 
-    def __init__(self, client: SalusClient, until: Any) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.ready, self.done = threading.Event(), threading.Event()
-        self._client, self._until = client, until
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-        assert self.ready.wait(10), "the stream did not open"
 
-    def _listen(self) -> None:
-        with self._client:
-            for got in self._client.supply_events(read_timeout=30):
-                self.events.append(got)
-                self.ready.set()
-                if self._until(got):
-                    break
-        self.done.set()
-
-    def got(self) -> list[dict[str, Any]]:
-        assert self.done.wait(20), f"the last event never came: {self.events}"
-        return [e for e in self.events if e["event"] != "ready"]
+def salus(*args: str, code: int = 0) -> str:
+    """Run the ``salus`` CLI; its output, once its exit code is ``code``."""
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.output

@@ -12,23 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from salus.cli.main import app as cli
 from salus.client import SalusError
 from salus.supply.footprint import MAX_BYTES
-from supply_net import SupplyNet, running
+from supply_net import SupplyNet, running, salus
 from supply_world import GTIN, OTHER_GTIN
 
 PACT = Path(__file__).parent / "fixtures" / "pact"
-runner = CliRunner()
-
-
-def salus(*args: str, code: int = 0) -> str:
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
-
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[SupplyNet]:
@@ -47,15 +37,10 @@ def footprint_file(tmp: Path, name: str, gtin: str = GTIN, example: int = 1,
     return path
 
 
-def height(net: SupplyNet) -> int:
-    with net.client() as c:
-        return c.status()["height"]
-
-
 def test_the_brand_owner_attaches_a_checked_footprint(net: SupplyNet, tmp_path: Path) -> None:
     good = footprint_file(tmp_path, "good.json")
     attach = ["supply", "footprint", "attach", str(good), "--gtin", GTIN, "--node", net.url]
-    before = height(net)
+    before = net.status_height()
     # a distributor, another manufacturer, a pharmacy: someone else's GTIN
     for who in ("wholesale", "genericco", "corner-pharmacy"):
         out = salus(*attach, "-k", net.key_file(who), code=2)
@@ -87,7 +72,7 @@ def test_the_brand_owner_attaches_a_checked_footprint(net: SupplyNet, tmp_path: 
     missing = salus("supply", "footprint", "attach", str(tmp_path / "none.json"), "--gtin",
                     GTIN, "--node", net.url, "-k", net.key_file("pharmaco"), code=1)
     assert "cannot read" in missing
-    assert height(net) == before
+    assert net.status_height() == before
     # the brand owner's own, to the product
     done = json.loads(salus(*attach, "-k", net.key_file("pharmaco")))
     assert done["gtin"] == GTIN and done["lot"] is None and len(done["hash"]) == 64

@@ -12,24 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from salus.cli.main import app as cli
 from salus.client import SalusError
 from salus.supply.contracts.layout import INVESTIGATION_MS, lot_id
-from supply_net import GTINS, Inbox, SupplyNet, running
+from supply_net import GTINS, Inbox, SupplyNet, running, salus, supply_inbox
 from supply_world import GTIN, OTHER_GTIN, event, pack
 
 FACTS = {"notification": "initial", "classification": "counterfeit",
          "product_type": "human_rx_drug", "dosage_form": "tablet", "reporter": "manufacturer",
          "determined": "2026-11-20", "quantity": 1}
-runner = CliRunner()
-
-
-def salus(*args: str, code: int = 0) -> str:
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 @pytest.fixture
@@ -43,11 +34,6 @@ def as_member(net: SupplyNet, who: str) -> dict[str, str]:
         return {"authorization": f"Bearer {c.token()}"}
 
 
-def height(net: SupplyNet) -> int:
-    with net.client() as c:
-        return c.status()["height"]
-
-
 # -- recalls ------------------------------------------------------------------------------
 def test_a_recall_signed_by_the_cli_is_on_the_public_board(net: SupplyNet) -> None:
     net.commission("pharmaco", ["B1"], "LOT-B")
@@ -55,7 +41,7 @@ def test_a_recall_signed_by_the_cli_is_on_the_public_board(net: SupplyNet) -> No
     recall = ["supply", "recall", "--gtin", GTIN, "--lot", "LOT-B", "--node", net.url]
     # another manufacturer, a possessor-to-be, and a key that is no member's: refused,
     # and nothing is written
-    before = height(net)
+    before = net.status_height()
     for who, code in (("genericco", "FORBIDDEN"), ("wholesale", "FORBIDDEN"),
                       ("stranger", "UNKNOWN_SIGNER")):
         out = salus(*recall, "--reason", "sterility", "-k", net.key_file(who), code=2)
@@ -66,7 +52,7 @@ def test_a_recall_signed_by_the_cli_is_on_the_public_board(net: SupplyNet) -> No
     out = salus(*recall[:3], "09506000134353", *recall[4:], "--reason", "sterility",
                 "-k", net.key_file("pharmaco"), code=1)
     assert "check digit" in out
-    assert height(net) == before
+    assert net.status_height() == before
     assert httpx.get(f"{net.url}/v1/supply/recalls").json() == {"recalls": [], "next": None}
     done = json.loads(salus(*recall, "--reason", "sterility", "-k", net.key_file("pharmaco")))
     assert done["lot"] == lot_id(GTIN, "LOT-B")
@@ -210,8 +196,8 @@ def test_the_cli_closes_an_investigation_on_time(net: SupplyNet, tmp_path: Path)
 def listen(net: SupplyNet, who: str, sentinel: str) -> Inbox:
     """``who``'s stream, read until the recall of lot id ``sentinel``, which every trading
     organisation and regulator hears: what came before it is everything they heard."""
-    return Inbox(net.client(who), lambda e: e["event"] == "supply_recalled"
-                 and e["data"]["lot"] == sentinel)
+    return supply_inbox(net.client(who), lambda e: e["event"] == "supply_recalled"
+                        and e["data"]["lot"] == sentinel)
 
 
 def kinds(events: list[dict[str, Any]]) -> list[str]:
@@ -282,7 +268,7 @@ def test_each_organisation_hears_its_own_business_and_nothing_else(net: SupplyNe
 
 def test_a_member_whose_role_ends_hears_no_more(net: SupplyNet) -> None:
     net.commission("genericco", ["R1"], "LOT-R")
-    inbox = Inbox(net.client("pharmacist"), lambda e: e["event"] == "closed")
+    inbox = supply_inbox(net.client("pharmacist"), lambda e: e["event"] == "closed")
     with net.client("corner-pharmacy-admin") as admin:
         admin.call("membership", "revoke_roles", {"member": net.people["pharmacist"].did,
                                                   "roles": ["pharmacist"]})

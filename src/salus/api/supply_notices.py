@@ -19,9 +19,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from salus.api.errors import ApiError
 from salus.api.read_rules import PUBLIC, ReadRule, Sees, Viewer, ViewerDep
+from salus.api.streams import BlockStream
 from salus.canonical import loads_strict
 from salus.ledger.ledger import CommittedBlock, Ledger
-from salus.node.node import Node
 from salus.supply import notices
 from salus.supply.contracts.layout import (
     PACK,
@@ -171,24 +171,14 @@ def build_router(ledger: Ledger) -> APIRouter:
     async def supply_events(request: Request,
                             viewer: Annotated[Viewer, Depends(_subscriber)]
                             ) -> AsyncIterator[ServerSentEvent]:
-        node: Node = request.app.state.node
-        queue = node.subscribe_blocks()
+        blocks = BlockStream(request, request.app.state.node, "GET /v1/supply/recalls")
         try:
             yield ServerSentEvent(event="ready", data={"org": viewer.member["org"],
                                                        "height": ledger.height})
-            while not await request.is_disconnected():
-                try:
-                    block = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    yield ServerSentEvent(comment="keep-alive")
+            async for block in blocks:
+                if isinstance(block, ServerSentEvent):  # a keep-alive, or the end
+                    yield block
                     continue
-                if block is None:  # this stream fell too far behind and the node let go
-                    yield ServerSentEvent(event="dropped", data={
-                        "code": "TOO_SLOW", "height": ledger.height,
-                        "reason": "this stream fell too far behind the ledger and was "
-                                  "closed; reconnect, and read GET /v1/supply/recalls for "
-                                  "what was missed"})
-                    return
                 found = [(r, e) for r in block.results for e in r.events or []
                          if e["kind"] in notices.KINDS]
                 if not found:
@@ -211,7 +201,7 @@ def build_router(ledger: Ledger) -> APIRouter:
                     yield ServerSentEvent(event=event["kind"], id=result.id.hex(),
                                           data={**data, "height": block.header.height})
         finally:
-            node.unsubscribe_blocks(queue)
+            blocks.close()
 
     return router
 

@@ -15,6 +15,7 @@ import pytest
 
 from salus.client import SalusError
 from salus.supply.contracts.layout import INVESTIGATION_MS, lot_id
+from salus.supply.notices import notice
 from supply_net import GTINS, Inbox, SupplyNet, running, salus, supply_inbox
 from supply_world import GTIN, OTHER_GTIN, event, pack
 
@@ -276,3 +277,22 @@ def test_a_member_whose_role_ends_hears_no_more(net: SupplyNet) -> None:
     got = inbox.got()
     assert kinds(got) == ["closed"] and got[0]["data"]["code"] == "FORBIDDEN_READ"
     assert GTINS["genericco"] not in json.dumps(got)
+
+
+def test_who_is_told_what_of_each_event() -> None:
+    """salus.supply.notices.notice, event by event: a container has no brand owner (only
+    its reporter and regulators hear of it), and what is not a supply notice is nobody's."""
+    container = {"kind": "supply_reported", "event": event("c"), "item": "ab" * 32,
+                 "status": "stolen", "org": "wholesale", "brand_owner": None, "due": None}
+    assert notice(container, "wholesale", False)["status"] == "stolen"
+    assert notice(container, "pharmaco", False) is None
+    assert notice(container, "health-dept", True) == {k: v for k, v in container.items()
+                                                      if k != "kind"}
+    closed = {"kind": "supply_investigation_closed", "item": "cd" * 32, "finding": "cleared",
+              "late": True, "parties": ["pharmaco", "wholesale"]}
+    assert notice(closed, "wholesale", False) == {"item": "cd" * 32, "finding": "cleared",
+                                                  "late": True}
+    assert notice(closed, "corner-pharmacy", False) is None
+    for kind in ("supply_shipped", "supply_dispensed", "access", "supply_footprint_attached"):
+        assert notice({"kind": kind, "org": "wholesale", "to": "wholesale"}, "wholesale",
+                      True) is None

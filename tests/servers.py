@@ -7,13 +7,23 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from salus.api import create_app
+from salus.api.auth import TokenService
 from salus.client import SalusClient, SalusError
+from salus.clock import wall_clock_ms
+from salus.identity import Identity
+from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.node.server import NodeConfig, build, uvicorn_options
+from salus.ordering import SoloOrderer
 from salus.ports import free_port
 
 
@@ -86,3 +96,91 @@ class NodeProcess:
     def __exit__(self, *_: object) -> None:
         self.kill(signal.SIGTERM)
         self.kill()
+
+
+class NodeClock:
+    """The wall clock, plus however far the test has moved time on. The node's orderer
+    (block time), its ingress, its records gateway and the test's clients all read it,
+    so an hour of a delay (or a day of a deadline) passes without waiting; nothing else
+    about the node differs from ``salus node``."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def __call__(self) -> int:
+        return wall_clock_ms() + self.offset
+
+
+@contextmanager
+def clocked_node(datadir: DataDir, clock: NodeClock, **app: Any) -> Iterator[ServerThread]:
+    """The node API on ``datadir``'s ledger, served on a free loopback port, with its block
+    time and ingress on ``clock``; ``app``: more of :func:`salus.api.create_app`'s options."""
+    ledger = datadir.open_ledger()
+    node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
+    port = free_port()
+    tokens = TokenService(Identity.load(datadir.key_file), ledger,
+                          public_url=f"http://127.0.0.1:{port}", replay_file=datadir.replay_file)
+    try:
+        with ServerThread(create_app(node, tokens, **app), port=port) as server:
+            yield server
+    finally:
+        ledger.close()
+
+
+@dataclass
+class ClockedNet:
+    """People with keys, and clients that sign on the node's clock."""
+
+    url: str
+    clock: NodeClock
+    keys: Path
+    people: dict[str, Identity] = field(default_factory=dict)
+
+    def client(self, who: str | Identity | None = None) -> SalusClient:
+        key = self.people[who] if isinstance(who, str) else who
+        return SalusClient(self.url, key, clock=self.clock)
+
+    def key_file(self, name: str) -> str:
+        path = self.keys / f"{name}.key"
+        if not path.exists():
+            self.people[name].save(path)
+        return str(path)
+
+    def did(self, name: str) -> str:
+        return self.people[name].did
+
+
+class Inbox:
+    """A member's notification stream (``stream(client)``: ``access_events``,
+    ``supply_events``), read on a thread until the event ``until`` names (its kind, or a
+    test of the event) arrives."""
+
+    def __init__(self, client: SalusClient,
+                 stream: Callable[[SalusClient], Iterator[dict[str, Any]]],
+                 until: str | Callable[[dict[str, Any]], bool]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.ready, self.done = threading.Event(), threading.Event()
+        self._client, self._stream = client, stream
+        self._until = until if callable(until) else (lambda e: e["event"] == until)
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+        assert self.ready.wait(10), "the stream did not open"
+
+    def _listen(self) -> None:
+        with self._client:
+            for event in self._stream(self._client):
+                self.events.append(event)
+                self.ready.set()
+                if self._until(event):
+                    break
+        self.done.set()
+
+    def kinds(self) -> list[str]:
+        """The kind of every event, ``ready`` first, once the last one wanted came."""
+        assert self.done.wait(20), f"the last event wanted never came: {self.events}"
+        return [e["event"] for e in self.events]
+
+    def got(self) -> list[dict[str, Any]]:
+        """Every event but ``ready``, once the last one wanted came."""
+        self.kinds()
+        return [e for e in self.events if e["event"] != "ready"]

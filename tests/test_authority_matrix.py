@@ -197,6 +197,11 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
      lambda w: {"steps": [{"method": "observe", "event": event("m doc observe")},
                           {"method": "ship", "event": event("m doc ship"), "items": [MADE],
                            "to": "wholesale"}]}, {"maker_operator": VALID}),
+    ("attach a footprint to pharmaco's GTIN", "supply", "attach_footprint",
+     lambda w: {"gtin": GTIN, "lot": LOT, "footprint": {
+         "footprint_hash": "fe" * 32, "declared_unit": "piece", "declared_amount_milli": 1000,
+         "pcf_excluding_biogenic_ug": 21_000_000, "pcf_including_biogenic_ug": 20_500_000,
+         "fossil_ghg_ug": 19_000_000}}, {"maker_operator": VALID}),
 ]
 
 

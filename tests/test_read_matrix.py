@@ -25,7 +25,16 @@ import pytest
 from conftest import ident
 from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
-from salus.api import credentials, education, fhir, network, records, supply
+from salus.api import (
+    credentials,
+    education,
+    fhir,
+    footprints,
+    network,
+    records,
+    supply,
+    supply_notices,
+)
 from salus.api.read_rules import DECLARED, FORBIDDEN_READ, ReadRule
 from salus.client import SalusClient
 from salus.identity import Identity
@@ -315,6 +324,17 @@ CASES: list[Case] = [
     Case(supply.READ_TRACE, get(lambda w: "/v1/supply/trace",
                                 item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
          only(*OVERSEE)),
+    # supply: recalls are public notices; an investigation is its parties' and regulators'
+    # (no supply chain here: nobody but regulators passes the rule, and then finds none);
+    # supply notices for supply staff of trading organisations (a hospital's clinicians
+    # and nurses hold no supply role) and regulators; footprints for members
+    Case(supply_notices.READ_RECALLS, get(lambda w: "/v1/supply/recalls"), everyone()),
+    Case(supply_notices.READ_INVESTIGATION,
+         get(lambda w: "/v1/supply/investigations/" + "ab" * 32), only(*OVERSEE)),
+    Case(supply_notices.READ_SUPPLY_EVENTS, get(lambda w: "/v1/supply/events"),
+         only(*OVERSEE)),
+    Case(footprints.READ_FOOTPRINT, get(lambda w: "/v1/supply/footprints/09506000134352"),
+         only(*MEMBERS)),
 ]
 
 
@@ -333,7 +353,8 @@ def ask(w: World, case: Case, actor: str) -> httpx.Response:
         kw["json"] = {"request": base64.b64encode(raw).decode()}
     elif actor in w.token:
         headers["authorization"] = f"Bearer {w.token[actor]}"
-    if case.rule is records.READ_EVENTS:  # a stream: its status, then hang up
+    if case.rule in (records.READ_EVENTS, supply_notices.READ_SUPPLY_EVENTS):
+        # a stream: its status, then hang up
         with httpx.stream(case.method, w.net.url + path, headers=headers, timeout=10, **kw) as r:
             if r.status_code != 200:
                 r.read()

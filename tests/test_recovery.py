@@ -9,9 +9,8 @@ real node, its SDK, CLI and the patient's notification stream.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,8 @@ from typer.testing import CliRunner
 
 from conftest import Chain, ident
 from records_net import ORGS, bundle_for
-from salus.api import create_app
-from salus.api.auth import TokenService
 from salus.cli.main import app as cli
 from salus.client import SalusClient, SalusError, TransactionRejected
-from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.ledger.codes import Code
 from salus.ledger.contracts.membership import (
@@ -37,14 +33,13 @@ from salus.ledger.members import key_index, key_valid_at, member_key
 from salus.node.bootstrap import admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.node.node import Node
-from salus.ordering import SoloOrderer
-from salus.ports import free_port
 from salus.records.contracts.layout import consent_key, patient_records_prefix, record_key
 from salus.records.custodian import open_custodian
 from salus.records.gateway import Gateway
 from salus.records.ingest_request import REQUEST_HEADER, signed_headers
 from salus.records.service import hosted_orgs
-from servers import ServerThread
+from servers import ClockedNet as Net
+from servers import Inbox, NodeClock, clocked_node
 
 ST_MARY_ADMIN = ident("st-mary-admin")  # the hospital holding the patient's records
 MEDBOARD_ADMIN = ident("medboard-admin")  # another organisation
@@ -412,40 +407,6 @@ def test_a_lone_guardian_cannot_take_over_nor_block(chain: Chain, people: People
 
 
 # -- end to end, through a real node -------------------------------------------------------
-class NodeClock:
-    """The wall clock, plus however far the test has moved time on. The node's orderer
-    (block time), its ingress, its records gateway and the test's clients all read it,
-    so an hour of the patient's delay passes without waiting an hour; nothing else about
-    the node differs from ``salus node``."""
-
-    def __init__(self) -> None:
-        self.offset = 0
-
-    def __call__(self) -> int:
-        return wall_clock_ms() + self.offset
-
-
-@dataclass
-class Net:
-    url: str
-    clock: NodeClock
-    keys: Path
-    people: dict[str, Identity] = field(default_factory=dict)
-
-    def client(self, who: str | Identity) -> SalusClient:
-        key = self.people[who] if isinstance(who, str) else who
-        return SalusClient(self.url, key, clock=self.clock)
-
-    def key_file(self, name: str) -> str:
-        path = self.keys / f"{name}.key"
-        if not path.exists():
-            self.people[name].save(path)
-        return str(path)
-
-    def did(self, name: str) -> str:
-        return self.people[name].did
-
-
 def _gateway_on(datadir: DataDir, clock: NodeClock):
     """salus.records.service.open_gateway, with the gateway on the test's clock."""
     async def open_gateway(node: Node) -> Gateway:
@@ -464,13 +425,7 @@ def net(tmp_path: Path) -> Iterator[Net]:
     data, clock = tmp_path / "node", NodeClock()
     init_datadir(data, "salus-recovery-test", ORGS)
     datadir = DataDir(data)
-    ledger = datadir.open_ledger()
-    node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
-    port = free_port()
-    tokens = TokenService(Identity.load(datadir.key_file), ledger,
-                          public_url=f"http://127.0.0.1:{port}", replay_file=datadir.replay_file)
-    with ServerThread(create_app(node, tokens, open_gateway=_gateway_on(datadir, clock)),
-                      port=port) as server:
+    with clocked_node(datadir, clock, open_gateway=_gateway_on(datadir, clock)) as server:
         keys = tmp_path / "keys"
         keys.mkdir()
         net = Net(server.url, clock, keys, {"st-mary-admin": Identity.load(
@@ -486,7 +441,6 @@ def net(tmp_path: Path) -> Iterator[Net]:
             with net.client(name) as c:
                 c.call("membership", "register_patient", {"encryption_key": who.encryption_did})
         yield net
-    ledger.close()
 
 
 runner = CliRunner()
@@ -496,31 +450,6 @@ def salus(*args: str, code: int = 0) -> str:
     result = runner.invoke(cli, list(args))
     assert result.exit_code == code, result.output
     return result.output
-
-
-class Inbox:
-    """A patient's notification stream (``GET /v1/access/events``), read on a thread."""
-
-    def __init__(self, client: SalusClient, until: str) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.ready, self.done = threading.Event(), threading.Event()
-        self._client, self._until = client, until
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-        assert self.ready.wait(10), "the stream did not open"
-
-    def _listen(self) -> None:
-        with self._client:
-            for event in self._client.access_events():
-                self.events.append(event)
-                self.ready.set()
-                if event["event"] == self._until:
-                    break
-        self.done.set()
-
-    def kinds(self) -> list[str]:
-        assert self.done.wait(15), f"no {self._until!r} on the stream: {self.events}"
-        return [e["event"] for e in self.events]
 
 
 def _records_and_consent(net: Net, patient: str) -> tuple[list[str], str]:
@@ -542,7 +471,7 @@ def test_recovery_end_to_end(net: Net) -> None:
                               "--guardian", net.did("bea"), "--guardian", net.did("registrar"),
                               "--threshold", "2", "--delay-hours", "1"))
     assert chosen == {"patient": ann, "guardians": 2, "threshold": 2, "delay_ms": HOUR}
-    inbox = Inbox(net.client("ann"), until="key_recovered")
+    inbox = Inbox(net.client("ann"), SalusClient.access_events, until="key_recovered")
     # ann loses her key file; she makes a new one and gives its public dids to bea
     lost = net.people.pop("ann")
     new = net.people["ann-new"] = Identity.generate()
@@ -618,7 +547,7 @@ def test_cancelled_recovery_end_to_end(net: Net) -> None:
     records, _ = _records_and_consent(net, "cai")
     with net.client("cai") as me:
         me.set_recovery([net.did("bea"), net.did("registrar")], 2, HOUR)
-    inbox = Inbox(net.client("cai"), until="recovery_cancelled")
+    inbox = Inbox(net.client("cai"), SalusClient.access_events, until="recovery_cancelled")
     # another patient's recovery is not on cai's stream
     with net.client("ann") as ann, net.client("bea") as bea:
         ann.set_recovery([net.did("bea")], 1)

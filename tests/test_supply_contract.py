@@ -296,3 +296,25 @@ def test_the_same_event_again_is_idempotent(s: Supply) -> None:
     s.move([a], ("pharmaco", "wholesale"))
     assert s.ok(s.commission("pharmaco", "c", [a])) == [first]
     assert s.item(a)["possessor"] == "wholesale" and supply_state(s) != state
+
+
+def test_a_recall_is_a_public_notice_in_the_order_made(s: Supply) -> None:
+    """SC7: each recall adds one notice under supply/recall/, by height; a refused recall
+    adds none, and nothing of who holds the lot's packs is in it."""
+    at_pharmacy(s, "N1")
+    s.ok(s.commission("genericco", "cg", [pack("G1", OTHER_GTIN)], gtin=OTHER_GTIN, lot="G-7"))
+    first = s.chain.commit(s.call("pharmaco", "recall", {"gtin": GTIN, "lot": LOT,
+                                                         "reason": "sterility"}))
+    refused = s.run(s.call("genericco", "recall", {"gtin": GTIN, "lot": LOT,
+                                                   "reason": "other"}))
+    assert codes(refused) == ["FORBIDDEN"]
+    second = s.chain.commit(s.call(s.regulator, "recall", {"gtin": OTHER_GTIN, "lot": "G-7",
+                                                           "reason": "counterfeit"}))
+    notices = s.chain.ledger.store.state_scan("supply/recall/", "", 10)
+    assert [k for k, _, _ in notices] == [
+        f"supply/recall/{first.header.height:016d}/{lot_id(GTIN, LOT)}",
+        f"supply/recall/{second.header.height:016d}/{lot_id(OTHER_GTIN, 'G-7')}"]
+    assert s.chain.ledger.state_value(notices[1][0]) == {
+        "gtin": OTHER_GTIN, "lot": "G-7", "reason": "counterfeit", "owner": "genericco",
+        "org": "health-dept", "height": second.header.height, "time": s.chain.time}
+    assert all(b"wholesale" not in v and b"corner-pharmacy" not in v for _, v, _ in notices)

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from salus.supply.footprint import FootprintInvalid, key_figures, validate
+from salus.supply.footprint import (
+    MAX_BYTES,
+    FootprintInvalid,
+    for_gtin,
+    key_figures,
+    read_footprint,
+    validate,
+)
 
 EXAMPLES = sorted((Path(__file__).parent / "fixtures" / "pact").glob("footprint-example-*.json"))
 
@@ -74,3 +81,60 @@ def test_a_figure_finer_than_the_ledger_keeps_is_refused_not_rounded() -> None:
     huge = _broken(lambda d: d["pcf"].update(fossilGhgEmissions="9" * 30))
     with pytest.raises(FootprintInvalid, match="too large"):
         key_figures(huge)
+
+
+def test_every_figure_that_cannot_be_kept_is_a_reason() -> None:
+    doc = _broken(lambda d: d["pcf"].update(pcfExcludingBiogenicUptake="0.0000000001",
+                                            fossilGhgEmissions="9" * 17))
+    with pytest.raises(FootprintInvalid) as caught:
+        key_figures(doc)
+    assert len(caught.value.reasons) == 2, caught.value.reasons
+    assert "finer" in caught.value.reasons[0] and "too large" in caught.value.reasons[1]
+    # the largest figure a ledger transaction carries exactly, and one past it
+    edge = _broken(lambda d: d["pcf"].update(fossilGhgEmissions="9007199.254740991"))
+    assert key_figures(edge).figures["fossil_ghg_ug"] == 2**53 - 1
+    past = _broken(lambda d: d["pcf"].update(fossilGhgEmissions="9007199.254740992"))
+    with pytest.raises(FootprintInvalid, match="too large"):
+        key_figures(past)
+
+
+def test_a_footprint_file_is_read_as_hostile_input() -> None:
+    good = EXAMPLES[0].read_bytes()
+    assert read_footprint(good) == _example(0)
+    for data, why in [
+        (b" " * (MAX_BYTES + 1), "at most"),
+        (b'{"id": "a", "id": "b"}', "duplicate"),
+        (b'{"pcf": NaN}', "NaN"),
+        (b"[" * 40 + b"]" * 40, "nested"),
+        ("{}".encode("utf-16"), "UTF-8"),
+    ]:
+        with pytest.raises(FootprintInvalid, match=why):
+            read_footprint(data)
+    # a number where PACT wants a decimal string is read, then refused by the schema
+    floated = read_footprint(good.replace(b'"0.384"', b"0.384"))
+    assert any("pcfExcludingBiogenicUptake" in r for r in validate(floated))
+
+
+def test_a_footprint_attached_to_a_gtin_names_it_and_is_active() -> None:
+    # PACT's example names urn:gtin:5695872369587, whose check digit is wrong (1 is right):
+    # it names no GTIN at all
+    with pytest.raises(FootprintInvalid, match="none names GTIN 05695872369587"):
+        for_gtin(_example(0), "05695872369587")
+    doc = _broken(lambda d: d.update(productIds=["urn:pact:example:p1", "urn:gtin:5695872369581"]))
+    assert for_gtin(doc, "05695872369581") == key_figures(doc)
+    with pytest.raises(FootprintInvalid, match="none names GTIN 09506000134352"):
+        for_gtin(doc, "09506000134352")
+    by_class = _broken(lambda d: d.update(productIds=["urn:epc:class:lgtin:9506000.013435.L1"]))
+    assert for_gtin(by_class, "09506000134352").footprint_hash
+    deprecated = _broken(lambda d: d.update(status="Deprecated"))
+    with pytest.raises(FootprintInvalid) as caught:
+        for_gtin(deprecated, "09506000134352")
+    assert [r.split(":")[0] for r in caught.value.reasons] == ["status", "productIds"]
+    padded = _broken(lambda d: d.update(productIds=["urn:gtin:05695872369581"]))
+    assert for_gtin(padded, "05695872369581").footprint_hash
+    # an invalid footprint: the schema's reasons and the GTIN's, all of them
+    both = _broken(lambda d: d.update(created="yesterday"))
+    with pytest.raises(FootprintInvalid) as caught:
+        for_gtin(both, "09506000134352")
+    assert any("created" in r for r in caught.value.reasons)
+    assert any("productIds" in r for r in caught.value.reasons)

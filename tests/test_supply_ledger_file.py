@@ -40,7 +40,17 @@ SHAPES = {
     r"supply/investigation/[0-9a-f]{64}": {
         "item", "status", "opened_by", "reporter", "event", "height", "time", "due", "finding",
         "facts", "closed_by", "closed_org", "closed_height", "closed_time", "late"},
+    # a recall's public notice: the lot, its brand owner and who recalled, no holder
+    r"supply/recall/[0-9]{16}/[0-9a-f]{64}": {"gtin", "lot", "reason", "owner", "org",
+                                              "height", "time"},
+    r"supply/footprint/(product/[0-9]{14}|lot/[0-9a-f]{64})": {
+        "gtin", "lot", "hash", "declared_unit", "declared_amount_milli",
+        "pcf_excluding_biogenic_ug", "pcf_including_biogenic_ug", "fossil_ghg_ug", "org",
+        "height", "time", "replaces"},
 }
+FOOTPRINT = {"footprint_hash": "fe" * 32, "declared_unit": "piece",
+             "declared_amount_milli": 1000, "pcf_excluding_biogenic_ug": 21_000_000,
+             "pcf_including_biogenic_ug": 20_500_000, "fossil_ghg_ug": 19_000_000}
 #: AI 21 serials (GS1 character set 82, at most 20) that nothing on the ledger holds by
 #: chance (a word like "manufacturer" is a fine serial, and in the file): each carries a
 #: mark no hex, did:key or JSON holds.
@@ -65,6 +75,9 @@ def _life(s: Supply, serials_: list[str]) -> list[str]:
         org, "aggregate", {"event": event(name), "parent": parent, "children": kids,
                            "action": action})
     s.ok(s.commission("pharmaco", "c", packs))
+    s.ok(s.call("pharmaco", "attach_footprint", {"gtin": GTIN, "footprint": FOOTPRINT}),
+         s.call("pharmaco", "attach_footprint", {"gtin": GTIN, "lot": "LOT-A1",
+                                                 "footprint": FOOTPRINT}))
     s.ok(agg("a1", box, packs), agg("a2", pallet, [box]))
     s.move([pallet], ("pharmaco", "wholesale"))
     s.ok(agg("u1", pallet, [box], "DELETE", "wholesale"),

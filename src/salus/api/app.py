@@ -35,11 +35,13 @@ from salus.api import (
     education,
     errors,
     fhir,
+    footprints,
     network,
     openapi_doc,
     records,
     scopes,
     supply,
+    supply_notices,
 )
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
@@ -275,6 +277,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
     app.include_router(supply.build_router(member))
+    app.include_router(supply_notices.build_router(ledger))
+    app.include_router(footprints.build_router(ledger))
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

@@ -3,7 +3,6 @@
 FastAPI needs real annotations here, so no ``from __future__ import annotations``.
 """
 
-import asyncio
 import base64
 import json
 import math
@@ -21,6 +20,7 @@ from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.rate_limit import RateLimiter, client_address
 from salus.api.read_rules import MEMBER, OVERSEERS, Own, ReadRule, Sees, Viewer, ViewerDep
+from salus.api.streams import BlockStream
 from salus.canonical import MAX_SAFE_INTEGER
 from salus.ledger.members import has_role, member_key
 from salus.records import fhir_export
@@ -347,23 +347,14 @@ def build_router(member: Any) -> APIRouter:
     async def access_events(request: Request, viewer: Annotated[Viewer, Depends(_subscriber)],
                             gateway: GatewayDep) -> AsyncIterator[ServerSentEvent]:
         patient = viewer.member_id  # the stream is always the caller's own
-        queue = gateway.node.subscribe_blocks()
+        blocks = BlockStream(request, gateway.node, "GET /v1/access/log")
         try:
             yield ServerSentEvent(event="ready", data={"patient": patient,
                                                        "height": gateway.ledger.height})
-            while not await request.is_disconnected():
-                try:
-                    block = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    yield ServerSentEvent(comment="keep-alive")
+            async for block in blocks:
+                if isinstance(block, ServerSentEvent):  # a keep-alive, or the end
+                    yield block
                     continue
-                if block is None:  # this stream fell too far behind and the node let go
-                    yield ServerSentEvent(event="dropped", data={
-                        "code": "TOO_SLOW", "height": gateway.ledger.height,
-                        "reason": "this stream fell too far behind the ledger and was "
-                                  "closed; reconnect, and read GET /v1/access/log for what "
-                                  "was missed"})
-                    return
                 for result in block.results:
                     for event in result.events or []:
                         if event.get("patient") == patient and event["kind"] in (
@@ -375,7 +366,7 @@ def build_router(member: Any) -> APIRouter:
                             yield ServerSentEvent(event=event["kind"], id=result.id.hex(),
                                                   data={**event, "height": block.header.height})
         finally:
-            gateway.node.unsubscribe_blocks(queue)
+            blocks.close()
 
     return router
 

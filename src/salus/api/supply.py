@@ -30,12 +30,7 @@ from salus.supply.contracts.layout import (
 )
 from salus.supply.document import MAX_BYTES
 from salus.supply.identifiers import IdentifierError, parse
-from salus.supply.read_rules import (
-    SUPPLY_OVERSEERS,
-    ItemParties,
-    OrgSupplyStaff,
-    viewer_org,
-)
+from salus.supply.read_rules import REGULATORS, ItemParties, SupplyStaff, viewer_org
 from salus.supply.repository import Stored, canonical_item, event_time_ms
 from salus.supply.service import SupplyService
 
@@ -54,21 +49,21 @@ DISCOVERY_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0",
                      "GS1-EPCIS-Capture-File-Size-Limit": str(MAX_BYTES),
                      "GS1-Capture-Error-Behaviour": ERROR_BEHAVIOUR}
 
-OWN = OrgSupplyStaff("org")
+OWN = SupplyStaff("org", "the organisation that captured it (`org`)")
 READ_JOBS = ReadRule("GET", "/epcis/capture", (
-    Sees((OWN, *SUPPLY_OVERSEERS), "the organisation's capture jobs"),))
+    Sees((OWN, *REGULATORS), "the organisation's capture jobs"),))
 READ_JOB = ReadRule("GET", "/epcis/capture/{capture_id}", (
-    Sees((OWN, *SUPPLY_OVERSEERS), "one of the organisation's capture jobs"),))
+    Sees((OWN, *REGULATORS), "one of the organisation's capture jobs"),))
 READ_EVENTS = ReadRule("GET", "/epcis/events", (
-    Sees((OWN, *SUPPLY_OVERSEERS), "the EPCIS events the organisation (`org`, default the "
+    Sees((OWN, *REGULATORS), "the EPCIS events the organisation (`org`, default the "
                                    "viewer's) captured, whole"),))
 READ_ITEM_EVENTS = ReadRule("GET", "/epcis/epcs/{epc}/events", (
-    Sees((OWN, ItemParties("event"), *SUPPLY_OVERSEERS),
+    Sees((OWN, ItemParties("event"), *REGULATORS),
          "each event naming the item, from every repository this node holds, that the viewer "
          "captured, or whose every item the viewer's organisation owned or possessed "
          "(any other member with a token: an empty list)"),))
 READ_TRACE = ReadRule("GET", "/v1/supply/trace", (
-    Sees((ItemParties("event"), *SUPPLY_OVERSEERS),
+    Sees((ItemParties("event"), *REGULATORS),
          "a pack's or case's chain of custody: its status on the ledger, its container and "
          "contents, and each event it may read with that event's ledger record"),))
 

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from salus.cli import supply_notices
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key
+from salus.cli.footprint import footprint_app
 from salus.client import SalusClient, SalusError
 from salus.supply.document import DocumentInvalid, read_document
 from salus.supply.event_hash import EventHashError, document_hashes
@@ -113,3 +115,6 @@ def trace(item: Annotated[str, typer.Argument(help="A pack or case: DataMatrix e
     """A pack's or case's chain of custody: its ledger state, containers and contents, and
     every event you may read, each checked against the ledger (GET /v1/supply/trace)."""
     _as(node_url, key, lambda c: c.trace(item), field)
+# recalls and suspect product, footprints (their own modules; registered here)
+supply_notices.register(supply_app)
+supply_app.add_typer(footprint_app, name="footprint")

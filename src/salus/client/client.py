@@ -17,15 +17,17 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from salus.client.footprints import FootprintsClient
 from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
 from salus.client.supply import SupplyClient
+from salus.client.supply_notices import SupplyNoticesClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.identity.assertion import (
@@ -82,7 +84,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
                                                                   "https": 443}.get(scheme)
 
 
-class SalusClient(RecordsClient, RecoveryClient, SupplyClient):
+class SalusClient(RecordsClient, RecoveryClient, SupplyClient, SupplyNoticesClient,
+                  FootprintsClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
     public URL when this client reaches it at another address on purpose (through a
@@ -128,6 +131,30 @@ class SalusClient(RecordsClient, RecoveryClient, SupplyClient):
         if resp.status_code >= 400:
             raise _error_of(resp)
         return resp.json()
+
+    def event_stream(self, path: str, *, read_timeout: float = 60.0
+                     ) -> Iterator[dict[str, Any]]:
+        """A server-sent event stream of ``path``, read with your token: yields
+        ``{"event": kind, "id": tx id, "data": {...}}`` as events arrive. Close the
+        generator to disconnect."""
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "text/event-stream"}
+        with self._http.stream("GET", path, headers=headers,
+                               timeout=httpx.Timeout(10.0, read=read_timeout)) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                raise _error_of(resp)
+            event: dict[str, Any] = {}
+            for line in resp.iter_lines():
+                if not line:  # a blank line ends an event
+                    if "event" in event:
+                        yield event
+                    event = {}
+                elif line.startswith("event:"):
+                    event["event"] = line[6:].strip()
+                elif line.startswith("id:"):
+                    event["id"] = line[3:].strip()
+                elif line.startswith("data:"):
+                    event["data"] = json.loads(line[5:])
 
     @property
     def chain_id(self) -> str:

@@ -11,8 +11,6 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from salus.records import sealing
 from salus.records.ingest_request import signed_headers
 
@@ -151,25 +149,7 @@ class RecordsClient:
         your records, break-glass overrides, erasures, and every step of a recovery of
         your identity. Yields ``{"event": kind, "id": tx id, "data": {...}}``; the first
         is ``ready`` (subscribed). Close the generator to disconnect."""
-        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "text/event-stream"}
-        with self._http.stream("GET", "/v1/access/events", headers=headers,
-                               timeout=httpx.Timeout(10.0, read=read_timeout)) as resp:
-            if resp.status_code >= 400:
-                from salus.client.client import _error_of  # the SDK's module imports this
-                resp.read()
-                raise _error_of(resp)
-            event: dict[str, Any] = {}
-            for line in resp.iter_lines():
-                if not line:  # a blank line ends an event
-                    if "event" in event:
-                        yield event
-                    event = {}
-                elif line.startswith("event:"):
-                    event["event"] = line[6:].strip()
-                elif line.startswith("id:"):
-                    event["id"] = line[3:].strip()
-                elif line.startswith("data:"):
-                    event["data"] = json.loads(line[5:])
+        return self.event_stream("/v1/access/events", read_timeout=read_timeout)
 
     # -- clinicians -------------------------------------------------------------------------
     def break_glass(self: SalusClient, patient: str, reason: str) -> dict[str, Any]:

@@ -372,6 +372,15 @@ def _namespaces(contexts: str) -> _Namespaces:
     return _Namespaces(json.loads(contexts))
 
 
+def expanded_names(event: Mapping[str, Any], contexts: Iterable[Any] = ()
+                   ) -> Callable[[str], str]:
+    """An event's extension names as ``{namespace}localName`` (steps 18-19), with the
+    prefixes its document's ``contexts`` and its own ``@context`` define: how a reader of
+    an extension finds it whatever prefix the capturer chose."""
+    return _namespaces(json.dumps([*contexts, event.get("@context") or []],
+                                  sort_keys=True)).expand
+
+
 def hash_prehash(text: str) -> str:
     """RFC 6920 §3 ``ni`` URI of a pre-hash string, with CBV 2.0 §8.9's ``ver``."""
     return HASH_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest() + HASH_SUFFIX

@@ -19,6 +19,14 @@ State (docs/supply.md, "Decision: what the ledger holds"), every key under ``sup
 * ``supply/party/<GLN>`` -> ``{gln, org, height}``: a trading organisation's party GLN
   (GS1's public register of who is who), so that the events of a document, which name
   parties by GLN, name ledger organisations.
+* ``supply/recall/<height, 16 digits>/<lot id>`` -> ``{gtin, lot, reason, owner, org,
+  height, time}``: the public notice of a recall, in the order recalls were made (the
+  recall board reads it without scanning every lot).
+* ``supply/footprint/product/<GTIN-14>`` and ``supply/footprint/lot/<lot id>`` -> the PACT
+  v3 footprint attached to a product or a lot: ``{gtin, lot, hash, declared_unit,
+  declared_amount_milli, pcf_excluding_biogenic_ug, pcf_including_biogenic_ug,
+  fossil_ghg_ug, org, height, time, replaces}`` (integers; ``replaces``: the hash of the
+  footprint it replaced, or null).
 
 The **item key** is SHA-256 of ``salus-item/1|`` and the item's constrained canonical GS1
 Digital Link (:attr:`salus.supply.identifiers.Identity.digital_link`): whoever holds a
@@ -89,6 +97,10 @@ MAX_TOUCHED = 50_000
 #: one step), so a document of up to this many events is captured all or nothing.
 MAX_STEPS = 500
 PREFIX_DIGITS = (4, 12)
+#: PACT v3 ``declaredUnitOfMeasurement`` (pact/openapi-v3.yaml, CarbonFootprint).
+DECLARED_UNITS = frozenset({"liter", "kilogram", "cubic meter", "kilowatt hour", "megajoule",
+                            "ton kilometer", "square meter", "piece", "hour",
+                            "megabit second"})
 
 EVENT_HASH_PATTERN = r"ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0"
 EVENT_HASH_HEAD = len("ni:///sha-256;")
@@ -141,6 +153,19 @@ def party_key(gln: str) -> str:
 
 def investigation_key(item: str) -> str:
     return f"{PREFIX}investigation/{item}"
+
+
+RECALL_PREFIX = f"{PREFIX}recall/"
+
+
+def recall_key(height: int, lot: str) -> str:
+    """State key of a recall notice: by block height (16 digits sort as numbers), then lot id."""
+    return f"{RECALL_PREFIX}{height:016d}/{lot}"
+
+
+def footprint_key(gtin: str, lot: str | None = None) -> str:
+    """State key of the footprint of a product (``lot`` None) or of a lot (its lot id)."""
+    return f"{PREFIX}footprint/product/{gtin}" if lot is None else f"{PREFIX}footprint/lot/{lot}"
 
 
 def gtin_prefixes(gtin: str) -> list[str]:
@@ -204,3 +229,4 @@ RecallReason = one_of(RECALL_REASONS, "why the lot is recalled")
 Gln = Annotated[text("[0-9]{13}", 13, "a GLN-13, check digit verified"),
                 AfterValidator(_check_digit)]
 ErrorReason = one_of(ERROR_REASONS, "CBV 2.0 error reason (ER) of an error declaration")
+DeclaredUnit = one_of(DECLARED_UNITS, "PACT v3 declaredUnitOfMeasurement")

@@ -1,4 +1,4 @@
-"""Who may call each method of the supply contract (``docs/security.md`` cites SC1-SC9,
+"""Who may call each method of the supply contract (``docs/security.md`` cites SC1-SC13,
 stated in :mod:`salus.supply.contracts.supply`).
 
 Every rule here runs at admission (S7), so a wrong party's call is dropped, identically on
@@ -93,6 +93,7 @@ class BrandOwner(TradingParty):
     """SC2: the manufacturer whose registered GS1 company prefix follows the GTIN's
     indicator digit."""
 
+    rule: str = "SC2"  # the rule a refusal cites
     cites = "A4, SC2, SC9"
 
     def party(self, ctx: Context, args: dict[str, Any], org: str) -> None:
@@ -100,14 +101,22 @@ class BrandOwner(TradingParty):
             registered = ctx.get(prefix_key(prefix))
             if registered is not None:
                 if registered["org"] != org:
-                    raise forbidden("SC2", f"GTIN {args['gtin']} is not {org}'s: its GS1 "
-                                           "company prefix is another manufacturer's")
+                    raise forbidden(self.rule, f"GTIN {args['gtin']} is not {org}'s: its GS1 "
+                                               "company prefix is another manufacturer's")
                 return
-        raise forbidden("SC2", f"no registered GS1 company prefix starts GTIN {args['gtin']}")
+        raise forbidden(self.rule, f"no registered GS1 company prefix starts GTIN {args['gtin']}")
 
     def describe(self) -> str:
         return (super().describe() + ", of the manufacturer whose registered GS1 company "
                 "prefix starts `gtin`")
+
+
+@dataclass(frozen=True)
+class ProductOwner(BrandOwner):
+    """SC13: the brand owner of ``gtin`` (as SC2 finds it) attaches its footprints."""
+
+    rule: str = "SC13"
+    cites = "A4, SC13"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   lot is recalled, it is expired (expiry before the block's UTC date), or its status is
   anything but active (destroyed, stolen, suspect, illegitimate, ...).
 * **SC7 Recalls.** A lot is recalled, once, by a supply operator of its brand owner or
-  by a regulator (admin or supply operator); one event per lot, with the lot id.
+  by a regulator (admin or supply operator); one event per lot, with the lot id, and a
+  public notice (``supply/recall/``) in the order recalls are made.
 * **SC8 Suspect product.** The possessor reports an active item suspect (quarantined,
   an investigation due 24 hours later in block time) or an active or in-transit item
   stolen. Only the brand owner or a regulator closes an investigation: ``cleared`` (active
@@ -59,6 +60,12 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   The items all steps visit count against one ``MAX_TOUCHED``.
 * **SC12 Parties.** A regulator's admin registers a trading organisation's party GLN
   (check digit verified), once; a GLN names one organisation.
+* **SC13 Footprints.** Only a supply operator of a GTIN's brand owner (as SC2 finds it)
+  attaches a PACT v3 product footprint to that product, or to one of its lots, which must
+  exist: the footprint's hash and key figures as integers (micrograms CO2e per declared
+  unit, thousandths of the declared unit), never the document. A later footprint replaces
+  the one before and names its hash; the same footprint again changes nothing; the same
+  hash with other figures is refused.
 """
 
 from __future__ import annotations
@@ -75,7 +82,16 @@ from salus.canonical import state_bytes
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, Method, bind, method
 from salus.ledger.members import OrgRef, org_active_at, org_key
-from salus.ledger.schema import STRICT, Date, Invalid, array, integer, one_of
+from salus.ledger.schema import (
+    MAX_JSON_INT,
+    STRICT,
+    Date,
+    Invalid,
+    Sha256Hex,
+    array,
+    integer,
+    one_of,
+)
 from salus.supply.contracts.layout import (
     ACTIVE,
     BRAND_OWNER_TYPE,
@@ -98,6 +114,7 @@ from salus.supply.contracts.layout import (
     TRADING_TYPES,
     AggregateAction,
     CompanyPrefix,
+    DeclaredUnit,
     ErrorReason,
     EventHash,
     Expiry,
@@ -111,6 +128,7 @@ from salus.supply.contracts.layout import (
     ReportStatus,
     block_date,
     event_key,
+    footprint_key,
     investigation_key,
     item_state_key,
     lot_id,
@@ -118,6 +136,7 @@ from salus.supply.contracts.layout import (
     party_key,
     prefix_cover_key,
     prefix_key,
+    recall_key,
 )
 from salus.supply.contracts.rules import (
     BrandOwner,
@@ -126,6 +145,7 @@ from salus.supply.contracts.rules import (
     Destination,
     Dispenser,
     Possessor,
+    ProductOwner,
     Registrar,
     Repackager,
     TradingParty,
@@ -151,6 +171,21 @@ class Form3911(TypedDict):
     reporter: one_of(FORM_3911["reporter"], "Form 3911: who is reporting")
     determined: Date
     quantity: integer(1, 10_000_000, "Form 3911: quantity of illegitimate product (units)")
+
+
+class Footprint(TypedDict):
+    """What the ledger keeps of a PACT v3 ProductFootprint: its hash and key figures, as
+    :func:`salus.supply.footprint.key_figures` computes them (exact integers, no floats)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    footprint_hash: Sha256Hex
+    declared_unit: DeclaredUnit
+    declared_amount_milli: integer(1, MAX_JSON_INT, "declaredUnitAmount, in thousandths")
+    pcf_excluding_biogenic_ug: integer(-MAX_JSON_INT, MAX_JSON_INT,
+                                       "pcfExcludingBiogenicUptake, µg CO2e per declared unit")
+    pcf_including_biogenic_ug: integer(-MAX_JSON_INT, MAX_JSON_INT,
+                                       "pcfIncludingBiogenicUptake, µg CO2e per declared unit")
+    fossil_ghg_ug: integer(0, MAX_JSON_INT, "fossilGhgEmissions, µg CO2e per declared unit")
 
 
 def _conflict(rule: str, reason: str) -> Rejected:
@@ -452,6 +487,9 @@ class SupplyContract(Contract):
         found["recall"] = {"reason": reason, "by": ctx.member_id, "org": ctx.member["org"],
                            "height": ctx.height, "time": ctx.time}
         ctx.put(lot_key(lid), found)
+        ctx.put(recall_key(ctx.height, lid), {  # SC7: the public notice
+            "gtin": gtin, "lot": lot, "reason": reason, "owner": found["owner"],
+            "org": ctx.member["org"], "height": ctx.height, "time": ctx.time})
         ctx.emit("supply_recalled", lot=lid, gtin=gtin, owner=found["owner"], reason=reason)
         return {"lot": lid, "recalled": ctx.height}
 
@@ -565,6 +603,34 @@ class SupplyContract(Contract):
                 raise outcome
             return {"steps": outcome}
         return {"steps": _run_steps(ctx, steps)}
+
+
+    @method(who=ProductOwner())
+    def attach_footprint(self, ctx: Context, gtin: Gtin, footprint: Footprint,
+                         lot: Lot | None = None) -> dict[str, Any]:
+        """The brand owner attaches a PACT v3 product footprint (its hash and key figures)
+        to a product, or to one of its lots."""
+        lid = None
+        if lot is not None:
+            lid = lot_id(gtin, lot)
+            # SC13: a lot that exists; its owner is the GTIN's brand owner (SC2)
+            if ctx.get(lot_key(lid)) is None:
+                raise Rejected(Code.NOT_FOUND, f"no lot {lot} of GTIN {gtin}")
+        key = footprint_key(gtin, lid)
+        before = ctx.get(key)
+        figures = {k: v for k, v in footprint.items() if k != "footprint_hash"}
+        if before is not None and before["hash"] == footprint["footprint_hash"]:  # SC13
+            if any(before[k] != v for k, v in figures.items()):
+                raise _conflict("SC13", f"footprint {before['hash']} was attached with other "
+                                        "figures")
+            return {"gtin": gtin, "lot": lot, "hash": before["hash"], "height": before["height"]}
+        doc = {"gtin": gtin, "lot": lot, "hash": footprint["footprint_hash"], **figures,
+               "org": signer_org(ctx), "height": ctx.height, "time": ctx.time,
+               "replaces": None if before is None else before["hash"]}
+        ctx.put(key, doc)
+        ctx.emit("supply_footprint_attached", gtin=gtin, lot=lid, org=doc["org"],
+                 hash=doc["hash"])
+        return {"gtin": gtin, "lot": lot, "hash": doc["hash"], "height": ctx.height}
 
 
 def _run_steps(ctx: Context, steps: list[dict[str, Any]]) -> list[Any]:

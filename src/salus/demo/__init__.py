@@ -2,7 +2,8 @@
 
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
 the node, and then writes patients' records, consents and accesses through the API
-(:mod:`salus.demo.records`); later runs reuse all of it.
+(:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
+captures a drug supply chain (:mod:`salus.demo.supply`); later runs reuse all of it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from salus.client import SalusClient, SalusError
 from salus.demo import credentials as demo_credentials
+from salus.demo import supply as demo_supply
 from salus.demo.consortium import seed
 from salus.demo.records import seed_once
 from salus.identity import Identity
@@ -46,6 +48,14 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
                   f"ids in {data}/{demo_credentials.MARKER}"
                   f"{'' if creds is not None else '; issued on an earlier run'})")
+    try:
+        chain = demo_supply.seed_once(url, data, say)
+    except (SalusError, OSError, RuntimeError, ValueError) as exc:
+        console.print(f"[bold red]demo supply chain was not seeded:[/] {exc}")
+        return
+    console.print(f"[bold green]demo supply chain ready[/] (packs to scan and ids in "
+                  f"{data}/{demo_supply.MARKER}"
+                  f"{'' if chain is not None else '; captured on an earlier run'})")
 
 
 def _did(data: Path, name: str) -> str:
@@ -73,7 +83,7 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         f"  signed tree head {base}/v1/log/sth\n"
         f"  FHIR facade      {base}/fhir/metadata\n"
         f"  metrics          {base}/metrics\n"
-        f"  keys             {keys}/ (organisation admins, clinicians, patients)\n"
+        f"  keys             {keys}/ (organisation admins, clinicians, patients, supply operators)\n"
         f"  orderer did      {genesis.orderer}\n\n"
         "Try:\n"
         f"  .venv/bin/salus records list -k {keys}/patient-ivy.key --node {base}\n"

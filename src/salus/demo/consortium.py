@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from salus.demo.supply import PARTIES, REGULATOR, founding_calls
 from salus.identity import Identity
 from salus.ledger import transaction
 from salus.ledger.ledger import Ledger
@@ -25,6 +26,8 @@ DEMO_ORGS = [
     OrgSpec("city-general", "hospital", "City General Hospital"),
     OrgSpec("northlab", "lab", "North Diagnostics Laboratory"),
     OrgSpec("corner-pharmacy", "pharmacy", "Corner Pharmacy"),
+    # the supply chain's other trading partners (salus.demo.supply)
+    *(OrgSpec(p.org, p.type, p.name) for p in PARTIES.values() if p.org != "corner-pharmacy"),
     OrgSpec("state-board", "board", "State Medical Board"),
     OrgSpec("city-med-school", "school", "City Medical School"),
     OrgSpec("metro-residency", "residency", "Metro Internal Medicine Residency"),
@@ -49,6 +52,8 @@ DEMO_MEMBERS = [
     ("office-uma", "st-mary", ["registrar", "issuer"]),
     ("resident-vic", "metro-residency", ["learner"]),
     ("dr-walt", "city-general", ["clinician"]),
+    # each trading partner's supply operator, who captures its EPCIS documents
+    *((p.operator, p.org, ["supply_operator"]) for p in PARTIES.values()),
 ]
 DEMO_PATIENTS = ["patient-ivy", "patient-jack", "patient-kim"]
 
@@ -94,6 +99,12 @@ def seed(data: Path) -> None:
             s.tx(people[name], "membership", "register_patient",
                  {"encryption_key": people[name].encryption_did})
         s.commit()
+        # the regulator registers the manufacturer's GS1 prefix and the parties' GLNs
+        for contract, method, args in founding_calls():
+            s.tx(admins[REGULATOR], contract, method, args)
+        refused = [r for r in s.commit() if r[0] != "VALID"]
+        if refused:
+            raise RuntimeError(f"the demo's supply parties were not registered: {refused}")
         for i, (name, label) in enumerate([("dr-alice", "discharge-summary"),
                                            ("tech-dan", "lipid-panel-report"),
                                            ("pharm-erin", "dispensing-record"),

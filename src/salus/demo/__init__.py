@@ -9,12 +9,14 @@ captures a drug supply chain (:mod:`salus.demo.supply`); later runs reuse all of
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from salus.client import SalusClient, SalusError
 from salus.demo import credentials as demo_credentials
+from salus.demo import records as demo_records
 from salus.demo import supply as demo_supply
 from salus.demo.consortium import seed
 from salus.demo.records import seed_once
@@ -24,6 +26,20 @@ from salus.node.datadir import DataDir
 __all__ = ["run_demo", "seed", "seed_once"]
 
 
+def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
+    """What is seeded through the API once the node answers, in order: (the stage, its
+    ``seed_once``, where to find what it made, how a stage seeded before is told)."""
+    return [
+        ("demo records", seed_once, f"ids in {data}/{demo_records.MARKER}",
+         "seeded on an earlier run"),
+        ("demo credentials", demo_credentials.seed_once,
+         f"wallets in {data}/wallets, ids in {data}/{demo_credentials.MARKER}",
+         "issued on an earlier run"),
+        ("demo supply chain", demo_supply.seed_once,
+         f"packs to scan and ids in {data}/{demo_supply.MARKER}", "captured on an earlier run"),
+    ]
+
+
 def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     def say(msg: str) -> None:
         console.print(f"[dim]demo:[/] {msg}")
@@ -31,31 +47,20 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     try:
         with SalusClient(url) as probe:
             probe.wait_ready()
-        # the line a newcomer looks for: printed once the node answers, not before
-        console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
-        made = seed_once(url, data, say)
-    except (SalusError, OSError, RuntimeError) as exc:
-        console.print(f"[bold red]demo records were not seeded:[/] {exc}")
+    except SalusError as exc:
+        console.print(f"[bold red]the demo was not seeded:[/] {exc}")
         return
-    # said on every start, seeded now or before: the README waits for these lines
-    console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json"
-                  f"{'' if made is not None else '; seeded on an earlier run'})")
-    try:
-        creds = demo_credentials.seed_once(url, data, say)
-    except (SalusError, OSError, RuntimeError, ValueError) as exc:
-        console.print(f"[bold red]demo credentials were not seeded:[/] {exc}")
-        return
-    console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
-                  f"ids in {data}/{demo_credentials.MARKER}"
-                  f"{'' if creds is not None else '; issued on an earlier run'})")
-    try:
-        chain = demo_supply.seed_once(url, data, say)
-    except (SalusError, OSError, RuntimeError, ValueError) as exc:
-        console.print(f"[bold red]demo supply chain was not seeded:[/] {exc}")
-        return
-    console.print(f"[bold green]demo supply chain ready[/] (packs to scan and ids in "
-                  f"{data}/{demo_supply.MARKER}"
-                  f"{'' if chain is not None else '; captured on an earlier run'})")
+    # the line a newcomer looks for: printed once the node answers, not before
+    console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
+    for stage, seed_stage, where, before in _stages(data):
+        try:
+            made = seed_stage(url, data, say)
+        except (SalusError, OSError, RuntimeError, ValueError) as exc:
+            console.print(f"[bold red]{stage} not seeded:[/] {exc}")
+            return
+        # said on every start, seeded now or before: the README waits for these lines
+        console.print(f"[bold green]{stage} ready[/] ({where}"
+                      f"{'' if made is not None else '; ' + before})")
 
 
 def _did(data: Path, name: str) -> str:

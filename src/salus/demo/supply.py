@@ -28,7 +28,6 @@ leaves nothing a second attempt collides with.
 from __future__ import annotations
 
 import calendar
-import json
 import secrets
 import string
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from typing import Any
 
 from salus.client import SalusClient
 from salus.clock import wall_clock_ms
+from salus.demo.marker import once
 from salus.identity import Identity
 from salus.supply import epcis_events as ev
 from salus.supply.identifiers import Identity as GS1Id
@@ -300,9 +300,4 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
 
 def seed_once(url: str, data: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
     """Seed the supply chain unless this data directory already has it."""
-    marker = data / MARKER
-    if marker.exists():
-        return None
-    made = seed_supply(url, data, say)
-    marker.write_text(json.dumps(made, indent=2))
-    return made
+    return once(data / MARKER, lambda: seed_supply(url, data, say))

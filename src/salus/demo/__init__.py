@@ -2,24 +2,42 @@
 
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
 the node, and then writes patients' records, consents and accesses through the API
-(:mod:`salus.demo.records`); later runs reuse all of it.
+(:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
+captures a drug supply chain (:mod:`salus.demo.supply`); later runs reuse all of it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from salus.client import SalusClient, SalusError
 from salus.demo import credentials as demo_credentials
+from salus.demo import records as demo_records
+from salus.demo import supply as demo_supply
 from salus.demo.consortium import seed
 from salus.demo.records import seed_once
 from salus.identity import Identity
 from salus.node.datadir import DataDir
 
 __all__ = ["run_demo", "seed", "seed_once"]
+
+
+def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
+    """What is seeded through the API once the node answers, in order: (the stage, its
+    ``seed_once``, where to find what it made, how a stage seeded before is told)."""
+    return [
+        ("demo records", seed_once, f"ids in {data}/{demo_records.MARKER}",
+         "seeded on an earlier run"),
+        ("demo credentials", demo_credentials.seed_once,
+         f"wallets in {data}/wallets, ids in {data}/{demo_credentials.MARKER}",
+         "issued on an earlier run"),
+        ("demo supply chain", demo_supply.seed_once,
+         f"packs to scan and ids in {data}/{demo_supply.MARKER}", "captured on an earlier run"),
+    ]
 
 
 def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
@@ -29,23 +47,20 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
     try:
         with SalusClient(url) as probe:
             probe.wait_ready()
-        # the line a newcomer looks for: printed once the node answers, not before
-        console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
-        made = seed_once(url, data, say)
-    except (SalusError, OSError, RuntimeError) as exc:
-        console.print(f"[bold red]demo records were not seeded:[/] {exc}")
+    except SalusError as exc:
+        console.print(f"[bold red]the demo was not seeded:[/] {exc}")
         return
-    # said on every start, seeded now or before: the README waits for these lines
-    console.print(f"[bold green]demo records ready[/] (ids in {data}/demo-records.json"
-                  f"{'' if made is not None else '; seeded on an earlier run'})")
-    try:
-        creds = demo_credentials.seed_once(url, data, say)
-    except (SalusError, OSError, RuntimeError, ValueError) as exc:
-        console.print(f"[bold red]demo credentials were not seeded:[/] {exc}")
-        return
-    console.print(f"[bold green]demo credentials ready[/] (wallets in {data}/wallets, "
-                  f"ids in {data}/{demo_credentials.MARKER}"
-                  f"{'' if creds is not None else '; issued on an earlier run'})")
+    # the line a newcomer looks for: printed once the node answers, not before
+    console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
+    for stage, seed_stage, where, before in _stages(data):
+        try:
+            made = seed_stage(url, data, say)
+        except (SalusError, OSError, RuntimeError, ValueError) as exc:
+            console.print(f"[bold red]{stage} not seeded:[/] {exc}")
+            return
+        # said on every start, seeded now or before: the README waits for these lines
+        console.print(f"[bold green]{stage} ready[/] ({where}"
+                      f"{'' if made is not None else '; ' + before})")
 
 
 def _did(data: Path, name: str) -> str:
@@ -73,7 +88,7 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         f"  signed tree head {base}/v1/log/sth\n"
         f"  FHIR facade      {base}/fhir/metadata\n"
         f"  metrics          {base}/metrics\n"
-        f"  keys             {keys}/ (organisation admins, clinicians, patients)\n"
+        f"  keys             {keys}/ (organisation admins, clinicians, patients, supply operators)\n"
         f"  orderer did      {genesis.orderer}\n\n"
         "Try:\n"
         f"  .venv/bin/salus records list -k {keys}/patient-ivy.key --node {base}\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from salus.demo.supply import PARTIES, REGULATOR, founding_calls
 from salus.identity import Identity
 from salus.node.bootstrap import LedgerSession, OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
@@ -20,6 +21,8 @@ DEMO_ORGS = [
     OrgSpec("city-general", "hospital", "City General Hospital"),
     OrgSpec("northlab", "lab", "North Diagnostics Laboratory"),
     OrgSpec("corner-pharmacy", "pharmacy", "Corner Pharmacy"),
+    # the supply chain's other trading partners (salus.demo.supply)
+    *(OrgSpec(p.org, p.type, p.name) for p in PARTIES.values() if p.org != "corner-pharmacy"),
     OrgSpec("state-board", "board", "State Medical Board"),
     OrgSpec("city-med-school", "school", "City Medical School"),
     OrgSpec("metro-residency", "residency", "Metro Internal Medicine Residency"),
@@ -44,6 +47,8 @@ DEMO_MEMBERS = [
     ("office-uma", "st-mary", ["registrar", "issuer"]),
     ("resident-vic", "metro-residency", ["learner"]),
     ("dr-walt", "city-general", ["clinician"]),
+    # each trading partner's supply operator, who captures its EPCIS documents
+    *((p.operator, p.org, ["supply_operator"]) for p in PARTIES.values()),
 ]
 DEMO_PATIENTS = ["patient-ivy", "patient-jack", "patient-kim"]
 
@@ -68,6 +73,12 @@ def seed(data: Path) -> None:
             s.tx(people[name], "membership", "register_patient",
                  {"encryption_key": people[name].encryption_did})
         s.commit()
+        # the regulator registers the manufacturer's GS1 prefix and the parties' GLNs
+        for contract, method, args in founding_calls():
+            s.tx(admins[REGULATOR], contract, method, args)
+        refused = [r for r in s.commit() if r[0] != "VALID"]
+        if refused:
+            raise RuntimeError(f"the demo's supply parties were not registered: {refused}")
         for i, (name, label) in enumerate([("dr-alice", "discharge-summary"),
                                            ("tech-dan", "lipid-panel-report"),
                                            ("pharm-erin", "dispensing-record"),

@@ -29,6 +29,7 @@ from salus.credentials.credentialing import assess, request_dossier
 from salus.credentials.issuer import CredentialRequest, Issuer
 from salus.credentials.verifier import Verifier
 from salus.credentials.wallet import Wallet
+from salus.demo.marker import once
 from salus.identity import Identity
 from salus.node.datadir import DataDir
 
@@ -165,9 +166,4 @@ def _wallet(data: Path, name: str, holder: Identity) -> Wallet:
 
 def seed_once(url: str, data: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
     """Seed the credentials unless this data directory already has them."""
-    marker = data / MARKER
-    if marker.exists():
-        return None
-    made = seed_credentials(url, data, say)
-    marker.write_text(json.dumps(made, indent=2))
-    return made
+    return once(data / MARKER, lambda: seed_credentials(url, data, say))

@@ -20,12 +20,12 @@ What it leaves behind, for a user to explore:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from salus.client import SalusClient, SalusError
+from salus.demo.marker import once
 from salus.identity import Identity
 
 #: Written once the records are seeded; a reused demo directory is not seeded twice.
@@ -169,9 +169,4 @@ def seed_records(url: str, keys: Path, say: Callable[[str], None] = lambda _: No
 
 def seed_once(url: str, data: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
     """Seed the records unless this data directory already has them."""
-    marker = data / MARKER
-    if marker.exists():
-        return None
-    made = seed_records(url, data / "keys", say)
-    marker.write_text(json.dumps(made, indent=2))
-    return made
+    return once(data / MARKER, lambda: seed_records(url, data / "keys", say))

@@ -7,6 +7,7 @@ import signal
 import time
 
 from conftest import GENESIS_TIME, ident
+from salus import workers
 from salus.ledger import signatures, transaction
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.transaction import DEFAULT_MAX_TX_BYTES, Transaction
@@ -42,7 +43,7 @@ def test_workers_decode_and_verify_in_order() -> None:
 def test_a_dead_worker_is_replaced_and_the_batch_still_checked() -> None:
     raws = _batch(64)
     assert all(ok for _, ok in signatures.check_all(raws, DEFAULT_MAX_TX_BYTES))
-    victim = signatures._get_pool().submit(os.getpid).result()
+    victim = workers.pool().submit(os.getpid).result()
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while process_alive(victim):

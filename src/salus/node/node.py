@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from salus import workers
 from salus.clock import wall_clock_ms
-from salus.ledger import signatures
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.ledger import BlockRefused, CommittedBlock, HeaderCheck, Ledger
 from salus.ledger.log import leaf_hash
@@ -76,7 +76,7 @@ class Node:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, signatures.warm_up)
+        await asyncio.get_running_loop().run_in_executor(None, workers.warm_up)
         await self.orderer.start(self.ledger.height + 1, self.ledger.ordering_cursor)
         self._task = asyncio.create_task(self._commit_loop(), name="salus-commit")
 

@@ -21,10 +21,13 @@ each step's first outcome, and the repository keeps each event once.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from salus import workers
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.identity import Identity
 from salus.ledger.codes import Code
@@ -35,7 +38,7 @@ from salus.supply.capture_plan import PlanError, plan
 from salus.supply.contracts.layout import MAX_STEPS, party_key
 from salus.supply.document import DocumentInvalid, read_document
 from salus.supply.event_hash import EventHashError, document_events, document_hashes
-from salus.supply.repository import Repository
+from salus.supply.repository import EventRow, Repository, event_rows
 
 #: The capture job's error behaviour: the only one offered (the whole document or none).
 ERROR_BEHAVIOUR = "rollback"
@@ -47,9 +50,12 @@ class CaptureRefused(Exception):
 
     def __init__(self, status: int, code: str, reason: str, problems: list[str] | None = None
                  ) -> None:
-        super().__init__(reason)
+        super().__init__(status, code, reason, problems)  # all of them: it is pickled
         self.status, self.code, self.reason = status, code, reason
         self.problems = problems or []
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 def _list(value: Any) -> list[Any]:
@@ -62,6 +68,54 @@ def _with_context(event: Any, context: Any) -> dict[str, Any]:
     to what it hashed in its document (the hash leaves ``@context`` out)."""
     merged = [*_list(context), *_list(event.get("@context"))]
     return {**event, "@context": merged} if merged else dict(event)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a document is, worked out from its bytes alone (steps 1-2 but the mapping):
+    its events (each with the document's ``@context``), their CBV 2.0 hashes, and the
+    rows the repository will store."""
+
+    events: list[dict[str, Any]]
+    hashes: list[str]
+    rows: list[EventRow]
+
+
+def digest(data: bytes) -> Digest | CaptureRefused:
+    """Read, validate and hash a document: a pure function of its bytes, so it runs in a
+    worker process (:func:`digest_off_loop`). A refusal is returned, not raised: it
+    crosses the process boundary as a value."""
+    try:
+        document = read_document(data)
+    except DocumentInvalid as exc:
+        return CaptureRefused(400, "INVALID_DOCUMENT", "the document is not valid EPCIS 2.0",
+                              [str(p) for p in exc.problems])
+    try:
+        events = [_with_context(e, document.get("@context")) for e in document_events(document)]
+        hashes = document_hashes(document)
+        rows = event_rows(zip(hashes, events, strict=True))
+    except EventHashError as exc:
+        return CaptureRefused(400, "INVALID_DOCUMENT", str(exc), [str(exc)])
+    return Digest(events, hashes, rows)
+
+
+#: Below this many bytes a document is digested in the node's own thread: a worker round
+#: trip (pickling the events back) costs more than a few events' work.
+_IN_LINE_BELOW = 16 * 1024
+
+
+async def digest_off_loop(data: bytes) -> Digest | CaptureRefused:
+    """:func:`digest`, in the node's worker processes for any but a small document, so
+    that validation and hashing run on another core, out of the node's GIL."""
+    if len(data) < _IN_LINE_BELOW:
+        return digest(data)
+    loop = asyncio.get_running_loop()
+    pool = workers.pool()
+    try:
+        return await loop.run_in_executor(pool, digest, data)
+    except BrokenProcessPool:  # a worker died: a new pool, and the same pure work again
+        workers.discard(pool)
+        return await loop.run_in_executor(workers.pool(), digest, data)
 
 
 @dataclass
@@ -81,31 +135,26 @@ class Site:
         found = self.node.ledger.state_value(party_key(gln))
         return None if found is None else str(found["org"])
 
-    def prepare(self, data: bytes) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
-        """Steps 1-2: (events, their hashes, the ledger steps), or CaptureRefused."""
+    def plan(self, digest: Digest) -> list[dict[str, Any]]:
+        """Step 2's mapping, which reads the ledger's party register: the steps, or
+        CaptureRefused."""
         try:
-            document = read_document(data)
-        except DocumentInvalid as exc:
-            raise CaptureRefused(400, "INVALID_DOCUMENT", "the document is not valid EPCIS 2.0",
-                                 [str(p) for p in exc.problems]) from None
-        try:
-            events = [_with_context(e, document.get("@context")) for e in document_events(document)]
-            hashes = document_hashes(document)
-        except EventHashError as exc:
-            raise CaptureRefused(400, "INVALID_DOCUMENT", str(exc), [str(exc)]) from None
-        try:
-            steps = plan(events, hashes, self._party)
+            steps = plan(digest.events, digest.hashes, self._party)
         except PlanError as exc:
             raise CaptureRefused(400, "NOT_CAPTURABLE", "the ledger cannot take these events "
                                  "as written", exc.problems) from None
         if len(steps) > MAX_STEPS:
             raise CaptureRefused(413, "CAPTURE_TOO_LARGE", f"{len(steps)} events; at most "
                                  f"{MAX_STEPS} per document (GS1-EPCIS-Capture-Limit)")
-        return events, hashes, steps
+        return steps
 
     async def capture(self, data: bytes, member: str) -> dict[str, Any]:
         """Capture a document; the finished job. CaptureRefused if nothing was kept."""
-        events, hashes, steps = self.prepare(data)
+        found = await digest_off_loop(data)
+        if isinstance(found, CaptureRefused):
+            raise found
+        steps = self.plan(found)
+        events, hashes = found.events, found.hashes
         created = wall_clock_ms()
         job: dict[str, Any] = {
             "captureID": "c" + secrets.token_hex(12), "createdAt": iso_from_ms(created),
@@ -123,7 +172,7 @@ class Site:
                 job["success"] = False
                 job["errors"] = [{"code": str(receipt.code), "reason": receipt.reason}]
         if job["success"]:
-            self.repository.add(zip(hashes, events, strict=True), created)
+            self.repository.add_rows(found.rows, created)
         job["finishedAt"] = iso_from_ms(wall_clock_ms())
         self.repository.add_job(job)
         return job

@@ -97,6 +97,32 @@ def event_time_ms(event: Mapping[str, Any]) -> int:
 
 
 @dataclass(frozen=True)
+class EventRow:
+    """One event as the repository stores it: a pure function of the event and its hash
+    (:func:`event_rows`), so it can be made off the node's busy threads."""
+
+    hash: str
+    type: str
+    event_time: int
+    biz_step: str | None
+    body: bytes
+    items: list[tuple[str, str]]
+    correction: bytes | None
+
+
+def event_rows(events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[EventRow]:
+    out = []
+    for digest, event in events:
+        declaration = event.get("errorDeclaration")
+        out.append(EventRow(
+            digest, str(event.get("type")), event_time_ms(event),
+            vocabulary("bizStep", event.get("bizStep")), compact_json(dict(event)),
+            list(items_of(event)),
+            compact_json(dict(declaration)) if isinstance(declaration, Mapping) else None))
+    return out
+
+
+@dataclass(frozen=True)
 class Stored:
     seq: int
     hash: str
@@ -120,32 +146,33 @@ class Repository:
     def add(self, events: Iterable[tuple[str, Mapping[str, Any]]], captured: int) -> list[bool]:
         """Store ``(hash, event)`` pairs in one transaction; for each, whether it was new
         (rule 1). An error declaration marks the event it names as corrected (rule 2)."""
+        return self.add_rows(event_rows(events), captured)
+
+    def add_rows(self, rows: Iterable[EventRow], captured: int) -> list[bool]:
+        """:meth:`add`, of rows :func:`event_rows` made (perhaps in another process)."""
         fresh = []
         with self._transaction():
-            for digest, event in events:
+            for row in rows:
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO event (hash, type, event_time, biz_step, body, "
                     "captured) VALUES (?, ?, ?, ?, ?, ?)",
-                    (digest, str(event.get("type")), event_time_ms(event),
-                     vocabulary("bizStep", event.get("bizStep")), compact_json(dict(event)),
-                     captured))
+                    (row.hash, row.type, row.event_time, row.biz_step, row.body, captured))
                 fresh.append(cursor.rowcount == 1)
                 if cursor.rowcount == 1:
                     self._db.executemany(
                         "INSERT OR IGNORE INTO event_item (hash, item, role) VALUES (?, ?, ?)",
-                        [(digest, item, role) for item, role in items_of(event)])
-                declaration = event.get("errorDeclaration")
-                if isinstance(declaration, Mapping):
-                    self._declare_error(digest, declaration)
+                        [(row.hash, item, role) for item, role in row.items])
+                if row.correction is not None:
+                    self._declare_error(row.hash, row.correction)
         return fresh
 
-    def _declare_error(self, digest: str, declaration: Mapping[str, Any]) -> None:
+    def _declare_error(self, digest: str, declaration: bytes) -> None:
         # An error declaration is the erroneous event captured again with an
         # errorDeclaration (EPCIS 2.0 §7.4.1.4), and the hash leaves that field out: it
         # has the original's hash, so the original row is the one marked. The first
         # declaration stands; the event itself is kept as it was.
         self._db.execute("UPDATE event SET correction = ? WHERE hash = ? AND correction IS NULL",
-                         (compact_json(dict(declaration)), digest))
+                         (declaration, digest))
 
     def get(self, digest: str) -> Stored | None:
         row = self._db.execute("SELECT seq, hash, body, captured, correction FROM event "

@@ -4,6 +4,8 @@ nothing, each step judged by its own method's rule; and the steps only capture n
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import Chain, ident
@@ -167,3 +169,15 @@ def test_a_regulator_registers_party_glns_once(s: Supply) -> None:
                                    "CONFLICT"], got
     assert s.chain.ledger.state_value(f"supply/party/{good}")["org"] == "wholesale"
     assert LOT  # the world's lot stays unused here
+
+
+def test_a_step_checks_every_reference_its_method_declares() -> None:
+    """A capture's steps check references without the methods' schemas (faster, and the
+    capture's schema already held their types): the arguments they check must be exactly
+    those the methods' schemas declare as references, so none is ever left unchecked."""
+    from salus.supply.contracts.supply import _REFERENCES, _STEPS
+
+    for name, found in _STEPS.items():
+        declared = {arg for arg, schema in found.schema.parameters.items()
+                    if "x-reference" in json.dumps(schema)}
+        assert {arg for arg, *_ in _REFERENCES[name]} == declared, name

@@ -74,6 +74,11 @@ class TradingParty(HoldsRole):
 
     def check(self, ctx: Context, args: dict[str, Any]) -> None:
         super().check(ctx, args)
+        self.check_party(ctx, args)
+
+    def check_party(self, ctx: Context, args: dict[str, Any]) -> None:
+        """SC9 and :meth:`party`: what :meth:`check` judges after the signer's standing
+        (a capture judges each rule's standing once, and this for every step)."""
         org = signer_org(ctx)
         event = args.get("event")
         if event is not None:

@@ -79,6 +79,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from salus.canonical import state_bytes
+from salus.ledger.authority import HoldsRole
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, Method, bind, method
 from salus.ledger.members import OrgRef, org_active_at, org_key
@@ -86,7 +87,6 @@ from salus.ledger.schema import (
     MAX_JSON_INT,
     STRICT,
     Date,
-    Invalid,
     Sha256Hex,
     array,
     integer,
@@ -634,22 +634,38 @@ class SupplyContract(Contract):
 
 
 def _run_steps(ctx: Context, steps: list[dict[str, Any]]) -> list[Any]:
-    """SC11: each step's schema (references, after the steps before it), rule and body."""
+    """SC11: each step's references (after the steps before it), rule and body. The
+    capture's own schema already held every step's arguments to its method's types; the
+    signer's standing under each step's rule is judged once per rule, not per step."""
     outcomes = []
+    standing: set[int] = set()
     for i, step in enumerate(steps):
-        found = _STEPS[step["method"]]
+        name = step["method"]
+        found = _STEPS[name]
         args = {k: v for k, v in step.items() if k != "method"}
         try:
-            try:
-                found.schema.check(args, ctx.get)
-            except Invalid as exc:
-                raise Rejected(Code.NOT_FOUND if exc.not_found else Code.BAD_ARGUMENTS,
-                               exc.reason) from None
-            found.who.check(ctx, args)
+            _references_exist(ctx, name, args)
+            rule = found.who
+            if isinstance(rule, TradingParty):
+                if id(rule) not in standing:
+                    HoldsRole.check(rule, ctx, args)
+                    standing.add(id(rule))
+                rule.check_party(ctx, args)
+            else:
+                rule.check(ctx, args)
             outcomes.append(found.fn(ctx, **args))
         except Rejected as exc:
-            raise Rejected(exc.code, f"step {i} ({step['method']}): {exc.reason}") from None
+            raise Rejected(exc.code, f"step {i} ({name}): {exc.reason}") from None
     return outcomes
+
+
+def _references_exist(ctx: Context, name: str, args: dict[str, Any]) -> None:
+    """What a step's references name exists, as its method's schema would check (S6)."""
+    for arg, many, what, key in _REFERENCES[name]:
+        value = args.get(arg)
+        for one in (value if many else [value]) if value is not None else []:
+            if ctx.get(key(one)) is None:
+                raise Rejected(Code.NOT_FOUND, f"argument {arg}: no {what} {one}")
 
 
 #: The methods a capture's steps may name: those an EPCIS event implies.
@@ -673,6 +689,15 @@ def _step_type(fn: Any) -> Any:
 
 _CONTRACT = SupplyContract()
 _STEPS: dict[str, Method] = {name: bind(_CONTRACT, name) for name in STEP_METHODS}
+#: Each step method's reference arguments: (name, a list?, what it names, its state key).
+_REFERENCE_TYPES = {id(ItemRef): (False, "item", item_state_key),
+                    id(Items): (True, "item", item_state_key),
+                    id(OrgRef): (False, "organisation", org_key)}
+_REFERENCES = {
+    name: [(arg, *_REFERENCE_TYPES[id(hint)])
+           for arg, hint in typing.get_type_hints(_STEPS[name].fn, include_extras=True).items()
+           if id(hint) in _REFERENCE_TYPES]
+    for name in STEP_METHODS}
 CaptureStep = Annotated[typing.Union[tuple(_step_type(getattr(_CONTRACT, n))  # noqa: UP007
                                            for n in STEP_METHODS)],
                         Field(discriminator="method")]

@@ -171,10 +171,10 @@ class Site:
                                          "the document")
                 job["success"] = False
                 job["errors"] = [{"code": str(receipt.code), "reason": receipt.reason}]
-        if job["success"]:
-            self.repository.add_rows(found.rows, created)
         job["finishedAt"] = iso_from_ms(wall_clock_ms())
-        self.repository.add_job(job)
+        # off the event loop: the write waits for the disk (fsync), and other requests need not
+        await asyncio.to_thread(self.repository.add_rows, found.rows if job["success"] else [],
+                                created, job)
         return job
 
     async def _submit(self, steps: list[dict[str, Any]], now_ms: int) -> Receipt:

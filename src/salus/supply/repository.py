@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,6 +140,7 @@ class Repository:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._db.close()
@@ -148,10 +150,14 @@ class Repository:
         (rule 1). An error declaration marks the event it names as corrected (rule 2)."""
         return self.add_rows(event_rows(events), captured)
 
-    def add_rows(self, rows: Iterable[EventRow], captured: int) -> list[bool]:
-        """:meth:`add`, of rows :func:`event_rows` made (perhaps in another process)."""
+    def add_rows(self, rows: Iterable[EventRow], captured: int,
+                 job: Mapping[str, Any] | None = None) -> list[bool]:
+        """:meth:`add`, of rows :func:`event_rows` made (perhaps in another process), and
+        the capture ``job`` that took them, in one SQLite transaction (one fsync)."""
         fresh = []
         with self._transaction():
+            if job is not None:
+                self._add_job(job)
             for row in rows:
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO event (hash, type, event_time, biz_step, body, "
@@ -175,17 +181,17 @@ class Repository:
                          (declaration, digest))
 
     def get(self, digest: str) -> Stored | None:
-        row = self._db.execute("SELECT seq, hash, body, captured, correction FROM event "
-                               "WHERE hash = ?", (digest,)).fetchone()
+        row = self._read("SELECT seq, hash, body, captured, correction FROM event "
+                         "WHERE hash = ?", (digest,), one=True)
         return _stored(row) if row else None
 
     def events_of(self, item: str, limit: int = 1000) -> list[Stored]:
         """Every event naming ``item`` (any form), oldest event time first."""
         canonical = canonical_item(item) or item
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT DISTINCT e.seq, e.hash, e.body, e.captured, e.correction FROM event e "
             "JOIN event_item i ON i.hash = e.hash WHERE i.item = ? "
-            "ORDER BY e.event_time, e.seq LIMIT ?", (canonical, limit)).fetchall()
+            "ORDER BY e.event_time, e.seq LIMIT ?", (canonical, limit))
         return [_stored(r) for r in rows]
 
     def query(self, *, event_types: Iterable[str] = (), biz_steps: Iterable[str] = (),
@@ -206,35 +212,45 @@ class Repository:
         if until_ms is not None:
             where.append("event_time < ?")
             args.append(until_ms)
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT seq, hash, body, captured, correction FROM event WHERE "
-            + " AND ".join(where) + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
+            + " AND ".join(where) + " ORDER BY seq LIMIT ?", (*args, limit))
         return [_stored(r) for r in rows]
 
     # -- capture jobs (EPCIS 2.0 REST binding, /capture/{captureID}) -------------------------
     def add_job(self, job: Mapping[str, Any]) -> None:
+        with self._transaction():
+            self._add_job(job)
+
+    def _add_job(self, job: Mapping[str, Any]) -> None:
         self._db.execute("INSERT INTO capture_job (id, job) VALUES (?, ?)",
                          (job["captureID"], compact_json(dict(job))))
 
     def job(self, capture_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT job FROM capture_job WHERE id = ?",
-                               (capture_id,)).fetchone()
+        row = self._read("SELECT job FROM capture_job WHERE id = ?", (capture_id,), one=True)
         return json.loads(row[0]) if row else None
 
     def jobs(self, after_seq: int = 0, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
-        rows = self._db.execute("SELECT seq, job FROM capture_job WHERE seq > ? ORDER BY seq "
-                                "LIMIT ?", (after_seq, limit)).fetchall()
+        rows = self._read("SELECT seq, job FROM capture_job WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (after_seq, limit))
         return [(seq, json.loads(job)) for seq, job in rows]
+
+    def _read(self, sql: str, args: tuple[Any, ...], one: bool = False) -> Any:
+        with self._lock:  # never inside another thread's open write
+            cursor = self._db.execute(sql, args)
+            return cursor.fetchone() if one else cursor.fetchall()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # writes may come from a thread (capture writes off the event loop): one at a time
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
 
 def _stored(row: tuple[Any, ...]) -> Stored:

@@ -55,8 +55,9 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together).
 * **SC11 Capture.** ``capture`` runs the steps of one EPCIS document (at most
   ``MAX_STEPS``) in order, all or nothing: each step is admitted by its own method's
-  rule and schema (at admission on committed state, then on its turn with the steps
-  before it applied), and a refused step refuses the whole call, naming the step.
+  rule and references, on its turn, with the steps before it applied, while the block
+  admits the capture (so a step its signer may not take drops the whole capture, never
+  kept), and a step refused on its merits refuses the whole call; both name the step.
   The items all steps visit count against one ``MAX_TOUCHED``.
 * **SC12 Parties.** A regulator's admin registers a trading organisation's party GLN
   (check digit verified), once; a GLN names one organisation.

@@ -211,15 +211,17 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                     app.state.records_unavailable = (
                         "this peer is catching up with the network; its records gateway "
                         "opens once it has")
-                    opening = asyncio.create_task(_open_when_caught_up(open_gateway))
+                    opening = asyncio.create_task(
+                        _open_service(open_gateway, "gateway", "records gateway"))
             if open_supply is not None:
                 if node.caught_up:
-                    await _open_supply(open_supply)
+                    await _open_service(open_supply, "supply", "supply service")
                 else:
                     app.state.supply_unavailable = ("this peer is catching up with the "
                                                     "network; its supply service opens once "
                                                     "it has")
-                    supplying = asyncio.create_task(_open_supply(open_supply))
+                    supplying = asyncio.create_task(
+                        _open_service(open_supply, "supply", "supply service"))
             yield
         finally:
             for task in (opening, supplying):
@@ -237,23 +239,19 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                     await peer.stop()
                 tokens.close()
 
-    async def _open_when_caught_up(open_gateway: Callable[[Node], Awaitable[Gateway]]) -> None:
+    async def _open_service(opener: Callable[[Node], Awaitable[Any]], name: str, what: str
+                            ) -> None:
+        """Open an application's service once the node has caught up: ``app.state.<name>``,
+        or the reason it could not open in ``<prefix>_unavailable``, reported on every
+        request to it (not fatal to the peer)."""
         await node.wait_caught_up()
+        unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable"}[name]
         try:
-            app.state.gateway = await open_gateway(node)
-            app.state.records_unavailable = None
-        except Exception as exc:  # reported on every records request, not fatal to the peer
-            log.error("the records gateway could not open: %s", exc)
-            app.state.records_unavailable = f"the records gateway could not open: {exc}"
-
-    async def _open_supply(open_supply: Callable[[Node], Awaitable[SupplyService]]) -> None:
-        await node.wait_caught_up()
-        try:
-            app.state.supply = await open_supply(node)
-            app.state.supply_unavailable = None
-        except Exception as exc:  # reported on every supply request, not fatal to the peer
-            log.error("the supply service could not open: %s", exc)
-            app.state.supply_unavailable = f"the supply service could not open: {exc}"
+            setattr(app.state, name, await opener(node))
+            setattr(app.state, unavailable, None)
+        except Exception as exc:
+            log.error("the %s could not open: %s", what, exc)
+            setattr(app.state, unavailable, f"the {what} could not open: {exc}")
 
     app = FastAPI(
         title="Salus node API", version=salus.__version__, lifespan=lifespan,

@@ -82,5 +82,10 @@ def run_as(node_url: str, key: Path, action: Callable[[SalusClient], Any],
         except TransactionRejected as exc:
             fail(f"{exc.code}: {exc.reason}", 2)
         except SalusError as exc:
+            if exc.problems:  # every reason, as plain text (a reason may quote "[0]")
+                typer.echo(f"error: {exc.code}: {exc.reason}", err=True)
+                for problem in exc.problems:
+                    typer.echo(f"  {problem}", err=True)
+                raise typer.Exit(1) from None
             fail(f"{exc.code}: {exc.reason}")
     emit(result, field)

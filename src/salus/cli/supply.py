@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from salus.cli import supply_notices
-from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key
+from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, load_key, run_as
 from salus.cli.footprint import footprint_app
 from salus.client import SalusClient, SalusError
 from salus.supply.document import DocumentInvalid, read_document
@@ -48,19 +47,6 @@ def hash_events(file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 JSON-LD 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your key file (a supply operator)")]
 
 
-def _as(node_url: str, key: Path, action: Callable[[SalusClient], Any],
-        field: str | None = None) -> None:
-    """Run ``action`` as ``key``; a refusal with reasons lists every one, as plain text."""
-    with SalusClient(node_url, load_key(key)) as client:
-        try:
-            result = action(client)
-        except SalusError as exc:
-            if exc.problems:
-                _refuse([f"{exc.code}: {exc.reason}", *exc.problems])
-            fail(f"{exc.code}: {exc.reason}")
-    emit(result, field)
-
-
 @supply_app.command("capture")
 def capture(file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 JSON-LD document")],
             key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
@@ -87,7 +73,7 @@ def job(capture_id: Annotated[str, typer.Argument(help="A capture job's id")], k
                                                      "choice; default yours)")] = None,
         node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """One capture job (GET /epcis/capture/{id})."""
-    _as(node_url, key, lambda c: c.capture_job(capture_id, org), field)
+    run_as(node_url, key, lambda c: c.capture_job(capture_id, org), field)
 
 
 @supply_app.command("events")
@@ -103,7 +89,7 @@ def events(key: KeyOpt,
            per_page: Annotated[int, typer.Option(min=1, max=1000)] = 100,
            node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """Your organisation's captured events, as an EPCISQueryDocument (GET /epcis/events)."""
-    _as(node_url, key, lambda c: c.epcis_events(org=org, event_types=event_type,
+    run_as(node_url, key, lambda c: c.epcis_events(org=org, event_types=event_type,
                                                 biz_steps=biz_step, since=since, until=until,
                                                 per_page=per_page), field)
 
@@ -114,7 +100,7 @@ def trace(item: Annotated[str, typer.Argument(help="A pack or case: DataMatrix e
           key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """A pack's or case's chain of custody: its ledger state, containers and contents, and
     every event you may read, each checked against the ledger (GET /v1/supply/trace)."""
-    _as(node_url, key, lambda c: c.trace(item), field)
+    run_as(node_url, key, lambda c: c.trace(item), field)
 # recalls and suspect product, footprints (their own modules; registered here)
 supply_notices.register(supply_app)
 supply_app.add_typer(footprint_app, name="footprint")

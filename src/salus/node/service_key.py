@@ -9,7 +9,9 @@ the admin's key, never the admin's key itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,26 @@ from salus.identity import Identity
 from salus.ledger import transaction
 from salus.ledger.executor import nonce_key
 from salus.ledger.members import has_role, member_of_key
+from salus.node.bootstrap import admin_key_path
+from salus.node.datadir import DataDir
 from salus.node.node import Node, NodeUnavailable
 from salus.node.receipt import Receipt
 
 log = logging.getLogger("salus.node")
+
+
+def hosted_orgs(node: Node, datadir: DataDir, types: frozenset[str],
+                key_path: Callable[[DataDir, str], Path]) -> list[str]:
+    """Active organisations of ``types`` this node acts for: those whose admin key or
+    service key (``key_path``) is in the data directory."""
+    out = []
+    for _key, value, _h in node.ledger.store.state_scan("org/", "", 10_000):
+        org = json.loads(value)
+        if org["type"] in types and org["to"] is None and (
+                admin_key_path(datadir, org["id"]).exists()
+                or key_path(datadir, org["id"]).exists()):
+            out.append(org["id"])
+    return out
 
 
 class ServiceKeyError(RuntimeError):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.node.rate_limits import RateLimits
+from salus.node.service_key import hosted_orgs as hosted
 from salus.records.custodian import CustodianError, gateway_key_path, open_custodian
 from salus.records.gateway import Gateway
 
@@ -19,14 +18,7 @@ CUSTODIAN_TYPES = frozenset({"hospital", "lab", "pharmacy"})
 
 def hosted_orgs(node: Node, datadir: DataDir) -> list[str]:
     """Custodian organisations whose admin or gateway key is in the data directory."""
-    out = []
-    for _key, value, _h in node.ledger.store.state_scan("org/", "", 10_000):
-        org = json.loads(value)
-        if org["type"] in CUSTODIAN_TYPES and org["to"] is None and (
-                admin_key_path(datadir, org["id"]).exists()
-                or gateway_key_path(datadir, org["id"]).exists()):
-            out.append(org["id"])
-    return out
+    return hosted(node, datadir, CUSTODIAN_TYPES, gateway_key_path)
 
 
 async def open_gateway(node: Node, datadir: DataDir, orgs: list[str] | None = None,

@@ -5,7 +5,6 @@ key the first time) and its EPCIS repository (``supply/<org>.db`` in the data di
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
 from salus.node.node import Node
+from salus.node.service_key import hosted_orgs as hosted
 from salus.node.service_key import service_key
 from salus.supply.capture import Site
 from salus.supply.contracts.layout import SUPPLY_ROLE, TRADING_TYPES
@@ -30,14 +30,7 @@ def repository_path(datadir: DataDir, org: str) -> Path:
 
 def hosted_orgs(node: Node, datadir: DataDir) -> list[str]:
     """Trading organisations whose admin or supply key is in the data directory."""
-    out = []
-    for _key, value, _h in node.ledger.store.state_scan("org/", "", 10_000):
-        org = json.loads(value)
-        if org["type"] in TRADING_TYPES and org["to"] is None and (
-                admin_key_path(datadir, org["id"]).exists()
-                or supply_key_path(datadir, org["id"]).exists()):
-            out.append(org["id"])
-    return out
+    return hosted(node, datadir, TRADING_TYPES, supply_key_path)
 
 
 @dataclass

@@ -226,3 +226,29 @@ def test_the_cli_captures_and_traces(site: Site, tmp_path) -> None:
                                     str(site.data / "keys" / "corner-operator.key"),
                                     "--node", site.url])
     assert forbidden.exit_code == 2 and "FORBIDDEN" in forbidden.output
+
+
+def test_an_error_declaration_corrects_an_event_without_deleting_it(site: Site) -> None:
+    t = now_ms()
+    seen = ev.receiving([pack("W1")], t, place("meridian"))
+    seen["bizStep"] = "inspecting"  # an observation: no effect on any pack
+    with site.client("meridian-operator") as maker:
+        maker.capture(ev.document(life(["W1"], 5, t), t))
+        first = maker.capture(ev.document([seen], t))
+        declared = {**seen, "errorDeclaration": {
+            "declarationTime": "2026-11-28T12:00:00.000Z", "reason": "incorrect_data"}}
+        again = maker.capture(ev.document([declared], t))
+        assert again["success"] and again["eventHashes"] == first["eventHashes"]
+        found = maker.epcis_events(biz_steps=["inspecting"], per_page=1000)
+    shown = [e for e in found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+             if pack("W1") in e.get("epcList", [])]
+    assert len(shown) == 1 and shown[0]["errorDeclaration"]["reason"] == "incorrect_data"
+    with site.client("fda-operator") as regulator:
+        trace = regulator.trace(pack("W1"))
+    (entry,) = [e for e in trace["events"] if e["hash"] == first["eventHashes"][0]]
+    assert entry["ledger"]["action"] == "observe"
+    assert entry["ledger"]["error"]["reason"] == "incorrect_data"
+    # only the organisation that recorded it declares it in error
+    with site.client("northway-operator") as other:
+        job = other.capture(ev.document([declared], t))
+    assert job["success"] is False and job["errors"][0]["code"] == "FORBIDDEN"

@@ -31,6 +31,7 @@ from starlette.background import BackgroundTask
 
 import salus
 from salus.api import credentials, education, errors, fhir, network, openapi_doc, records, scopes
+from salus.api import verification as supply_verification
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
@@ -168,11 +169,13 @@ def _hex32(text: str, what: str) -> bytes:
 def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
                context_max_age: float = 1.0, peer: Peer | None = None,
-               rate_limits: RateLimits | None = None) -> FastAPI:
+               rate_limits: RateLimits | None = None, responder_gln: str | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
-    of client addresses and signers (salus.api.rate_limit; default: its defaults)."""
+    of client addresses and signers (salus.api.rate_limit; default: its defaults).
+    ``responder_gln``: the GLN this node answers pack verifications under (LMS
+    ``responderGLN``; None if the operator configured none)."""
     ledger = node.ledger
     # One transaction's body: twice the base64 of the largest transaction, so that one a
     # little over the limit is still refused by admission with its receipt (TOO_LARGE).
@@ -236,6 +239,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
+    app.include_router(supply_verification.build_router(ledger, limiter, responder_gln))
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

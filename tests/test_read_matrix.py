@@ -25,7 +25,7 @@ import pytest
 from conftest import ident
 from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
-from salus.api import credentials, education, fhir, network, records
+from salus.api import credentials, education, fhir, network, records, verification
 from salus.api.read_rules import DECLARED, FORBIDDEN_READ, ReadRule
 from salus.client import SalusClient
 from salus.identity import Identity
@@ -301,6 +301,15 @@ CASES: list[Case] = [
                                  requirement=lambda w: "medboard/biennial"), only(*STAFF)),
     Case(education.READ_MODULE, get(lambda w: "/v1/education/modules/airway-101"),
          only(*STAFF)),
+    # supply: any holder of a pack's identifier verifies it; a saleable return is for
+    # the trading organisations' supply operators and pharmacists (none in this world)
+    *[Case(verification.READ_VRS, get(lambda w: "/vrs/gtin/09506000134352/lot/L1/ser/S1",
+                                      exp=lambda w: "271231", context=lambda w, c=context: c),
+           allowed) for context, allowed in (("dispense", everyone()),
+                                             ("dscsaSaleableReturn", only()))],
+    *[Case(verification.READ_SCAN, lambda w, c=context: ("/v1/supply/scan", {"json": {
+        "scan": "(01)09506000134352(21)S1", "context": c}}), allowed, method="POST")
+      for context, allowed in (("dispense", everyone()), ("dscsaSaleableReturn", only()))],
 ]
 
 

@@ -6,6 +6,7 @@ shipment, and every bad input a 4xx with a stable code."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from salus.cli.main import app as cli
+from salus.client import SalusError
 from salus.node.rate_limits import Budget, RateLimits
 from salus.node.server import NodeConfig
 from supply_net import RESPONDER_GLN, SupplyNet, supply_net
@@ -279,3 +283,64 @@ def test_the_responder_gln_is_configuration_and_checked() -> None:
     with pytest.raises(ValueError, match="not a GLN"):
         NodeConfig(Path("."), responder_gln="9506000000016")
     assert NodeConfig(Path("."), responder_gln=RESPONDER_GLN).responder_gln == RESPONDER_GLN
+
+
+# -- SDK and CLI -------------------------------------------------------------------------------
+def test_the_sdk_verifies_and_scans(net: SupplyNet) -> None:
+    with net.client() as anyone:
+        assert anyone.verify_pack(GTIN, LOT, "GOOD1", EXP, corr_uuid=UUID)["corrUUID"] == UUID
+        assert anyone.verify_pack(GTIN, LOT, "A/B%1", EXP)["data"] == {"verified": True}
+        found = anyone.scan(f"(01){GTIN}(21)FAKE3")
+        assert found["data"]["verificationFailureReason"] == "No_match_GTIN_Serial"
+        assert found["identity"]["serial"] == "FAKE3"
+        with pytest.raises(SalusError) as refused:
+            anyone.verify_pack(GTIN, LOT, "GOOD1", "next year")
+        assert refused.value.code == "BAD_EXPIRY"
+        with pytest.raises(SalusError) as refused:  # a saleable return needs an identity
+            anyone.verify_pack(GTIN, LOT, "RET1", EXP, context="dscsaSaleableReturn")
+    with net.client(net.operator["wholesale"]) as wholesale:
+        assert wholesale.scan(f"(01){GTIN}(21)RET1", context="dscsaSaleableReturn",
+                              returner="corner-pharmacy")["data"] == {"verified": True}
+
+
+def _cli(net: SupplyNet, *args: str, key: Path | None = None) -> Any:
+    extra = ["--key", str(key)] if key is not None else []
+    return CliRunner().invoke(cli, ["supply", *args, "--node", net.url, *extra])
+
+
+def test_the_cli_verifies_any_identifier_form_and_says_so_by_its_exit_status(
+        net: SupplyNet, tmp_path: Path) -> None:
+    ok = _cli(net, "verify", f"(01){GTIN}(21)GOOD1(10){LOT}(17){EXP}")
+    assert (ok.exit_code, ok.output.strip()) == (0, "verified"), ok.output
+    same = _cli(net, "verify", "--gtin", GTIN, "--lot", LOT, "--serial", "GOOD1", "--exp", EXP)
+    assert (same.exit_code, same.output) == (0, ok.output)
+    # an EPC URN has no lot or expiry: the options add them
+    urn = _cli(net, "verify", "urn:epc:id:sgtin:9506000.013435.GOOD1", "--lot", LOT, "--exp",
+               "271200", "--json")
+    assert urn.exit_code == 0 and json.loads(urn.output)["data"] == {"verified": True}
+    fake = _cli(net, "verify", f"https://id.gs1.org/01/{GTIN}/21/FAKE4?10={LOT}&17={EXP}")
+    assert fake.exit_code == 3 and "NOT verified: No_match_GTIN_Serial" in fake.output
+    dispensed = _cli(net, "scan", f"]d2\x1d01{GTIN}17{EXP}10{LOT}\x1d21DISP1")
+    assert dispensed.exit_code == 0, dispensed.output
+    assert f"pack: GTIN {GTIN} serial DISP1 lot {LOT} expiry 2027-12-31" in dispensed.output
+    scanned = _cli(net, "scan", f"(01){GTIN}(21)GOOD1", "--json", "--corr-uuid", UUID)
+    doc = json.loads(scanned.output)
+    assert doc["corrUUID"] == UUID and doc["identity"]["lot"] is None
+    for args, code in ((["verify", f"(01)09506000134353(21)X(10){LOT}(17){EXP}"], "BAD_CHECK_DIGIT"),
+                       (["verify", "(00)095060000000000015"], "NOT_A_PACK"),
+                       (["scan", "(00)095060000000000015"], "NOT_A_PACK"),
+                       (["verify", "--gtin", GTIN, "--lot", LOT, "--serial", "X", "--exp",
+                         "soon"], "BAD_EXPIRY")):
+        bad = _cli(net, *args)
+        assert bad.exit_code == 1 and code in bad.output, (args, bad.output)
+    missing = _cli(net, "verify", f"(01){GTIN}(21)GOOD1")
+    assert missing.exit_code == 1 and "--lot, --exp" in missing.output
+    # a saleable return, with the distributor's key file
+    keyfile = tmp_path / "wholesale.key"
+    net.operator["wholesale"].save(keyfile)
+    ret = _cli(net, "scan", f"(01){GTIN}(21)RET1", "--context", "dscsaSaleableReturn",
+               "--returner", "corner-pharmacy", key=keyfile)
+    assert ret.exit_code == 0 and "verified" in ret.output, ret.output
+    never = _cli(net, "scan", f"(01){GTIN}(21)RET2", "--context", "dscsaSaleableReturn",
+                 "--returner", "other-pharmacy", key=keyfile)
+    assert never.exit_code == 3 and "No_reason_provided" in never.output

@@ -25,6 +25,7 @@ import httpx
 
 from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
+from salus.client.verification import VerificationClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.identity.assertion import (
@@ -75,7 +76,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
                                                                   "https": 443}.get(scheme)
 
 
-class SalusClient(RecordsClient, RecoveryClient):
+class SalusClient(RecordsClient, RecoveryClient, VerificationClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
     public URL when this client reaches it at another address on purpose (through a

@@ -10,18 +10,23 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from conftest import Chain
+from salus.api.rate_limit import RateLimiter
+from salus.api.verification import CounterFastPath, _reader
 from salus.cli.main import app as cli
 from salus.client import SalusError
+from salus.node.metrics import NodeMetrics
 from salus.node.rate_limits import Budget, RateLimits
 from salus.node.server import NodeConfig
 from supply_net import RESPONDER_GLN, SupplyNet, supply_net
-from supply_world import GTIN, LOT, event, pack
+from supply_world import GTIN, LOT, build_supply, event, pack
+from test_supply_contract import at_pharmacy
 
 EXP = "271231"  # supply_world's EXPIRY, as on the label
 ORG_IDS = ("pharmaco", "wholesale", "corner-pharmacy", "other-pharmacy", "health-dept")
@@ -344,3 +349,55 @@ def test_the_cli_verifies_any_identifier_form_and_says_so_by_its_exit_status(
     never = _cli(net, "scan", f"(01){GTIN}(21)RET2", "--context", "dscsaSaleableReturn",
                  "--returner", "other-pharmacy", key=keyfile)
     assert never.exit_code == 3 and "No_reason_provided" in never.output
+
+
+# -- the counter's fast path -------------------------------------------------------------------
+def test_the_fast_path_and_the_route_answer_alike(net: SupplyNet) -> None:
+    """Without a token the counter's request is answered before routing; with one (any
+    member's) it goes through the route. Both say the same."""
+    token = net.token(net.operator["other-pharmacy"])
+    asks = [("GOOD1", {}), ("FAKE5", {}), ("REC1", {"lot": "LOT-R"}), ("DISP1", {}),
+            ("GOOD1", {"lot": "LOT-X"}), ("GOOD1", {"corrUUID": UUID, "reqGLN": "9506000000022"}),
+            ("A/B%1", {}), ("GOOD1", {"exp": "271200"})]
+    for serial, extra in asks:
+        fast, routed = vrs(net, serial, **extra), vrs(net, serial, token=token, **extra)
+        assert fast.status_code == routed.status_code == 200, (serial, extra)
+        assert fast.headers["content-type"] == routed.headers["content-type"]
+        strip = lambda r: {k: v for k, v in r.json().items() if k != "verificationTimestamp"}  # noqa: E731
+        assert strip(fast) == strip(routed), (serial, extra)
+
+
+def _scope(path: str, query: str, headers: list | None = None) -> dict[str, Any]:
+    raw = path.encode()
+    return {"type": "http", "method": "GET", "path": unquote(path), "raw_path": raw,
+            "query_string": query.encode(), "headers": headers or [], "client": ("10.0.0.9", 1)}
+
+
+def test_the_fast_path_answers_only_a_well_formed_counter_request(chain: Chain) -> None:
+    """Everything it does not answer goes on to the route, which is the one that refuses."""
+    at_pharmacy(build_supply(chain), "F1")
+    limiter = RateLimiter(RateLimits(verify_failures=Budget(0.001, 2)), NodeMetrics())
+    fast = CounterFastPath(None, _reader(chain.ledger), limiter, RESPONDER_GLN,
+                           lambda: chain.time)
+    path = f"/vrs/gtin/{GTIN}/lot/{LOT}/ser/F1"
+    good = f"exp={EXP}&context=dispense"
+    answer = fast.answer(_scope(path, good))
+    assert answer is not None and json.loads(answer)["data"] == {"verified": True}
+    assert json.loads(answer)["responderGLN"] == RESPONDER_GLN
+    for scope in (_scope(path, good, [(b"authorization", b"Bearer x")]),
+                  _scope(path, f"exp={EXP}&context=dscsaSaleableReturn"),
+                  _scope(path, f"{good}&returner=wholesale"),
+                  _scope(path, f"{good}&context=dispense"),       # given twice
+                  _scope(path, "exp=soon&context=dispense"),
+                  _scope(path, "context=dispense"),
+                  _scope(path, f"{good}&corrUUID=x"),
+                  _scope(path, f"{good}&reqGLN=1"),
+                  _scope(path.replace(GTIN, "09506000134353"), good),
+                  _scope(f"/vrs/gtin/{GTIN}/lot/{LOT}/ser/F1/extra", good),
+                  _scope(path, "exp=%FF&context=dispense")):
+        assert fast.answer(scope) is None, scope
+    # a failed verification spends the address's budget; once spent, the route answers
+    missing = path.replace("/F1", "/NOPE")
+    assert json.loads(fast.answer(_scope(missing, good)))["data"]["verified"] is False
+    assert json.loads(fast.answer(_scope(missing, good)))["data"]["verified"] is False
+    assert fast.answer(_scope(path, good)) is None

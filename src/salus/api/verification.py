@@ -18,32 +18,44 @@ spent, the address is answered 429 before anything is read. Ledger state is read
 straight from the store, never through the admission cache: guessed serials must not
 fill it with absent keys.
 
+The counter's request (``GET /vrs/...?context=dispense``, no token) is answered by
+:class:`CounterFastPath`, an ASGI layer in front of the router: FastAPI's routing and
+parameter handling cost four times the verification itself (docs/benchmarks.md). It
+answers only a request that is well formed and within its budget, with the same
+functions as the route; anything else (a saleable return, a token, a bad part, a spent
+budget, a parameter given twice) goes on to the route, which is the one that refuses.
+
 FastAPI needs real annotations here, so no ``from __future__ import annotations``.
 """
 
-import json
+import functools
 import re
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import from_json
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
 from salus.api.rate_limit import RateLimiter, client_address
 from salus.api.read_rules import PUBLIC, Audience, ReadRule, Sees, Viewer, ViewerDep
+from salus.canonical import compact_json
 from salus.ledger.ledger import Ledger
 from salus.ledger.members import org_key
+from salus.node.rate_limits import address_key
 from salus.supply import vrs
-from salus.supply.contracts.layout import DISPENSER_ROLES, TRADING_TYPES
+from salus.supply.contracts.layout import DISPENSER_ROLES, TRADING_TYPES, lot_key
 
 #: A scan is a DataMatrix's data or a Digital Link: a few hundred bytes at most.
 MAX_SCAN_REQUEST = 4096
 _RAW_PATH = re.compile(rb"/vrs/gtin/([^/]+)/lot/([^/]+)/ser/([^/?]+)")
 _ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_LOTS = lot_key("")
 
 
 class _TradingStaff(Audience):
@@ -88,16 +100,40 @@ def _bad(exc: vrs.RequestError) -> ApiError:
     return ApiError(400, exc.code, exc.reason)
 
 
-def build_router(ledger: Ledger, limiter: RateLimiter, responder_gln: str | None,
-                 clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> APIRouter:
-    """``responder_gln``: the node's configured GLN, said as ``responderGLN``. ``clock``:
-    wall-clock milliseconds (the verification's time and the date expiry is judged by)."""
-    router = APIRouter(tags=["supply"])
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _reader(ledger: Ledger) -> Callable[[str], Any]:
+    """Committed state: a pack straight from the store (module docstring: a guessed key
+    never enters the admission cache); a lot through the cache, since only a lot some
+    pack on the ledger names is ever read (:func:`salus.supply.verification.verify`)."""
     store = ledger.store
 
     def get(key: str) -> Any:
-        row = store.state_row(key)
-        return None if row is None else json.loads(row[0])
+        if key.startswith(_LOTS):
+            raw = ledger.state_bytes(key)
+        else:
+            row = store.state_row(key)
+            raw = None if row is None else row[0]
+        return None if raw is None else from_json(raw)
+    return get
+
+
+def install(app: FastAPI, ledger: Ledger, limiter: RateLimiter, responder_gln: str | None,
+            clock: Callable[[], int] = _wall_clock_ms) -> None:
+    """The routes, and the counter's fast path in front of them."""
+    app.include_router(build_router(ledger, limiter, responder_gln, clock))
+    app.add_middleware(CounterFastPath, get=_reader(ledger), limiter=limiter,
+                       responder_gln=responder_gln, clock=clock)
+
+
+def build_router(ledger: Ledger, limiter: RateLimiter, responder_gln: str | None,
+                 clock: Callable[[], int] = _wall_clock_ms) -> APIRouter:
+    """``responder_gln``: the node's configured GLN, said as ``responderGLN``. ``clock``:
+    wall-clock milliseconds (the verification's time and the date expiry is judged by)."""
+    router = APIRouter(tags=["supply"])
+    get = _reader(ledger)
 
     def requester(viewer: Viewer, rule: ReadRule, context: str, returner: str | None
                   ) -> tuple[str | None, str | None]:
@@ -174,3 +210,79 @@ def build_router(ledger: Ledger, limiter: RateLimiter, responder_gln: str | None
         return {**out, "identity": vrs.identity_json(asked.identity)}
 
     return router
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class CounterFastPath:
+    """``GET /vrs/...?context=dispense`` without a token, answered before routing (module
+    docstring). Whatever it does not answer, the route does."""
+
+    def __init__(self, app: ASGIApp, get: Callable[[str], Any], limiter: RateLimiter,
+                 responder_gln: str | None, clock: Callable[[], int]) -> None:
+        self.app = app
+        self.get = get
+        self.limiter = limiter
+        self.responder_gln = responder_gln
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = None
+        if scope["type"] == "http" and scope["method"] == "GET" \
+                and scope["path"].startswith("/vrs/"):
+            answer = self.answer(scope)
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            *_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
+
+    def answer(self, scope: Scope) -> bytes | None:
+        """The answer's bytes, or None for the route to answer."""
+        if any(name == b"authorization" for name, _ in scope["headers"]):
+            return None
+        path = _RAW_PATH.fullmatch(scope.get("raw_path") or b"")
+        query = _query(scope["query_string"])
+        if path is None or query is None or query.get("context") != vrs.DISPENSE \
+                or "returner" in query:
+            return None
+        client = scope.get("client")
+        address = _address(client[0] if client else None)
+        table = self.limiter.verify_failures
+        if table is not None and table.wait(address):
+            return None
+        now = self.clock()
+        try:
+            gtin, lot, serial = (unquote(p.decode("latin-1")) for p in path.groups())
+            identity = vrs.pack(gtin, lot, serial, query.get("exp"), vrs.date_of(now))
+            vrs.gln(query.get("reqGLN"))
+            asked = vrs.Request(identity, vrs.DISPENSE, vrs.corr_uuid(query.get("corrUUID")))
+        except (vrs.RequestError, UnicodeDecodeError):
+            return None
+        verdict = vrs.decide(self.get, asked, now)
+        if not verdict.verified:
+            self.limiter.verification_failed(address)
+        return compact_json(vrs.response(verdict, asked, now, self.responder_gln))
+
+
+#: (ipaddress parsing is a tenth of a verification; a counter asks from a few addresses)
+_address = functools.lru_cache(maxsize=4096)(address_key)
+
+
+def _query(raw: bytes) -> dict[str, str] | None:
+    """A query string's parameters; None if one is given twice or is not UTF-8 (the
+    route decides those)."""
+    out: dict[str, str] = {}
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    for pair in text.split("&") if text else ():
+        name, _, value = pair.partition("=")
+        name = unquote_plus(name)
+        if name in out:
+            return None
+        out[name] = unquote_plus(value)
+    return out

@@ -424,6 +424,31 @@ def bench_records(
                                progress=None if as_json else err)))
 
 
+@bench_app.command("supply")
+def bench_supply(
+    packs: Annotated[list[int] | None, typer.Option(
+        help="Packs on the ledger when measuring (repeat to measure at several counts, "
+             "e.g. --packs 10000 --packs 1000000)")] = None,
+    verifications: Annotated[int, typer.Option(help="Verifications to time")] = 20_000,
+    in_flight: Annotated[int, typer.Option(help="Verification requests outstanding")] = 32,
+    latency_rate: Annotated[int, typer.Option(help="Verifications/s offered for p50/p99")] = 1000,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
+    client: Annotated[str, typer.Option(
+        help="Load generator: keepalive (lean HTTP/1.1) or aiohttp")] = "keepalive",
+    as_json: BenchJsonOpt = False,
+) -> None:
+    """Packs commissioned on the ledger, then verified at the counter (GET /vrs/...)."""
+    from salus.bench import supply as bench
+
+    if client not in ("keepalive", "aiohttp"):
+        fail("--client is keepalive or aiohttp")
+    options = bench.Options(verifications=verifications, in_flight=in_flight,
+                            latency_rate=latency_rate, latency_seconds=latency_seconds,
+                            client=client)
+    print(json.dumps(bench.run(tuple(packs or (10_000,)), options,
+                               progress=None if as_json else err)))
+
+
 @bench_app.command("credentials")
 def bench_credentials(
     credentials: Annotated[int, typer.Option(help="Credentials to issue and verify")] = 20_000,

@@ -92,7 +92,9 @@ class Verification:
 
 
 def _date(identity_expiry: Any) -> int | None:
-    return None if identity_expiry is None else int(identity_expiry.strftime("%Y%m%d"))
+    if identity_expiry is None:
+        return None
+    return identity_expiry.year * 10_000 + identity_expiry.month * 100 + identity_expiry.day
 
 
 def verify(get: Callable[[str], Any], scanned: Identity, today: int) -> Verification:

@@ -3,7 +3,7 @@ Lightweight Messaging Standard's shape.
 
     with SalusClient(url) as anyone:                    # no key needed at the counter
         anyone.verify_pack("09506000134352", "LOT-A1", "S1", "271231")["data"]
-        anyone.scan("]d2\\x1d0109506000134352172712311\\x1d21S1")["identity"]
+        anyone.scan("]d2\\x1d01095060001343521727123110LOT-A1\\x1d21S1")["identity"]
     with SalusClient(url, distributor_key) as c:        # a saleable return: a token
         c.verify_pack(gtin, lot, serial, exp, context="dscsaSaleableReturn",
                       returner="corner-pharmacy")

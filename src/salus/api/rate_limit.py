@@ -94,16 +94,17 @@ class RateLimiter:
         return ApiError(429, RATE_LIMITED, f"{reason}; retry after {retry_after(wait)} s",
                         {"Retry-After": retry_after(wait)})
 
+    def _check_spent(self, table: Buckets | None, limit: str, address: str, what: str) -> None:
+        """Raise 429 if ``address`` has spent ``table``'s budget of failed ``what``."""
+        if table is not None and (wait := table.wait(address)):
+            raise self._refuse(limit, wait, f"too many {what} from {address} (the budget is "
+                                            f"{table.budget.describe('failures')})")
+
     # -- authentication failures ---------------------------------------------------------
     def check_failures(self, address: str) -> None:
         """Raise 429 if ``address`` has spent its authentication failures: called before
         the request's body is read."""
-        table = self.auth_failures
-        if table is not None and (wait := table.wait(address)):
-            raise self._refuse(
-                "auth_failures", wait,
-                f"too many failed authentications from {address} (the budget is "
-                f"{table.budget.describe('failures')})")
+        self._check_spent(self.auth_failures, "auth_failures", address, "failed authentications")
 
     def failed(self, address: str, endpoint: str, code: str) -> None:
         """Count one failed authentication from ``address``."""
@@ -115,12 +116,8 @@ class RateLimiter:
     def check_verifications(self, address: str) -> None:
         """Raise 429 if ``address`` has spent its failed verifications (before the
         request is looked at)."""
-        table = self.verify_failures
-        if table is not None and (wait := table.wait(address)):
-            raise self._refuse(
-                "verify_failures", wait,
-                f"too many verifications that failed from {address} (the budget is "
-                f"{table.budget.describe('failures')})")
+        self._check_spent(self.verify_failures, "verify_failures", address,
+                          "verifications that failed")
 
     def verification_failed(self, address: str) -> None:
         if self.verify_failures is not None:

@@ -14,6 +14,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from salus.bench.harness import drive
+
 
 class HttpError(RuntimeError):
     pass
@@ -93,23 +95,7 @@ async def fire(host: str, port: int, paths: list[str], connections: int,
             failures.append(wrong)
 
     try:
-        start = time.perf_counter()
-        if interval is None:
-            queue = list(reversed(paths))
-
-            async def worker() -> None:
-                while queue:
-                    await one(queue.pop(), time.perf_counter())
-            await asyncio.gather(*(worker() for _ in range(connections)))
-        else:
-            tasks = []
-            for i, path in enumerate(paths):
-                due = start + i * interval
-                if (delay := due - time.perf_counter()) > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(path, due)))
-            await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await drive(one, paths, connections, interval)
     finally:
         for conn in conns:
             if conn.transport is not None:

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from salus.bench import keepalive
-from salus.bench.harness import ChildNode, machine, percentile, seeded_identity
+from salus.bench.harness import ChildNode, drive, machine, percentile, seeded_identity
 from salus.bench.ledger import NODE_LIMITS
 from salus.client import SalusClient
 from salus.identity import Identity
@@ -144,7 +144,7 @@ async def _fire_aiohttp(url: str, paths: list[str], in_flight: int,
     async with aiohttp.ClientSession(url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=60)) as client:
 
-        async def one(path: str) -> None:
+        async def one(path: str, _due: float) -> None:
             sent = time.perf_counter()
             async with client.get(path) as r:
                 body = await r.read()
@@ -152,23 +152,7 @@ async def _fire_aiohttp(url: str, paths: list[str], in_flight: int,
             if (wrong := _verified(r.status, body)) is not None:
                 failures.append(wrong)
 
-        start = time.perf_counter()
-        if interval is None:
-            queue = list(reversed(paths))
-
-            async def worker() -> None:
-                while queue:
-                    await one(queue.pop())
-            await asyncio.gather(*(worker() for _ in range(in_flight)))
-        else:
-            tasks = []
-            for i, path in enumerate(paths):
-                delay = start + i * interval - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(path)))
-            await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await drive(one, paths, in_flight, interval)
     if failures:
         raise RuntimeError(f"{len(failures)} verifications failed, first: {failures[0]}")
     return elapsed, latencies

@@ -95,6 +95,9 @@ async def fire(host: str, port: int, paths: list[str], connections: int,
             failures.append(wrong)
 
     try:
+        # Each connection answers once before the clock starts: a counter's client keeps
+        # its connections, and a fresh one's first answer costs the server its setup.
+        await asyncio.gather(*(conn.get(_request(authority, paths[0])) for conn in conns))
         elapsed = await drive(one, paths, connections, interval)
     finally:
         for conn in conns:

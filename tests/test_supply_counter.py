@@ -14,6 +14,8 @@ from urllib.parse import quote, unquote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import Chain
@@ -401,3 +403,20 @@ def test_the_fast_path_answers_only_a_well_formed_counter_request(chain: Chain) 
     assert json.loads(fast.answer(_scope(missing, good)))["data"]["verified"] is False
     assert json.loads(fast.answer(_scope(missing, good)))["data"]["verified"] is False
     assert fast.answer(_scope(path, good)) is None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.text(max_size=30), min_size=3, max_size=3),
+       query=st.text(max_size=120), raw=st.binary(max_size=60))
+def test_the_fast_path_never_fails_on_what_a_client_sends(chain: Chain, parts: list[str],
+                                                          query: str, raw: bytes) -> None:
+    """Any path and query: an answer (the request was well formed) or None (the route's
+    turn), never an exception, which would be a 500 before the route could refuse."""
+    fast = CounterFastPath(None, _reader(chain.ledger),
+                           RateLimiter(RateLimits(), NodeMetrics()), None, lambda: chain.time)
+    path = "/vrs/gtin/{}/lot/{}/ser/{}".format(*(quote(p, safe="") for p in parts))
+    for scope in (_scope(path, query), _scope(path, f"exp={EXP}&context=dispense&{query}"),
+                  {**_scope(path, "context=dispense"), "raw_path": b"/vrs/" + raw,
+                   "query_string": raw}):
+        answer = fast.answer(scope)
+        assert answer is None or json.loads(answer)["data"]["verified"] is False

@@ -41,3 +41,25 @@ def test_credentials_benchmark_reports_its_fields_and_catches_every_revocation()
     assert result["verify_per_s"] > 0 and result["issue_per_s"] > 0
     # run() raises unless exactly the revoked credentials fail, and at "status"
     assert result["revoked_detected"] == 7
+
+
+def test_supply_benchmark_reports_its_fields_at_each_pack_count() -> None:
+    from salus.bench.supply import ITEMS_PER_COMMISSION, Options
+    from salus.bench.supply import run as run_supply
+
+    packs = (1500, ITEMS_PER_COMMISSION * 2 + 7)
+    for client in ("keepalive", "aiohttp"):
+        result = run_supply(packs, Options(verifications=300, in_flight=4, latency_rate=200,
+                                           latency_seconds=0.5, client=client,
+                                           capture_documents=3, capture_in_flight=2))
+        for field in ("verify_per_s", "p50_ms", "p99_ms", "packs", "by_packs", "machine",
+                      "capture_events_per_s"):
+            assert field in result, field
+        # run() raises unless every verification of a commissioned pack verified
+        assert [row["packs"] for row in result["by_packs"]] == list(packs)
+        assert result["packs"] == 1500 and result["client"] == client
+        for row in result["by_packs"]:
+            assert row["verify_per_s"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0
+            assert row["offered_per_s"] > 0 and row["commission_packs_per_s"] > 0
+            # run() raises unless every capture succeeded, whole
+            assert row["capture_events"] == 300 and row["capture_events_per_s"] > 0

@@ -138,7 +138,8 @@ def test_the_dispensed_pack_says_so_and_its_trace_is_on_the_ledger(demo: Seeded)
     assert {e["org"] for e in found["events"]} == {"meridian-pharma", "northway-distribution",
                                                    "corner-pharmacy"}
     assert at_the_counter(demo, pack["datamatrix"]) == {"verified": True,
-                                                        "additionalInfo": ["Dispensed"]}
+                                                        "additionalInfo": "Suspect",
+                                                        "additionalInfoAll": ["Dispensed"]}
 
 
 def test_the_recalled_lot_is_recalled_and_its_pack_was_not_dispensed(demo: Seeded) -> None:
@@ -151,7 +152,8 @@ def test_the_recalled_lot_is_recalled_and_its_pack_was_not_dispensed(demo: Seede
     assert (state["lot"], state["status"], state["possessor"]) == (
         recall["lot"], "active", "corner-pharmacy")  # still on the shelf
     assert at_the_counter(demo, pack["digital_link"]) == {"verified": True,
-                                                          "additionalInfo": ["Recalled"]}
+                                                          "additionalInfo": "Recalled",
+                                                          "additionalInfoAll": ["Recalled"]}
     refused = demo.made["refused"]["dispense_recalled"]
     assert refused["code"] == "CONFLICT"
     with demo.client(demo.made["keys"]["corner-pharmacy"]["supply_operator"]) as corner:
@@ -182,7 +184,8 @@ def test_the_suspect_pack_is_quarantined_with_an_investigation_due_in_24_hours(
     assert found["status"] == "open" and found["opened_by"] == "corner-pharmacy"
     assert found["due"] == found["time"] + INVESTIGATION_MS
     assert at_the_counter(demo, pack["datamatrix"]) == {"verified": True,
-                                                        "additionalInfo": ["Suspect"]}
+                                                        "additionalInfo": "Suspect",
+                                                        "additionalInfoAll": ["Suspect"]}
 
 
 def test_the_pallet_still_holds_a_case_of_packs_at_the_distributor(demo: Seeded) -> None:

@@ -34,6 +34,7 @@ from salus.api import (
     records,
     supply,
     supply_notices,
+    verification,
 )
 from salus.api.read_rules import DECLARED, FORBIDDEN_READ, ReadRule
 from salus.client import SalusClient
@@ -335,6 +336,15 @@ CASES: list[Case] = [
          only(*OVERSEE)),
     Case(footprints.READ_FOOTPRINT, get(lambda w: "/v1/supply/footprints/09506000134352"),
          only(*MEMBERS)),
+    # supply: any holder of a pack's identifier verifies it; a saleable return is for
+    # the trading organisations' supply operators and pharmacists (none in this world)
+    *[Case(verification.READ_VRS, get(lambda w: "/vrs/gtin/09506000134352/lot/L1/ser/S1",
+                                      exp=lambda w: "271231", context=lambda w, c=context: c),
+           allowed) for context, allowed in (("dispense", everyone()),
+                                             ("dscsaSaleableReturn", only()))],
+    *[Case(verification.READ_SCAN, lambda w, c=context: ("/v1/supply/scan", {"json": {
+        "scan": "(01)09506000134352(21)S1", "context": c}}), allowed, method="POST")
+      for context, allowed in (("dispense", everyone()), ("dscsaSaleableReturn", only()))],
 ]
 
 

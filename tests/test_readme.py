@@ -135,13 +135,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     command = _server_command(_make_run_recipe(), port)
     server = Server(command, clone, env, base / "demo.log")
     try:
-        first = server.wait_for("demo credentials ready")
+        first = server.wait_for("demo supply chain ready")
     finally:
         server.stop()
     # a reader stops it and runs it again: the README's cues are printed then too
     server = Server(command, clone, env, base / "demo-again.log")
     try:
-        again = server.wait_for("demo credentials ready")
+        again = server.wait_for("demo supply chain ready")
         yield Demo(clone, f"http://127.0.0.1:{port}", env, first, again)
     finally:
         server.stop()
@@ -231,6 +231,41 @@ def test_the_credentialing_flow_runs_as_written(demo: Demo, tmp_path: Path) -> N
     credential = kept["presentation"]["dossier"]["credentials"][index]
     assert credential["type"] == "LicenseCredential" and credential["failed_step"] == "status"
     assert f"`{failed}`" in README  # what the README says it prints, it prints
+
+
+SUPPLY = [
+    Step("S=.salus-demo/demo-supply.json"),
+    Step("PACK=$(", sets=("PACK", r"\(01\)\d{14}\(21\).+")),
+    Step("FAKE=$(", sets=("FAKE", r"\(01\)\d{14}\(21\).+")),
+    Step("RECALLED=$(", sets=("RECALLED", r"https://\S+/01/\d{14}/21/\S+")),
+    Step('supply scan "$PACK"', out=('"verified": true',), not_out=("Recalled",)),
+    Step('supply scan "$FAKE"', code=3, out=("No_match_GTIN_Serial",)),
+    Step('supply scan "$RECALLED"', out=('"verified": true', "Recalled")),
+    Step("supply recalls", out=('"reason"',)),
+    Step("auditor-heidi.key", out=("commissioning", "packing", "shipping", "receiving")),
+    Step("ops-rosa.key", code=1),
+    Step("supply events -k .salus-demo/keys/ops-cora.key > corner.json"),
+    Step("supply hash corner.json"),
+]
+
+
+def test_the_supply_chain_runs_as_written(demo: Demo, tmp_path: Path) -> None:
+    (block,) = blocks(README, "The drug supply chain")
+    shell = Shell(demo.clone, demo.env, tmp_path / "shell")
+    try:
+        ran = _walk(shell, commands(block), SUPPLY)
+        pack = shell.value("PACK")
+    finally:
+        shell.close()
+    assert "FORBIDDEN_READ" in ran[9].stderr
+    # the hashes printed are those of Corner's events, each recorded on the ledger
+    hashes = ran[-1].stdout.split()
+    assert hashes and all(h.startswith("ni:///sha-256;") for h in hashes)
+    heidi = Identity.load(demo.clone / ".salus-demo" / "keys" / "auditor-heidi.key")
+    with SalusClient(demo.url, heidi) as regulator:
+        trace = regulator.trace(pack)
+    on_ledger = {e["hash"] for e in trace["events"] if e["on_ledger"]}
+    assert on_ledger & set(hashes)
 
 
 # -- "Your own chain" and "In Python" ---------------------------------------------------

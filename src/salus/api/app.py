@@ -42,6 +42,7 @@ from salus.api import (
     scopes,
     supply,
     supply_notices,
+    verification,
 )
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
@@ -182,13 +183,17 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                open_gateway: Callable[[Node], Awaitable[Gateway]] | None = None,
                context_max_age: float = 1.0, peer: Peer | None = None,
                rate_limits: RateLimits | None = None,
-               open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None) -> FastAPI:
+               open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None,
+               responder_gln: str | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
     of client addresses and signers (salus.api.rate_limit; default: its defaults).
     ``open_supply`` (called once the node has caught up) enables the supply application's
-    capture and query routes."""
+    capture and query routes.
+
+    ``responder_gln``: the GLN this node answers pack verifications under (LMS
+    ``responderGLN``; None if the operator configured none)."""
     ledger = node.ledger
     # One transaction's body: twice the base64 of the largest transaction, so that one a
     # little over the limit is still refused by admission with its receipt (TOO_LARGE).
@@ -253,10 +258,14 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             log.error("the %s could not open: %s", what, exc)
             setattr(app.state, unavailable, f"the {what} could not open: {exc}")
 
+    # FastAPI's OpenTelemetry hook is off: Salus exports Prometheus metrics (/metrics) and
+    # configures no OpenTelemetry provider, yet the hook asked OpenTelemetry whether one
+    # was configured on every request (~9 us, a twentieth of a pack verification).
     app = FastAPI(
         title="Salus node API", version=salus.__version__, lifespan=lifespan,
         description="A permissioned ledger for health data. Log endpoints follow Certificate "
-                    "Transparency (RFC 9162); authentication follows SMART Backend Services.")
+                    "Transparency (RFC 9162); authentication follows SMART Backend Services.",
+        telemetry={"tracing": False, "metrics": False, "logs": False})
     errors.install(app, {"/fhir/": fhir.outcome,
                          "/epcis/": lambda status, code, reason: supply.problem(status, code, reason)})
     app.state.node = node
@@ -277,6 +286,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(supply.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))
+    verification.install(app, ledger, limiter, responder_gln)
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

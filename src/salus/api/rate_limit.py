@@ -1,7 +1,7 @@
 """Rate limits at the node's doors: how often a client address or a signer may make the
 node work.
 
-Three budgets, each a table of token buckets keyed by client address or signer:
+Four budgets, each a table of token buckets keyed by client address or signer:
 
 - **Authentication failures per address** (``POST /v1/records/read``,
   ``POST /v1/auth/token``). Only failures count: a read request or client assertion
@@ -19,6 +19,11 @@ Three budgets, each a table of token buckets keyed by client address or signer:
   signer's old transactions is a DUPLICATE first, so nobody can spend another's
   budget. Writes the node makes itself (a records gateway's access log) do not pass
   through the API and are not counted.
+- **Failed verifications per address** (``GET /vrs/...``, ``POST /v1/supply/scan``).
+  Only answers that do not verify count (an unknown serial, a lot or expiry that does
+  not match, a refused saleable return): an address that guesses serials spends them
+  fast, a pharmacy scanning real packs hardly ever. Once spent, its verifications are
+  answered 429 before the ledger is read.
 
 The client address is the peer address of the connection (``request.client``), and
 IPv6 addresses count by their /64 (one host is usually given a whole /64). A
@@ -74,6 +79,7 @@ class RateLimiter:
         self.auth_failures = self._table("auth_failures", limits.auth_failures, clock)
         self.tx_address = self._table("tx_address", limits.tx_per_address, clock)
         self.tx_signer = self._table("tx_signer", limits.tx_per_signer, clock)
+        self.verify_failures = self._table("verify_failures", limits.verify_failures, clock)
 
     def _table(self, name: str, budget: Budget, clock: Callable[[], float]) -> Buckets | None:
         if not budget.limited:
@@ -88,22 +94,34 @@ class RateLimiter:
         return ApiError(429, RATE_LIMITED, f"{reason}; retry after {retry_after(wait)} s",
                         {"Retry-After": retry_after(wait)})
 
+    def _check_spent(self, table: Buckets | None, limit: str, address: str, what: str) -> None:
+        """Raise 429 if ``address`` has spent ``table``'s budget of failed ``what``."""
+        if table is not None and (wait := table.wait(address)):
+            raise self._refuse(limit, wait, f"too many {what} from {address} (the budget is "
+                                            f"{table.budget.describe('failures')})")
+
     # -- authentication failures ---------------------------------------------------------
     def check_failures(self, address: str) -> None:
         """Raise 429 if ``address`` has spent its authentication failures: called before
         the request's body is read."""
-        table = self.auth_failures
-        if table is not None and (wait := table.wait(address)):
-            raise self._refuse(
-                "auth_failures", wait,
-                f"too many failed authentications from {address} (the budget is "
-                f"{table.budget.describe('failures')})")
+        self._check_spent(self.auth_failures, "auth_failures", address, "failed authentications")
 
     def failed(self, address: str, endpoint: str, code: str) -> None:
         """Count one failed authentication from ``address``."""
         self.metrics.auth_failures.labels(endpoint, code).inc()
         if self.auth_failures is not None:
             self.auth_failures.charge(address)
+
+    # -- failed verifications ------------------------------------------------------------
+    def check_verifications(self, address: str) -> None:
+        """Raise 429 if ``address`` has spent its failed verifications (before the
+        request is looked at)."""
+        self._check_spent(self.verify_failures, "verify_failures", address,
+                          "verifications that failed")
+
+    def verification_failed(self, address: str) -> None:
+        if self.verify_failures is not None:
+            self.verify_failures.charge(address)
 
     # -- transactions --------------------------------------------------------------------
     def check_address(self, address: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import platform
@@ -9,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nacl.bindings
 import nacl.signing
@@ -67,6 +69,34 @@ def patient_registrations(chain_id: str, start: int, count: int, now_ms: int,
                                contract="membership", method="register_patient", args={},
                                nonce=1, time=now_ms)
             for i in range(start, start + count)]
+
+
+T = TypeVar("T")
+
+
+async def drive(one: Callable[[T, float], Awaitable[None]], items: list[T], workers: int,
+                interval: float | None = None) -> float:
+    """Call ``one(item, due)`` for every item: ``workers`` at a time, each starting its
+    next as soon as its last is done (closed loop), or one every ``interval`` seconds
+    whatever the answers (open loop); ``due`` is the ``perf_counter`` time the call was
+    due. Returns the elapsed seconds."""
+    start = time.perf_counter()
+    if interval is None:
+        queue = list(reversed(items))
+
+        async def worker() -> None:
+            while queue:
+                await one(queue.pop(), time.perf_counter())
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    else:
+        tasks = []
+        for i, item in enumerate(items):
+            due = start + i * interval
+            if (delay := due - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(item, due)))
+        await asyncio.gather(*tasks)
+    return time.perf_counter() - start
 
 
 def percentile(values: list[float], q: float) -> float:

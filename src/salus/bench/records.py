@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, machine, percentile, seeded_identity
+from salus.bench.harness import ChildNode, drive, machine, percentile, seeded_identity
 from salus.client import SalusClient
 from salus.demo.records import LOINC, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
@@ -179,7 +179,7 @@ async def _fire(url: str, bodies: list[bytes], in_flight: int, interval: float |
     async with aiohttp.ClientSession(url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=60)) as client:
 
-        async def one(i: int) -> None:
+        async def one(i: int, _due: float) -> None:
             sent = time.perf_counter()
             async with client.post("/v1/records/read", data=bodies[i], headers=headers) as r:
                 body = await r.read()
@@ -189,23 +189,7 @@ async def _fire(url: str, bodies: list[bytes], in_flight: int, interval: float |
             elif len(sample) < 20:
                 sample.append((i, json.loads(body)))
 
-        start = time.perf_counter()
-        if interval is None:
-            queue = list(reversed(range(len(bodies))))
-
-            async def worker() -> None:
-                while queue:
-                    await one(queue.pop())
-            await asyncio.gather(*(worker() for _ in range(in_flight)))
-        else:
-            tasks = []
-            for i in range(len(bodies)):
-                delay = start + i * interval - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(i)))
-            await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await drive(one, list(range(len(bodies))), in_flight, interval)
     if failures:
         raise RuntimeError(f"{len(failures)} reads failed, first: {failures[0]}")
     return elapsed, latencies, sample

@@ -1,8 +1,8 @@
 """The capture half of `salus bench supply`: EPCIS documents through ``POST /epcis/capture``.
 
-1. A chain is founded with a manufacturer (its GS1 company prefix registered), a
-   distributor (its party GLN registered) and a regulator; the node runs in a child
-   process and enrols the manufacturer's supply service key itself.
+1. The benchmark's chain (:mod:`salus.bench.supply`) has the manufacturer's and a
+   distributor's party GLNs registered; the node enrols the manufacturer's supply
+   service key itself (its admin key is in the data directory).
 2. ``documents`` EPCIS 2.0 documents of 100 events each, as a packaging line sends them:
    60 commissioning events (a pack each, lot and expiry in the ILMD), 20 packing events
    (three packs into a case), 10 shipments of two cases to the distributor, each with its
@@ -20,78 +20,51 @@ import json
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from salus.bench.harness import percentile
 from salus.identity import Identity
-from salus.node.bootstrap import LedgerSession, OrgSpec, admin_key_path, init_datadir
-from salus.node.datadir import DataDir
 from salus.supply import epcis_events as ev
 from salus.supply.identifiers import check_digit
 
-CHAIN = "salus-bench-supply"
-PREFIX, PREFIX_LEN = "9506000", 7
-ORGS = [OrgSpec("bench-maker", "manufacturer", "Bench Manufacturer"),
-        OrgSpec("bench-distributor", "distributor", "Bench Distributor"),
-        OrgSpec("bench-regulator", "regulator", "Bench Regulator")]
+PREFIX_LEN = 7
 EVENTS_PER_DOCUMENT = 100
 
 
-def _gln(n: int) -> str:
-    body = f"{PREFIX}{n:05d}"
+def _gln(prefix: str, n: int) -> str:
+    body = f"{prefix}{n:05d}"
     return body + check_digit(body)
 
 
-MAKER_GLN, DISTRIBUTOR_GLN = _gln(1), _gln(2)
+def glns(prefix: str) -> tuple[str, str]:
+    """The manufacturer's and the distributor's party GLNs, under ``prefix``."""
+    return _gln(prefix, 1), _gln(prefix, 2)
 
 
-def gtin(n: int) -> str:
-    body = f"0{PREFIX}{n:05d}"
+def gtin(prefix: str, n: int) -> str:
+    body = f"0{prefix}{n:05d}"
     return body + check_digit(body)
 
 
-def found(data: Path) -> Identity:
-    """Found the benchmark's chain in ``data``; the manufacturer's supply operator."""
-    init_datadir(data, CHAIN, ORGS)
-    datadir = DataDir(data)
-    admins = {o.id: Identity.load(admin_key_path(datadir, o.id)) for o in ORGS}
-    operator = Identity.generate()
-    ledger = datadir.open_ledger()
-    try:
-        s = LedgerSession(ledger)
-        s.tx(admins["bench-maker"], "membership", "enrol", {
-            "org": "bench-maker", "member": operator.did, "roles": ["supply_operator"]})
-        s.tx(admins["bench-regulator"], "supply", "register_prefix",
-             {"prefix": PREFIX, "org": "bench-maker"})
-        for gln, org in ((MAKER_GLN, "bench-maker"), (DISTRIBUTOR_GLN, "bench-distributor")):
-            s.tx(admins["bench-regulator"], "supply", "register_party", {"gln": gln, "org": org})
-        verdicts = s.commit()
-        if any(code != "VALID" for code, _ in verdicts):
-            raise RuntimeError(f"founding the benchmark's chain failed: {verdicts}")
-    finally:
-        ledger.close()
-    return operator
-
-
-def document(n: int, now_ms: int) -> bytes:
+def document(prefix: str, n: int, now_ms: int) -> bytes:
     """The ``n``-th packaging line document: 100 events (module docstring)."""
-    place, maker = ev.sgln(MAKER_GLN, PREFIX_LEN), ev.pgln(MAKER_GLN, PREFIX_LEN)
-    buyer = ev.pgln(DISTRIBUTOR_GLN, PREFIX_LEN)
-    product = gtin(1 + n % 50)
+    maker_gln, buyer_gln = glns(prefix)
+    place, maker = ev.sgln(maker_gln, PREFIX_LEN), ev.pgln(maker_gln, PREFIX_LEN)
+    buyer = ev.pgln(buyer_gln, PREFIX_LEN)
+    product = gtin(prefix, 1 + n % 50)
     packs = [ev.sgtin(product, f"B{n:06d}S{i:02d}", PREFIX_LEN) for i in range(60)]
     cases = []
     for c in range(20):
-        body = f"0{PREFIX}{n * 20 + c:09d}"
+        body = f"0{prefix}{n * 20 + c:09d}"
         cases.append(ev.sscc(body + check_digit(body), PREFIX_LEN))
     events = [ev.commissioning([p], f"L{n % 97}", date(2030, 12, 31), now_ms, place)
               for p in packs]
     events += [ev.packing(cases[c], packs[3 * c:3 * c + 3], now_ms + 1, place)
                for c in range(20)]
     for s in range(10):
-        po = [("po", f"urn:epcglobal:cbv:bt:{DISTRIBUTOR_GLN}:po-{n}-{s}")]
+        po = [("po", f"urn:epcglobal:cbv:bt:{buyer_gln}:po-{n}-{s}")]
         shipped = cases[2 * s:2 * s + 2]
         events.append(ev.sale(shipped, now_ms + 2, source=maker, destination=buyer,
                               transactions=po))
@@ -124,13 +97,14 @@ async def capture(url: str, token: str, bodies: list[bytes], in_flight: int
         return time.perf_counter() - start, latencies, jobs
 
 
-def measure(url: str, operator: Identity, documents: int, in_flight: int,
-            say: Callable[[str], None]) -> dict[str, Any]:
-    """Capture ``documents`` documents; the capture figures of the JSON result."""
+def measure(url: str, operator: Identity, prefix: str, first: int, documents: int,
+            in_flight: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Capture documents ``first`` .. ``first + documents - 1``; the capture figures of
+    the JSON result."""
     from salus.client import SalusClient
 
     now = time.time_ns() // 1_000_000
-    bodies = [document(n, now) for n in range(documents)]
+    bodies = [document(prefix, n, now) for n in range(first, first + documents)]
     with SalusClient(url, operator) as client:
         token = client.token()
     say(f"capturing {documents} documents of {EVENTS_PER_DOCUMENT} events, "

@@ -172,6 +172,15 @@ def node(
              "each an access-log entry (0: no limit)")] = LIMITS.refused_reads.per_second,
     refused_read_burst: Annotated[int, typer.Option(
         help="...and at once")] = LIMITS.refused_reads.burst,
+    verify_failure_rate: Annotated[float, typer.Option(
+        help=_LIMITS_HELP + "pack verifications that fail (an unknown serial, a label that "
+             "does not match) a second one client address may cause on average, before it "
+             "is answered 429 (0: no limit)")] = LIMITS.verify_failures.per_second,
+    verify_failure_burst: Annotated[int, typer.Option(
+        help="...and at once")] = LIMITS.verify_failures.burst,
+    responder_gln: Annotated[str | None, typer.Option(
+        help="The GLN this node answers pack verifications under (the GS1 Lightweight "
+             "Messaging Standard's responderGLN; default: none, said as null)")] = None,
     rate_limit_table_size: Annotated[int, typer.Option(
         help=_LIMITS_HELP + "addresses or signers each limit tracks at most (memory bound)")
     ] = LIMITS.table_size,
@@ -189,10 +198,12 @@ def node(
                             tx_per_address=Budget(tx_rate_per_address, tx_burst_per_address),
                             tx_per_signer=Budget(tx_rate_per_signer, tx_burst_per_signer),
                             refused_reads=Budget(refused_read_rate, refused_read_burst),
+                            verify_failures=Budget(verify_failure_rate, verify_failure_burst),
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, network=network, rate_limits=limits,
-                            trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url)
+                            trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url,
+                            responder_gln=responder_gln)
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs, "
                   f"web application at /ui/)")
         serve(config)
@@ -410,6 +421,36 @@ def bench_records(
     print(json.dumps(bench.run(patients=patients, clinicians=clinicians, reads=reads,
                                in_flight=in_flight, latency_rate=latency_rate,
                                latency_seconds=latency_seconds,
+                               progress=None if as_json else err)))
+
+
+@bench_app.command("supply")
+def bench_supply(
+    packs: Annotated[list[int] | None, typer.Option(
+        help="Packs on the ledger when measuring (repeat to measure at several counts, "
+             "e.g. --packs 10000 --packs 1000000)")] = None,
+    verifications: Annotated[int, typer.Option(help="Verifications to time")] = 20_000,
+    in_flight: Annotated[int, typer.Option(help="Verification requests outstanding")] = 32,
+    latency_rate: Annotated[int, typer.Option(help="Verifications/s offered for p50/p99")] = 1000,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
+    client: Annotated[str, typer.Option(
+        help="Load generator: keepalive (lean HTTP/1.1) or aiohttp")] = "keepalive",
+    capture_documents: Annotated[int, typer.Option(
+        help="EPCIS documents of 100 events to capture at each pack count")] = 100,
+    capture_in_flight: Annotated[int, typer.Option(help="Captures outstanding")] = 4,
+    as_json: BenchJsonOpt = False,
+) -> None:
+    """Packs commissioned on the ledger, verified at the counter (GET /vrs/...), and EPCIS
+    documents captured (POST /epcis/capture)."""
+    from salus.bench import supply as bench
+
+    if client not in ("keepalive", "aiohttp"):
+        fail("--client is keepalive or aiohttp")
+    options = bench.Options(verifications=verifications, in_flight=in_flight,
+                            latency_rate=latency_rate, latency_seconds=latency_seconds,
+                            client=client, capture_documents=capture_documents,
+                            capture_in_flight=capture_in_flight)
+    print(json.dumps(bench.run(tuple(packs or (10_000,)), options,
                                progress=None if as_json else err)))
 
 

@@ -28,6 +28,7 @@ from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
 from salus.client.supply import SupplyClient
 from salus.client.supply_notices import SupplyNoticesClient
+from salus.client.verification import VerificationClient
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.identity.assertion import (
@@ -85,7 +86,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 class SalusClient(RecordsClient, RecoveryClient, SupplyClient, SupplyNoticesClient,
-                  FootprintsClient):
+                  FootprintsClient, VerificationClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
     public URL when this client reaches it at another address on purpose (through a

@@ -49,6 +49,10 @@ class RateLimits:
     #: Refused reads per member, at each records gateway: every refusal is an entry on
     #: a patient's access log and on the ledger, so unbounded they let a member flood both.
     refused_reads: Budget = field(default_factory=lambda: Budget(0.2, 60))
+    #: Failed pack verifications per client address (``GET /vrs/...``, ``POST
+    #: /v1/supply/scan``): anyone may verify a pack whose full identifier they hold, and
+    #: a counter rarely sees a serial that fails, but guessing serials fails nearly always.
+    verify_failures: Budget = field(default_factory=lambda: Budget(1.0, 200))
     #: Keys each table may hold at once.
     table_size: int = 50_000
 

@@ -28,6 +28,7 @@ from salus.ordering.jetstream import JetStreamOrderer
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
+from salus.supply.identifiers import check_digit
 from salus.supply.service import SupplyService, open_supply
 
 #: Addresses that mean "every interface": no client can reach the node at them.
@@ -64,16 +65,27 @@ class NodeConfig:
     #: ``api`` in network.json, else ``http://<host>:<port>`` (127.0.0.1 for a wildcard
     #: host). Never taken from a request's Host or X-Forwarded-* headers.
     public_url: str | None = None
+    #: The GLN this node answers pack verifications under (the LMS's ``responderGLN``):
+    #: configuration of the node's operator, never on the ledger. None: said as null.
+    responder_gln: str | None = None
 
     def __post_init__(self) -> None:
         if self.public_url is not None:
             check_public_url(self.public_url)
+        if self.responder_gln is not None and not _is_gln(self.responder_gln):
+            raise ValueError(f"responder GLN {self.responder_gln!r} is not a GLN (13 digits "
+                             "with its check digit)")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 raise ValueError(f"trusted proxy {proxy!r} is not an IP address or network "
                                  "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+
+
+def _is_gln(text: str) -> bool:
+    return len(text) == 13 and text.isascii() and text.isdigit() \
+        and check_digit(text[:12]) == text[12]
 
 
 def check_public_url(url: str) -> None:
@@ -140,7 +152,8 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
                      context_max_age=config.context_max_age, peer=peer,
                      rate_limits=config.rate_limits,
-                     open_supply=None if config.supply_orgs == () else supply)
+                     open_supply=None if config.supply_orgs == () else supply,
+                     responder_gln=config.responder_gln)
     return app, node
 
 

@@ -18,6 +18,19 @@ V3. A matching pack is ``verified``; what a dispenser must still know is additio
     ``Dispensed``, ``Destroyed``, ``Decommissioned``, ``Stolen`` (a pack dispensed before
     and scanned again is a copy of a real serial).
 V4. The answer says nothing of who owns or holds the pack, or where it has been.
+V5. A saleable return (LMS context ``dscsaSaleableReturn``) is verified only when V1-V2
+    match, the returner received the pack in a shipment (it is in the pack's ``parties``
+    after the brand owner that commissioned it), and the requester's own organisation
+    handled the pack (is in its ``parties``). Otherwise ``No_reason_provided``: whether
+    the returner ever held a pack is a trading relationship, told only to a party of the
+    pack, who may read the pack's events anyway (docs/supply.md), and a non-party
+    cannot tell a returner that never held the pack from one that did.
+
+On the wire (:meth:`Verification.data`) the LMS's ``additionalInfo`` is one string, the
+most severe of the standard's values that apply; Salus's statuses are the LMS's
+``Suspect`` there (a serial that reappears after it was dispensed, destroyed,
+decommissioned or stolen is suspect product), and ``additionalInfoAll`` (Salus's own
+member) lists every value that applies, Salus's included.
 """
 
 from __future__ import annotations
@@ -42,6 +55,8 @@ from salus.supply.contracts.layout import (
 from salus.supply.identifiers import IdentifierError, Identity
 
 NO_MATCH = "No_match_GTIN_Serial"
+#: The LMS reason for a refusal the responder gives no reason for (V5).
+NO_REASON = "No_reason_provided"
 #: (lot differs, expiry differs) -> the LMS failure reason (V2).
 MISMATCH = {(True, False): "No_match_GTIN_Serial_Lot",
             (False, True): "No_match_GTIN_Serial_Expiry",
@@ -49,6 +64,12 @@ MISMATCH = {(True, False): "No_match_GTIN_Serial_Lot",
 #: Statuses a dispenser must be told of (V3), and how.
 STATUS_INFO = {SUSPECT: "Suspect", ILLEGITIMATE: "Illegitimate", DISPENSED: "Dispensed",
                DESTROYED: "Destroyed", DECOMMISSIONED: "Decommissioned", STOLEN: "Stolen"}
+#: Each additional information value as the LMS's ``additionalInfo`` says it (one of
+#: the standard's values), most severe first.
+LMS_INFO = {"Illegitimate": "Illegitimate", "Stolen": "Suspect", "Suspect": "Suspect",
+            "Dispensed": "Suspect", "Destroyed": "Suspect", "Decommissioned": "Suspect",
+            "Recalled": "Recalled", "Expired": "Expired"}
+LMS_SEVERITY = ("Illegitimate", "Suspect", "Recalled", "Expired")
 
 
 @dataclass(frozen=True)
@@ -58,17 +79,22 @@ class Verification:
     info: tuple[str, ...] = ()
 
     def data(self) -> dict[str, Any]:
-        """The LMS response's ``data`` member."""
+        """The LMS response's ``data`` member: ``additionalInfo`` the most severe LMS value
+        that applies, ``additionalInfoAll`` (Salus's) every value (module docstring)."""
         out: dict[str, Any] = {"verified": self.verified}
         if self.failure is not None:
             out["verificationFailureReason"] = self.failure
         if self.info:
-            out["additionalInfo"] = list(self.info)
+            said = {LMS_INFO[i] for i in self.info}
+            out["additionalInfo"] = next(v for v in LMS_SEVERITY if v in said)
+            out["additionalInfoAll"] = list(self.info)
         return out
 
 
 def _date(identity_expiry: Any) -> int | None:
-    return None if identity_expiry is None else int(identity_expiry.strftime("%Y%m%d"))
+    if identity_expiry is None:
+        return None
+    return identity_expiry.year * 10_000 + identity_expiry.month * 100 + identity_expiry.day
 
 
 def verify(get: Callable[[str], Any], scanned: Identity, today: int) -> Verification:
@@ -94,3 +120,16 @@ def verify(get: Callable[[str], Any], scanned: Identity, today: int) -> Verifica
     if state["status"] in STATUS_INFO:
         info.append(STATUS_INFO[state["status"]])
     return Verification(True, None, tuple(info))  # V3; V4: nothing else is said
+
+
+def verify_return(get: Callable[[str], Any], scanned: Identity, today: int,
+                  requester_org: str, returner: str) -> Verification:
+    """A saleable return of the pack ``scanned`` names, by ``returner``, asked by a member
+    of ``requester_org`` (V5). The caller has checked who the requester is."""
+    found = verify(get, scanned, today)
+    if not found.verified:
+        return found  # V1-V2 come first, as for any verification
+    parties = get(item_state_key(item_key(scanned)))["parties"]
+    if requester_org not in parties or returner not in parties[1:]:
+        return Verification(False, NO_REASON, found.info)  # V5
+    return found

@@ -235,12 +235,12 @@ def test_the_credentialing_flow_runs_as_written(demo: Demo, tmp_path: Path) -> N
 
 SUPPLY = [
     Step("S=.salus-demo/demo-supply.json"),
-    Step("PACK=$(", sets=("PACK", r"\(01\)\d{14}\(21\).+")),
-    Step("FAKE=$(", sets=("FAKE", r"\(01\)\d{14}\(21\).+")),
+    Step("PACK=$(", sets=("PACK", r"\(01\)\d{14}\(.*\(21\).+")),
+    Step("FAKE=$(", sets=("FAKE", r"\(01\)\d{14}\(.*\(21\).+")),
     Step("RECALLED=$(", sets=("RECALLED", r"https://\S+/01/\d{14}/21/\S+")),
-    Step('supply scan "$PACK"', out=('"verified": true',), not_out=("Recalled",)),
+    Step('supply scan "$PACK"', out=("\nverified",), not_out=("Recalled", "not verified")),
     Step('supply scan "$FAKE"', code=3, out=("No_match_GTIN_Serial",)),
-    Step('supply scan "$RECALLED"', out=('"verified": true', "Recalled")),
+    Step('supply scan "$RECALLED"', out=("\nverified", "Recalled")),
     Step("supply recalls", out=('"reason"',)),
     Step("auditor-heidi.key", out=("commissioning", "packing", "shipping", "receiving")),
     Step("ops-rosa.key", code=1),

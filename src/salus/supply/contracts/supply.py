@@ -158,7 +158,13 @@ from salus.supply.contracts.rules import (
 NewItems = array(ItemKey, 1, MAX_ITEMS, "item keys of the packs commissioned, each new")
 Items = array(ItemRef, 1, MAX_ITEMS, "item keys, each once")
 #: A capture step's item arguments: keys, not references (see ``_step_type``).
-_UNCHECKED = {id(ItemRef): ItemKey, id(Items): array(ItemKey, 1, MAX_ITEMS, "item keys, each once")}
+_UNCHECKED = ((ItemRef, ItemKey), (Items, array(ItemKey, 1, MAX_ITEMS, "item keys, each once")))
+
+
+def _one_of(table: tuple[tuple[Any, Any], ...], hint: Any, default: Any) -> Any:
+    """What ``table`` pairs with this very type object (identity: the aliases are equal
+    to others by value), or ``default``."""
+    return next((value for key, value in table if key is hint), default)
 
 
 class Form3911(TypedDict):
@@ -639,7 +645,7 @@ def _run_steps(ctx: Context, steps: list[dict[str, Any]]) -> list[Any]:
     capture's own schema already held every step's arguments to its method's types; the
     signer's standing under each step's rule is judged once per rule, not per step."""
     outcomes = []
-    standing: set[int] = set()
+    standing: set[str] = set()  # methods whose rule admitted the signer's standing
     for i, step in enumerate(steps):
         name = step["method"]
         found = _STEPS[name]
@@ -648,9 +654,9 @@ def _run_steps(ctx: Context, steps: list[dict[str, Any]]) -> list[Any]:
             _references_exist(ctx, name, args)
             rule = found.who
             if isinstance(rule, TradingParty):
-                if id(rule) not in standing:
+                if name not in standing:
                     HoldsRole.check(rule, ctx, args)
-                    standing.add(id(rule))
+                    standing.add(name)
                 rule.check_party(ctx, args)
             else:
                 rule.check(ctx, args)
@@ -681,7 +687,7 @@ def _step_type(fn: Any) -> Any:
     hints = typing.get_type_hints(fn, include_extras=True)
     fields: dict[str, Any] = {"method": Literal[fn.__name__]}  # type: ignore[valid-type]
     for p in list(inspect.signature(fn).parameters.values())[1:]:
-        hint = _UNCHECKED.get(id(hints[p.name]), hints[p.name])
+        hint = _one_of(_UNCHECKED, hints[p.name], hints[p.name])
         fields[p.name] = hint if p.default is inspect.Parameter.empty else NotRequired[hint]
     step = TypedDict(f"{fn.__name__.title().replace('_', '')}Step", fields)  # type: ignore[operator]
     step.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
@@ -691,13 +697,13 @@ def _step_type(fn: Any) -> Any:
 _CONTRACT = SupplyContract()
 _STEPS: dict[str, Method] = {name: bind(_CONTRACT, name) for name in STEP_METHODS}
 #: Each step method's reference arguments: (name, a list?, what it names, its state key).
-_REFERENCE_TYPES = {id(ItemRef): (False, "item", item_state_key),
-                    id(Items): (True, "item", item_state_key),
-                    id(OrgRef): (False, "organisation", org_key)}
+_REFERENCE_TYPES = ((ItemRef, (False, "item", item_state_key)),
+                    (Items, (True, "item", item_state_key)),
+                    (OrgRef, (False, "organisation", org_key)))
 _REFERENCES = {
-    name: [(arg, *_REFERENCE_TYPES[id(hint)])
+    name: [(arg, *found)
            for arg, hint in typing.get_type_hints(_STEPS[name].fn, include_extras=True).items()
-           if id(hint) in _REFERENCE_TYPES]
+           if (found := _one_of(_REFERENCE_TYPES, hint, None)) is not None]
     for name in STEP_METHODS}
 CaptureStep = Annotated[typing.Union[tuple(_step_type(getattr(_CONTRACT, n))  # noqa: UP007
                                            for n in STEP_METHODS)],

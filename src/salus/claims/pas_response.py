@@ -99,7 +99,7 @@ class Answer:
     cancelled: bool = False
 
 
-def _check(request: PasRequest, answer: Answer) -> dict[int, Item]:
+def check_answer(request: PasRequest, answer: Answer) -> dict[int, Item]:
     """Raise ValueError for an answer that does not fit its request (a bug in the caller:
     never a reason to send a malformed response)."""
     items = {item.sequence: item for item in request.items}
@@ -178,7 +178,7 @@ def _adjudication(request: PasRequest, item: Item, d: ItemDecision, number: str 
     return out
 
 
-def _approved(item: Item, d: ItemDecision) -> tuple[int, int | None]:
+def approved_detail(item: Item, d: ItemDecision) -> tuple[int, int | None]:
     """(units, cents) approved for ``item``; cents None when neither side names an amount."""
     if d.action in (Action.DENIED, Action.CANCELLED):
         return 0, 0 if item.amount_cents is not None else None
@@ -192,14 +192,14 @@ def _approved(item: Item, d: ItemDecision) -> tuple[int, int | None]:
     return units, cents
 
 
-def _period(answer: Answer) -> dict[str, str]:
+def auth_period(answer: Answer) -> dict[str, str]:
     assert answer.pre_auth_period is not None
     return {"start": answer.pre_auth_period[0], "end": answer.pre_auth_period[1]}
 
 
 def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
     """The ClaimResponse for ``request`` as ``answer`` decides it (validated)."""
-    items = _check(request, answer)
+    items = check_answer(request, answer)
     preauth = request.use == "preauthorization"
     approved_any = any(d.action.approves for d in answer.decisions) and not answer.cancelled
     number = answer.pre_auth_ref if preauth and approved_any else None
@@ -207,13 +207,13 @@ def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
     out_items, add_items = [], []
     for d in sorted(answer.decisions, key=lambda d: d.sequence):
         item = items[d.sequence]
-        units, cents = _approved(item, d)
+        units, cents = approved_detail(item, d)
         entry: dict[str, Any] = {"itemSequence": d.sequence}
         extensions = []
         if item.trace_number:
             extensions.append({"url": ITEM_TRACE_NUMBER, "valueIdentifier": item.trace_number.fhir()})
         if number and d.action.approves:
-            extensions.append({"url": PRE_AUTH_PERIOD, "valuePeriod": _period(answer)})
+            extensions.append({"url": PRE_AUTH_PERIOD, "valuePeriod": auth_period(answer)})
         if d.action is Action.PARTIAL:
             extensions.append({"url": AUTHORIZED_DETAIL, "extension": [
                 {"url": "quantity", "valueQuantity": {"value": units}}]})
@@ -221,7 +221,7 @@ def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
             entry["extension"] = extensions
         if d.reason or d.rule:
             notes.append({"number": len(notes) + 1, "type": "display",
-                          "text": _note(d)})
+                          "text": note_text(d)})
             entry["noteNumber"] = [len(notes)]
         entry["adjudication"] = _adjudication(request, item, d, number if d.action.approves
                                               else None, cents)
@@ -240,7 +240,7 @@ def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
         "insurer": request.payer.fhir(),
         "requestor": request.provider.fhir(),
         "request": _claim_ref(request),
-        "outcome": _outcome(answer.decisions),
+        "outcome": outcome(answer.decisions),
         "disposition": "Cancelled" if answer.cancelled else _DISPOSITION[action],
         "item": out_items,
     }
@@ -251,14 +251,14 @@ def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
                                      "extension": [_review_action(action, number)]}]
     if number:
         response["preAuthRef"] = number
-        response["preAuthPeriod"] = _period(answer)
+        response["preAuthPeriod"] = auth_period(answer)
     if notes:
         response["processNote"] = notes
     get_fhir_model_class("ClaimResponse").model_validate(response)
     return response
 
 
-def _note(d: ItemDecision) -> str:
+def note_text(d: ItemDecision) -> str:
     what = {Action.DENIED: "denied", Action.PARTIAL: "approved in part",
             Action.MODIFIED: "modified", Action.PENDED: "pended for review",
             Action.APPROVED: "approved", Action.CANCELLED: "withdrawn"}[d.action]
@@ -281,7 +281,7 @@ def _add_item(request: PasRequest, item: Item, d: ItemDecision, units: int, cent
     return out
 
 
-def _outcome(decisions: Sequence[ItemDecision]) -> str:
+def outcome(decisions: Sequence[ItemDecision]) -> str:
     pended = sum(d.action is Action.PENDED for d in decisions)
     if pended == len(decisions):
         return "queued"
@@ -311,7 +311,9 @@ def _bundle(request: PasRequest, resources: list[dict[str, Any]], bundle_id: str
     entries = [({"fullUrl": f"{base}/ClaimResponse/{r['id']}"} if base else {}) | {"resource": r}
                for r in resources]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "id": bundle_id, "type": "collection",
-                              "timestamp": timestamp, "entry": entries}
+                              "timestamp": timestamp}
+    if entries:
+        bundle["entry"] = entries
     if request.bundle_identifier:
         bundle["identifier"] = request.bundle_identifier.fhir()
     get_fhir_model_class("Bundle").model_validate(bundle)

@@ -531,10 +531,11 @@ def _item(raw: Any, at: str, ctx: _Context) -> Item | None:
             issues.add(f"{at}.informationSequence[{i}]", "names no supportingInfo",
                        "business-rule")
     cancelled = _modifiers_known(raw, at, INFO_CANCELLED, issues)
+    place, trace = _place(raw, at, issues), _trace_number(raw, at, issues)
     if not isinstance(sequence, int) or service is None:
         return None
-    return Item(sequence, service, tuple(modifiers), units, net, start, end, _place(raw, at, issues),
-                _trace_number(raw, at, issues), practitioner, information, cancelled)
+    return Item(sequence, service, tuple(modifiers), units, net, start, end, place, trace,
+                practitioner, information, cancelled)
 
 
 def _order_item(claim: dict[str, Any], where: str, ctx: _Context) -> Item | None:

@@ -9,7 +9,8 @@ import time
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
-from tests.pas_bundles import (
+
+from pas_bundles import (
     MEMBER,
     NPI,
     claim_of,
@@ -23,7 +24,6 @@ from tests.pas_bundles import (
     to_r4,
     variant,
 )
-
 from salus.claims import pas
 from salus.claims.fhir_values import CPT, HCPCS, Coded, Identifier
 

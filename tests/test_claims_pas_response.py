@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pas_bundles import (
     claim_of,
@@ -402,3 +404,28 @@ def test_responses_never_carry_the_requests_supporting_documents() -> None:
         assert phi not in text
     assert len(out["entry"]) == 1
     assert copy.deepcopy(out) == out  # plain JSON values only
+
+
+ACTIONS = [A.APPROVED, A.PARTIAL, A.DENIED, A.PENDED, A.MODIFIED]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=8))
+def test_any_mix_of_decisions_gives_a_valid_response_echoing_every_item(actions: list[A]) -> None:
+    def items(b: dict) -> None:
+        claim_of(b)["item"] = [service_item(i + 1, "97110", quantity={"value": 4},
+                                            net={"value": 120}) for i in range(len(actions))]
+    request = pas.read_request(variant(items))
+    decisions = [pas.ItemDecision(i + 1, a, *(("50", "r1") if a in (A.DENIED, A.PARTIAL, A.MODIFIED)
+                                              else ()), units=2 if a in (A.PARTIAL, A.MODIFIED) else None)
+                 for i, a in enumerate(actions)]
+    approves = any(a.approves for a in actions)
+    more = {"pre_auth_ref": "PA-9", "pre_auth_period": PERIOD} if approves else {}
+    response = answer(request, *decisions, **more)
+    assert [(i["itemSequence"], review_action(i["adjudication"][0])[1]) for i in response["item"]] \
+        == [(i + 1, a.value) for i, a in enumerate(actions)]
+    assert ("preAuthRef" in response) == approves
+    assert len(response.get("addItem", [])) == actions.count(A.MODIFIED)
+    assert review_action(response["adjudication"][0])[1] == pas.summary(decisions).value
+    assert response["outcome"] == ("queued" if set(actions) == {A.PENDED} else
+                                   "partial" if A.PENDED in actions else "complete")

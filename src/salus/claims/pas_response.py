@@ -316,7 +316,9 @@ def _bundle(request: PasRequest, resources: list[dict[str, Any]], bundle_id: str
         bundle["entry"] = entries
     if request.bundle_identifier:
         bundle["identifier"] = request.bundle_identifier.fhir()
-    get_fhir_model_class("Bundle").model_validate(bundle)
+    # Each ClaimResponse was validated as it was built; the Bundle's own fields here.
+    get_fhir_model_class("Bundle").model_validate(
+        {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]})
     return bundle
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import copy
 import json
 import time
+from typing import Any
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pas_bundles import (
     MEMBER,
@@ -375,3 +378,50 @@ def test_npi_of_a_practitioner_role_is_its_practitioners() -> None:
     request = pas.read_request(variant(role))
     assert request.practitioner.resource_type == "PractitionerRole"
     assert request.practitioner.identifiers == (Identifier(NPI, "1122334455"),)
+
+
+def _paths(node: Any, path: tuple = ()) -> list[tuple]:
+    out = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*path, i))
+    return out
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
+                    | st.decimals(allow_nan=False, allow_infinity=False, places=4).map(float)
+                    | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+PATHS = _paths(minimal())[1:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), JSON), min_size=1, max_size=3))
+def test_any_element_replaced_by_any_json_is_read_or_refused_never_a_crash(
+        changes: list[tuple[tuple, Any]]) -> None:
+    bundle = minimal()
+    for path, value in changes:
+        node = bundle
+        try:
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change removed this path
+    try:
+        pas.read_request(encode(bundle))
+    except pas.PasRefused as exc:
+        get_fhir_model_class("OperationOutcome").model_validate(exc.outcome())
+
+
+@pytest.mark.parametrize("kind", ["", "Coding", "DomainResource", "Bundle", "NotAThing"])
+def test_an_entry_that_is_not_a_concrete_resource(kind: str) -> None:
+    def odd(b: dict) -> None:
+        b["entry"].append({"resource": {"resourceType": kind, "id": "x"}})
+    exc = refused(variant(odd))
+    assert expressions(exc) == {"Bundle.entry[6].resource.resourceType"}
+    assert exc.issues[0].code == "not-supported"

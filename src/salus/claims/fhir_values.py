@@ -102,6 +102,8 @@ def whole(value: Any, scale: int = 0) -> int:
     sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
         raise Inexact("not a finite number")
+    if len(digits) > 40:  # no amount or count needs more; int() of 4,300+ digits raises
+        raise Inexact("too many digits")
     number = int("".join(map(str, digits)) or "0")
     if number == 0:
         return 0

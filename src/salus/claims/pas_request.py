@@ -17,11 +17,13 @@ The member is found without Salus ids: the focal Coverage's ``identifier`` and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from salus.canonical import JSONError, loads_strict
@@ -54,6 +56,7 @@ ORDER_TYPES = ("DeviceRequest", "ServiceRequest", "MedicationRequest", "Nutritio
 PRACTITIONER_TYPES = ("Practitioner", "PractitionerRole")
 
 Kind = Literal["new", "update", "cancel"]
+RESOURCE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class PasRefused(InvalidFHIR):
@@ -244,6 +247,18 @@ def _entries(doc: Any, issues: _Issues) -> list[_Entry]:
     return out
 
 
+def _resource_model(kind: str) -> type[Resource] | None:
+    """The model of a concrete FHIR resource type named ``kind``, or None (datatypes such as
+    Coding, the abstract Resource and DomainResource, and names that are nothing)."""
+    if not RESOURCE_NAME.fullmatch(kind) or kind in ("Resource", "DomainResource"):
+        return None
+    try:
+        model = get_fhir_model_class(kind)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return model if isinstance(model, type) and issubclass(model, Resource) else None
+
+
 def _validate(doc: dict[str, Any], entries: list[_Entry], issues: _Issues) -> None:
     """Each resource against its R4 model and required bindings; the Bundle's own fields
     against the Bundle model (its entries' resources checked one by one, for paths)."""
@@ -260,9 +275,8 @@ def _validate(doc: dict[str, Any], entries: list[_Entry], issues: _Issues) -> No
             issues.add(f"{entry.where}.resourceType", "a PAS Bundle does not nest Bundles",
                        "not-supported")
             continue
-        try:
-            model = get_fhir_model_class(kind)
-        except KeyError:
+        model = _resource_model(kind)
+        if model is None:
             issues.add(f"{entry.where}.resourceType", "not a FHIR R4 resource type",
                        "not-supported")
             continue
@@ -273,6 +287,7 @@ def _validate(doc: dict[str, Any], entries: list[_Entry], issues: _Issues) -> No
                 where = _loc(entry.where, tuple(err["loc"]))
                 issues.add(where, err["msg"])
                 issues.bad_paths.add(where)
+            continue  # bindings are checked on what has the model's shape
         for where, why in fhir_bindings.check(entry.resource, entry.where):
             issues.add(where, why, "code-invalid")
 
@@ -521,7 +536,7 @@ def _item(raw: Any, at: str, ctx: _Context) -> Item | None:
     start, end = _service_dates(raw, at, issues)
     practitioner = ctx.default_practitioner
     for i, seq in enumerate(_l(raw.get("careTeamSequence"))[:1]):
-        if seq not in ctx.care_team:
+        if not isinstance(seq, int) or seq not in ctx.care_team:
             issues.add(f"{at}.careTeamSequence[{i}]", "names no careTeam member", "business-rule")
         else:
             practitioner = ctx.care_team[seq]
@@ -581,6 +596,8 @@ def _supporting(claim: dict[str, Any], where: str, index: _Index,
     for i, raw in enumerate(infos):
         at, raw = f"{where}.supportingInfo[{i}]", _d(raw)
         seq = raw.get("sequence")
+        if not isinstance(seq, int):
+            continue  # the model has said why
         if seq in seen:
             issues.add(f"{at}.sequence", "two supporting infos have this sequence",
                        "business-rule")
@@ -595,9 +612,8 @@ def _supporting(claim: dict[str, Any], where: str, index: _Index,
         reference = _s(_d(raw.get("valueReference")).get("reference"))
         entry = index.get(reference)
         cancelled = _modifiers_known(raw, at, INFO_CANCELLED, issues)
-        if isinstance(seq, int):
-            out.append(SupportingInfo(seq, category, reference,
-                                      entry.resource["resourceType"] if entry else None, cancelled))
+        out.append(SupportingInfo(seq, category, reference,
+                                  entry.resource["resourceType"] if entry else None, cancelled))
     return tuple(out)
 
 
@@ -811,7 +827,8 @@ def _read(body: bytes, inquiry: bool) -> PasRequest:
     request = _read_claim(entries, index, issues, inquiry)
     bundle_id = _identifier(doc.get("identifier"), "Bundle.identifier", issues)
     issues.raise_if_any()
-    assert request is not None  # every path returning None added an issue
+    if request is None:  # every path to None adds an issue: this is a safety net
+        raise PasRefused([Issue("Bundle.entry[0].resource", "not a PAS Claim", "invalid")])
     return replace(request, bundle_identifier=bundle_id)
 
 

@@ -425,3 +425,12 @@ def test_an_entry_that_is_not_a_concrete_resource(kind: str) -> None:
     exc = refused(variant(odd))
     assert expressions(exc) == {"Bundle.entry[6].resource.resourceType"}
     assert exc.issues[0].code == "not-supported"
+
+
+def test_too_many_entries_is_refused_before_any_is_validated() -> None:
+    def crowd(b: dict) -> None:
+        b["entry"] += [{"resource": {"resourceType": "Basic", "code": {"text": "x"}}}] * 300
+    started = time.perf_counter()
+    exc = refused(variant(crowd))
+    assert exc.issues[0].code == "too-costly" and len(exc.issues) == 1
+    assert time.perf_counter() - started < 0.1

@@ -34,7 +34,9 @@ from salus.records.fhir_export import operation_outcome
 from salus.records.fhir_ingest import InvalidFHIR, Issue
 
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
-MAX_ENTRIES = 1000
+#: Enough for a Claim, its parties, one order per item and one document per supporting
+#: info (100 each); every entry is validated, ~0.8 ms each for small ones.
+MAX_ENTRIES = 250
 #: Service lines per request (X12 837P allows 50; 278 requests are smaller still).
 MAX_ITEMS = 100
 MAX_SUPPORTING = 100

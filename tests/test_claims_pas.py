@@ -285,9 +285,10 @@ def test_codes_the_models_do_not_check() -> None:
         claim_of(b)["use"] = "predetermination"
         claim_of(b)["item"][0]["servicedDate"] = "2026"  # a valid FHIR date, not a day
         b["entry"][1]["resource"]["status"] = "bogus"
+        claim_of(b)["type"]["coding"][0]["code"] = "dental-ish"
     assert expressions(refused(variant(bad))) == {
         "Bundle.entry[0].resource.use", "Bundle.entry[0].resource.item[0].servicedDate",
-        "Bundle.entry[1].resource.status"}
+        "Bundle.entry[1].resource.status", "Bundle.entry[0].resource.type"}
 
 
 def test_every_problem_is_in_the_one_outcome() -> None:
@@ -428,9 +429,7 @@ def test_an_entry_that_is_not_a_concrete_resource(kind: str) -> None:
 
 
 def test_too_many_entries_is_refused_before_any_is_validated() -> None:
-    def crowd(b: dict) -> None:
-        b["entry"] += [{"resource": {"resourceType": "Basic", "code": {"text": "x"}}}] * 300
-    started = time.perf_counter()
+    def crowd(b: dict) -> None:  # each invalid (a Basic has a code): none is looked at
+        b["entry"] += [{"resource": {"resourceType": "Basic", "bogus": 1}}] * 300
     exc = refused(variant(crowd))
-    assert exc.issues[0].code == "too-costly" and len(exc.issues) == 1
-    assert time.perf_counter() - started < 0.1
+    assert [(i.expression, i.code) for i in exc.issues] == [("Bundle.entry", "too-costly")]

@@ -107,7 +107,7 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
     eob: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit", "id": answer.response_id,
         "status": "cancelled" if answer.cancelled else "active",
-        "type": fv.concept(fv.CLAIM_TYPE, request.claim_type or "professional"),
+        "type": fv.concept(fv.CLAIM_TYPE, request.claim_type),
         "use": request.use,
         "patient": {"reference": patient},
         "created": answer.created,

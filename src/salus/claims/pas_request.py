@@ -53,6 +53,7 @@ CERTIFICATION_CANCEL = "3"  # X12 1322 "Cancel"
 USES = ("preauthorization", "claim")
 CLAIM_STATUS = ("active", "cancelled", "draft", "entered-in-error")
 PRIORITIES = ("stat", "normal", "deferred")
+CLAIM_TYPES = ("institutional", "oral", "pharmacy", "professional", "vision")
 #: Where a Bundle may say what the Claim requests when it has no items (the 2019 RI form).
 ORDER_TYPES = ("DeviceRequest", "ServiceRequest", "MedicationRequest", "NutritionOrder")
 PRACTITIONER_TYPES = ("Practitioner", "PractitionerRole")
@@ -147,7 +148,7 @@ class PasRequest:
     use: Literal["preauthorization", "claim"]
     kind: Kind
     status: str
-    claim_type: str | None
+    claim_type: str  # professional, institutional, ...
     claim_reference: str  # the Claim's fullUrl, else Claim/<id>
     identifier: Identifier | None  # Claim.identifier: the provider's number for it
     bundle_identifier: Identifier | None  # Bundle.identifier: the submitter's transaction
@@ -707,15 +708,14 @@ def _single_code(concept: Any, where: str, allowed: tuple[str, ...], issues: _Is
 
 
 def _claim_type(claim: dict[str, Any], where: str, issues: _Issues) -> str | None:
-    codings = _l(_d(claim.get("type")).get("coding"))
-    code = next((_s(_d(c).get("code")) for c in codings
-                 if _d(c).get("system") == fv.CLAIM_TYPE), None)
-    if code is None and codings:
-        code = _s(_d(codings[0]).get("code"))
-    if code is not None and not fv.CODE.fullmatch(code):
-        issues.add(f"{where}.type", "a claim type is a code", "code-invalid")
-        return None
-    return code
+    """The claim-type code (R4's codes; a coding without a system may give one of them)."""
+    for coding in _l(_d(claim.get("type")).get("coding")):
+        code, system = _s(_d(coding).get("code")), _d(coding).get("system")
+        if code in CLAIM_TYPES and system in (fv.CLAIM_TYPE, None):
+            return code
+    issues.add(f"{where}.type", f"a claim type is one of {', '.join(CLAIM_TYPES)} "
+                                "(terminology.hl7.org claim-type)", "code-invalid")
+    return None
 
 
 def _kind(claim: dict[str, Any], where: str, items: tuple[Item, ...],
@@ -755,6 +755,7 @@ def _read_claim(entries: list[_Entry], index: _Index, issues: _Issues,
     elif status == "entered-in-error":
         issues.add(f"{where}.status", "a Claim entered in error is not a request",
                    "business-rule")
+    claim_type = _claim_type(claim, where, issues)
     priority = _single_code(claim.get("priority"), f"{where}.priority", PRIORITIES, issues,
                             "a priority")
     _unknown_modifiers(claim, where, issues,
@@ -806,11 +807,11 @@ def _read_claim(entries: list[_Entry], index: _Index, issues: _Issues,
     related = _related(claim, where, index, issues)
     kind = _kind(claim, where, tuple(items), related, issues)
     identifiers = _identifiers(claim.get("identifier"), f"{where}.identifier", issues)
-    if member is None or priority is None or use not in uses:
+    if member is None or priority is None or claim_type is None or use not in uses:
         return None
     claim_id = _s(claim.get("id"))
     return PasRequest(
-        use=use, kind=kind, status=status, claim_type=_claim_type(claim, where, issues),
+        use=use, kind=kind, status=status, claim_type=claim_type,
         claim_reference=first.full_url or (f"Claim/{claim_id}" if claim_id else "Claim"),
         identifier=identifiers[0] if identifiers else None, bundle_identifier=None,
         created=_s(claim.get("created")) or "", priority=priority,

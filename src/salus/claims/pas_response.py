@@ -232,7 +232,7 @@ def claim_response(request: PasRequest, answer: Answer) -> dict[str, Any]:
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse", "id": answer.response_id,
         "status": "cancelled" if answer.cancelled else "active",
-        "type": fv.concept(fv.CLAIM_TYPE, request.claim_type or "professional"),
+        "type": fv.concept(fv.CLAIM_TYPE, request.claim_type),
         "use": request.use,
         "patient": {"reference": request.patient_reference} if request.patient_reference
         else {"display": "the Claim's patient"},

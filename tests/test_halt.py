@@ -17,7 +17,7 @@ from servers import node_server
 def test_storage_failure_halts_the_node(tmp_path) -> None:
     init_datadir(tmp_path, "salus-halt", [OrgSpec("st-mary", "hospital", "St Mary")])
     admin = Identity.load(admin_key_path(DataDir(tmp_path), "st-mary"))
-    served, node = node_server(tmp_path, block_max_wait_ms=5, custodians=())
+    served, node = node_server(tmp_path, block_max_wait_ms=5, custodians=(), supply_orgs=())
     with served as server, SalusClient(server.url, admin) as c:
         assert c.call("notary", "anchor", {"hash": "01" * 32}).valid
         # A real SQLite failure: the table the next block must write to disappears.

@@ -33,6 +33,7 @@ from salus.api import (
     network,
     records,
     supply,
+    supply_impact,
     supply_notices,
 )
 from salus.api.read_rules import DECLARED, FORBIDDEN_READ, ReadRule
@@ -335,6 +336,14 @@ CASES: list[Case] = [
          only(*OVERSEE)),
     Case(footprints.READ_FOOTPRINT, get(lambda w: "/v1/supply/footprints/09506000134352"),
          only(*MEMBERS)),
+    # supply pages: the investigations a viewer may read (supply staff of trading
+    # organisations and regulators may ask; none here but the overseers), a pack's CO2e
+    # and labour for its parties (tests/test_supply_impact.py)
+    Case(supply_notices.READ_INVESTIGATIONS, get(lambda w: "/v1/supply/investigations"),
+         only(*OVERSEE)),
+    Case(supply_impact.READ_IMPACT, get(lambda w: "/v1/supply/impact",
+                                        item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
+         only(*OVERSEE)),
 ]
 
 

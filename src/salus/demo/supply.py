@@ -297,6 +297,7 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
             "dispensed": {"at": CORNER, **label(w.packs[0][0])},
             "recalled": {"at": CORNER, **label(w.packs[2][0])},
             "suspect": {"at": CORNER, **label(w.packs[0][1])},
+            "on_pallet": {"at": DISTRIBUTOR, **label(w.packs[3][0])},  # pallet -> case -> pack
             "counterfeit": {"at": None, **label(counterfeit)},
         },
         "pallet": {"at": DISTRIBUTOR, **label(w.pallet)},

@@ -15,17 +15,10 @@ from salus.identity import Identity
 from salus.supply.contracts.layout import item_key
 from salus.supply.identifiers import parse
 from web_demo import SCREENSHOTS, Demo
+from web_supply import key_of, supply
 
 PAGE = "/ui/pages/trace"
 GS = "\x1d"
-
-
-def supply(demo: Demo) -> dict[str, Any]:
-    return demo.made["supply"]  # type: ignore[no-any-return]
-
-
-def key_of(demo: Demo, org: str, role: str = "supply_operator") -> str:
-    return str(supply(demo)["keys"][org][role]).removesuffix(".key")
 
 
 def scanner_text(label: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from salus.client import SalusClient
 from salus.clock import wall_clock_ms
+from salus.demo import footprints as fp
 from salus.demo import supply as demo_supply
 from salus.supply import epcis_events as ev
 from web_demo import Demo
@@ -31,9 +32,11 @@ def client(demo: Demo, org: str, role: str = "supply_operator") -> SalusClient:
     return demo.client(key_of(demo, org, role))
 
 
-def fresh_lot(demo: Demo, packs: int = 3) -> tuple[str, list[str]]:
-    """A new lot of the demo's product: Meridian commissions ``packs`` packs and sells them
-    to Northway, which receives them. Its lot number and the packs' EPC URNs."""
+def fresh_lot(demo: Demo, packs: int = 3, lot_data: dict[str, Any] | None = None
+              ) -> tuple[str, list[str]]:
+    """A new lot of the demo's product: Meridian commissions ``packs`` packs (its ILMD
+    with ``lot_data``, e.g. labour, beside the lot and expiry) and sells them to Northway,
+    which receives them. Its lot number and the packs' EPC URNs."""
     lot = "T" + secrets.token_hex(4).upper()
     urns = [ev.sgtin(demo_supply.GTIN, secrets.token_hex(6).upper(), demo_supply.PREFIX_LEN)
             for _ in range(packs)]
@@ -41,11 +44,14 @@ def fresh_lot(demo: Demo, packs: int = 3) -> tuple[str, list[str]]:
     order = [("po", f"urn:epcglobal:cbv:bt:{demo_supply.PARTIES[DISTRIBUTOR].gln}:PO-{lot}")]
     seller, buyer = demo_supply.party(MAKER), demo_supply.party(DISTRIBUTOR)
     with client(demo, MAKER) as maker:
-        job = maker.capture(ev.document([
-            ev.commissioning(urns, lot, date(2030, 12, 31), t, demo_supply.place(MAKER)),
+        document = ev.document([
+            ev.commissioning(urns, lot, date(2030, 12, 31), t, demo_supply.place(MAKER),
+                             lot_data=lot_data),
             ev.sale(urns, t + 1000, source=seller, destination=buyer, transactions=order),
             ev.shipping(urns, t + 1000, source=seller, destination=buyer,
-                        place=demo_supply.place(MAKER), transactions=order)], t + 2000))
+                        place=demo_supply.place(MAKER), transactions=order)], t + 2000)
+        document["@context"].append(fp.LABOUR_CONTEXT)
+        job = maker.capture(document)
         assert job["success"], job
     with client(demo, DISTRIBUTOR) as northway:
         job = northway.capture(ev.document(

@@ -58,14 +58,15 @@ def test_the_regulator_scans_a_pack_on_the_pallet_and_sees_its_whole_chain(demo_
     with chromium() as browser:
         page = sign_in(browser, demo_site.url, demo_site.key_path(regulator))
         page.goto(f"{demo_site.url}{PAGE}")
-        page.wait_for_selector("#item:focus")  # ready for the scanner
+        page.wait_for_function("() => document.activeElement?.id === 'item'")  # ready for a scan
         page.locator("#item").press_sequentially(scanner_text(pack["datamatrix"]))
         page.keyboard.press("Enter")  # the scanner's last key submits
         page.wait_for_selector("#trace-status.ok")
         got = shown(page)
         assert got["hashes"] == [e["hash"] for e in expected["events"]]
         assert len(got["hashes"]) >= 5 and set(got["checked"]) == {"checked"}
-        for step in ("commissioning", "packing", "shipping", "receiving"):
+        for step in ("commissioning", "packing", "shipping", "receiving",
+                     "sale (TransactionEvent"):  # the DSCSA transaction information
             assert any(s.startswith(step) for s in got["steps"]), got["steps"]
         assert "✔ On the ledger: recorded by meridian-pharma as commission" in page.text_content(
             "#timeline")
@@ -100,6 +101,9 @@ def test_a_pharmacy_sees_its_part_and_is_refused_another_pharmacys_pack(demo_sit
     assert 0 < len(own["events"]) < len(whole["events"])
     with chromium() as browser:
         page = sign_in(browser, demo_site.url, demo_site.key_path(corner))
+        # signed in, a supply operator is led to the supply pages
+        page.wait_for_selector("#next a[href='/ui/pages/trace']")
+        assert page.locator("#next a[href='/ui/pages/footprint']").count() == 1
         page.goto(f"{demo_site.url}{PAGE}")
         page.fill("#item", mine["digital_link"])
         page.click("#trace-form button")
@@ -143,7 +147,7 @@ def test_the_trace_page_is_accessible_fits_a_phone_and_asks_for_a_key(demo_site:
         page = sign_in(browser, demo_site.url, demo_site.key_path(regulator),
                        viewport={"width": 390, "height": 844})
         page.goto(f"{demo_site.url}{PAGE}")
-        page.wait_for_selector("#item:focus")
+        page.wait_for_function("() => document.activeElement?.id === 'item'")
         traced(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         # from the keyboard: the next stop after the button is the result, in order

@@ -81,8 +81,8 @@ function showTree(doc) {
 function eventLine(step) {
   const e = step.event;
   // a TransactionEvent is the sale (DSCSA transaction information and statement)
-  const step = e.type === "TransactionEvent" ? "sale" : human(term(e.bizStep ?? e.type));
-  const what = [step, e.action ? ` (${e.type}, ${e.action})` : ` (${e.type})`];
+  const kind = e.type === "TransactionEvent" ? "sale" : human(term(e.bizStep ?? e.type));
+  const what = [kind, e.action ? ` (${e.type}, ${e.action})` : ` (${e.type})`];
   const facts = [];
   if (e.disposition) facts.push(`disposition: ${human(term(e.disposition))}`);
   const n = (e.epcList ?? e.childEPCs ?? e.outputEPCList ?? []).length;

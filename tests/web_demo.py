@@ -18,8 +18,8 @@ import pytest
 
 from salus.client import SalusClient
 from salus.demo import credentials as demo_credentials
-from salus.demo import supply as demo_supply
 from salus.demo import seed, seed_once
+from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir

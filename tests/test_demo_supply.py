@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from salus.node.datadir import DataDir
 from salus.node.node import Node
 from salus.supply.contracts.layout import (
     INVESTIGATION_MS,
+    footprint_key,
     investigation_key,
     item_key,
     lot_id,
@@ -30,6 +32,7 @@ from salus.supply.contracts.layout import (
     prefix_key,
 )
 from salus.supply.identifiers import check_digit, parse
+from salus.supply.labour import labour
 from salus.supply.verification import verify
 from servers import node_server
 
@@ -225,3 +228,22 @@ def test_no_serial_of_the_demo_is_in_the_ledger_files(demo: Seeded) -> None:
     assert len(blobs) > 100_000
     for serial in serials:
         assert serial is not None and serial.encode() not in blobs, serial
+
+
+def test_the_footprints_and_labour_are_what_the_json_says(demo: Seeded) -> None:
+    made = demo.made["footprints"]
+    product = demo.state(footprint_key(made["gtin"]))
+    assert (product["hash"], product["replaces"]) == (made["product"], made["replaced"])
+    assert product["declared_unit"] == "piece" and product["declared_amount_milli"] == 1000
+    own = demo.state(footprint_key(made["gtin"], lot_id(made["gtin"], made["lot"]["lot"])))
+    assert own["hash"] == made["lot"]["hash"] and own["replaces"] is None
+    # each lot's labour is on its commissioning event, in Meridian's repository only
+    with demo.client(demo.made["keys"]["meridian-pharma"]["supply_operator"]) as maker:
+        events = maker.epcis_events(biz_steps=["commissioning"])["epcisBody"]["queryResults"][
+            "resultsBody"]["eventList"]
+    stated = {e["ilmd"]["cbvmda:lotNumber"]: labour(e) for e in events}
+    for lot in demo.made["labour"]:
+        found = stated[lot["lot"]]
+        assert found is not None and found.currency == lot["currency"]
+        assert found.hours_milli == int(Decimal(lot["hours"]) * 1000)
+        assert found.cost_milli == int(Decimal(lot["cost"]) * 1000)

@@ -33,6 +33,7 @@ from salus.api import (
     network,
     records,
     supply,
+    supply_impact,
     supply_notices,
     verification,
 )
@@ -345,6 +346,14 @@ CASES: list[Case] = [
     *[Case(verification.READ_SCAN, lambda w, c=context: ("/v1/supply/scan", {"json": {
         "scan": "(01)09506000134352(21)S1", "context": c}}), allowed, method="POST")
       for context, allowed in (("dispense", everyone()), ("dscsaSaleableReturn", only()))],
+    # supply pages: the investigations a viewer may read (supply staff of trading
+    # organisations and regulators may ask; none here but the overseers), a pack's CO2e
+    # and labour for its parties (tests/test_supply_impact.py)
+    Case(supply_notices.READ_INVESTIGATIONS, get(lambda w: "/v1/supply/investigations"),
+         only(*OVERSEE)),
+    Case(supply_impact.READ_IMPACT, get(lambda w: "/v1/supply/impact",
+                                        item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
+         only(*OVERSEE)),
 ]
 
 

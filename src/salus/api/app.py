@@ -41,6 +41,7 @@ from salus.api import (
     records,
     scopes,
     supply,
+    supply_impact,
     supply_notices,
     verification,
 )
@@ -287,6 +288,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))
     verification.install(app, ledger, limiter, responder_gln)
+    app.include_router(supply_impact.build_router())
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

@@ -31,7 +31,7 @@ from salus.supply.contracts.layout import (
 from salus.supply.document import MAX_BYTES
 from salus.supply.identifiers import IdentifierError, parse
 from salus.supply.read_rules import REGULATORS, ItemParties, SupplyStaff, viewer_org
-from salus.supply.repository import Stored, canonical_item, event_time_ms
+from salus.supply.repository import Stored, canonical_item, event_time_ms, items_of
 from salus.supply.service import SupplyService
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -135,6 +135,75 @@ def _item_link(epc: str) -> str:
     return link
 
 
+def readable(viewer: Viewer, service: SupplyService, link: str,
+             window: tuple[int, int | None] = (0, None)) -> list[dict[str, Any]]:
+    """Every event naming the item in the repositories this node holds that the
+    viewer may read (within ``window`` of event time, ms), oldest first, each with
+    the repository's organisation."""
+    out = []
+    start, end = window
+    for org, site in service.sites.items():
+        for stored in site.repository.events_of(link):
+            at = event_time_ms(stored.event)
+            if at < start or (end is not None and at > end):
+                continue
+            if READ_ITEM_EVENTS.view(viewer, org=org, event=stored.event) is not None:
+                out.append({"org": org, "stored": stored, "event": as_shown(stored),
+                            "at": at})
+    out.sort(key=lambda e: (e["at"], e["stored"].seq))
+    return out
+
+
+def custody(viewer: Viewer, service: SupplyService, link: str,
+            window: tuple[int, int | None] = (0, None), depth: int = 3
+            ) -> list[dict[str, Any]]:
+    """The item's events, and those of each container while the item was inside it
+    (packed by an AggregationEvent ADD until unpacked by a DELETE)."""
+    own = readable(viewer, service, link, window)
+    found = list(own)
+    if depth == 0:
+        return found
+    packed: dict[str, int] = {}
+    for entry in own:
+        event = entry["stored"].event
+        if event.get("type") != "AggregationEvent" or not event.get("parentID"):
+            continue
+        children = {canonical_item(c) for c in event.get("childEPCs") or []}
+        parent = canonical_item(str(event["parentID"]))
+        if link not in children or parent is None:
+            continue
+        if event.get("action") == "ADD":
+            packed[parent] = entry["at"]
+        elif event.get("action") == "DELETE" and parent in packed:
+            found += custody(viewer, service, parent, (packed.pop(parent), entry["at"]),
+                             depth - 1)
+    for parent, since in packed.items():  # still inside
+        found += custody(viewer, service, parent, (since, window[1]), depth - 1)
+    unique = {e["stored"].hash: e for e in found}
+    return sorted(unique.values(), key=lambda e: (e["at"], e["stored"].seq))
+
+
+ItemQuery = Annotated[str, Query(max_length=512, description=(
+    "the item: a GS1 DataMatrix element string, Digital Link or EPC URN"))]
+
+
+def item_for(viewer: Viewer, rule: ReadRule, item: str) -> tuple[str, str, dict[str, Any]]:
+    """The item ``item`` names (any identifier form): its canonical Digital Link, item key
+    and ledger state, once ``rule`` admits the viewer to it as one of its parties."""
+    try:
+        identity = parse(item)
+    except IdentifierError as exc:
+        raise ApiError(400, "BAD_IDENTIFIER", str(exc)) from None
+    link = identity.digital_link
+    key = item_key_of_link(link)
+    state = viewer.ledger.state_value(item_state_key(key))
+    # the rule judges the item itself: its parties on the ledger
+    rule.check(viewer, event={"epcList": [link]})
+    if state is None:  # only an overseer gets here for an unknown item
+        raise ApiError(404, "NOT_FOUND", "no such item on the ledger")
+    return link, key, state
+
+
 def build_router(member: Any) -> APIRouter:
     router = APIRouter(tags=["supply"])
     Member = Annotated[Principal, Depends(member)]
@@ -233,52 +302,6 @@ def build_router(member: Any) -> APIRouter:
         return JSONResponse(query_document(as_shown(s) for s in found), headers=headers,
                             media_type="application/ld+json")
 
-    def readable(viewer: Viewer, service: SupplyService, link: str,
-                 window: tuple[int, int | None] = (0, None)) -> list[dict[str, Any]]:
-        """Every event naming the item in the repositories this node holds that the
-        viewer may read (within ``window`` of event time, ms), oldest first, each with
-        the repository's organisation."""
-        out = []
-        start, end = window
-        for org, site in service.sites.items():
-            for stored in site.repository.events_of(link):
-                at = event_time_ms(stored.event)
-                if at < start or (end is not None and at > end):
-                    continue
-                if READ_ITEM_EVENTS.view(viewer, org=org, event=stored.event) is not None:
-                    out.append({"org": org, "stored": stored, "event": as_shown(stored),
-                                "at": at})
-        out.sort(key=lambda e: (e["at"], e["stored"].seq))
-        return out
-
-    def custody(viewer: Viewer, service: SupplyService, link: str,
-                window: tuple[int, int | None] = (0, None), depth: int = 3
-                ) -> list[dict[str, Any]]:
-        """The item's events, and those of each container while the item was inside it
-        (packed by an AggregationEvent ADD until unpacked by a DELETE)."""
-        own = readable(viewer, service, link, window)
-        found = list(own)
-        if depth == 0:
-            return found
-        packed: dict[str, int] = {}
-        for entry in own:
-            event = entry["stored"].event
-            if event.get("type") != "AggregationEvent" or not event.get("parentID"):
-                continue
-            children = {canonical_item(c) for c in event.get("childEPCs") or []}
-            parent = canonical_item(str(event["parentID"]))
-            if link not in children or parent is None:
-                continue
-            if event.get("action") == "ADD":
-                packed[parent] = entry["at"]
-            elif event.get("action") == "DELETE" and parent in packed:
-                found += custody(viewer, service, parent, (packed.pop(parent), entry["at"]),
-                                 depth - 1)
-        for parent, since in packed.items():  # still inside
-            found += custody(viewer, service, parent, (since, window[1]), depth - 1)
-        unique = {e["stored"].hash: e for e in found}
-        return sorted(unique.values(), key=lambda e: (e["at"], e["stored"].seq))
-
     @READ_ITEM_EVENTS.route(router, summary="The events naming one item (EPC URN or GS1 "
                                             "Digital Link), as an EPCISQueryDocument")
     async def item_events(epc: str, request: Request, viewer: ViewerDep) -> Response:
@@ -290,34 +313,55 @@ def build_router(member: Any) -> APIRouter:
 
     @READ_TRACE.route(router, summary="A pack's or case's chain of custody, each event "
                                       "checked against the ledger")
-    async def trace(request: Request, viewer: ViewerDep,
-                    item: Annotated[str, Query(max_length=512, description=(
-                        "the item: a GS1 DataMatrix element string, Digital Link or EPC "
-                        "URN"))]) -> dict[str, Any]:
-        try:
-            identity = parse(item)
-        except IdentifierError as exc:
-            raise ApiError(400, "BAD_IDENTIFIER", str(exc)) from None
-        link = identity.digital_link
-        key = item_key_of_link(link)
+    async def trace(request: Request, viewer: ViewerDep, item: ItemQuery) -> dict[str, Any]:
+        link, key, state = item_for(viewer, READ_TRACE, item)
         ledger = viewer.ledger
-        state = ledger.state_value(item_state_key(key))
-        # the rule judges the item itself: its parties on the ledger
-        probe = {"epcList": [link]}
-        READ_TRACE.check(viewer, event=probe)
-        if state is None:  # only an overseer gets here for an unknown item
-            raise ApiError(404, "NOT_FOUND", "no such item on the ledger")
         steps = []
         for entry in custody(viewer, supply_of(request), link):
             stored: Stored = entry["stored"]
             recorded = ledger.state_value(event_key(stored.hash))
             steps.append({"hash": stored.hash, "org": entry["org"], "event": entry["event"],
                           "ledger": recorded, "on_ledger": recorded is not None})
+        hierarchy = _hierarchy(ledger.state_value, key, state)
         return {"item": key, "digital_link": link, "state": _public_state(state),
-                "hierarchy": _hierarchy(ledger.state_value, key, state), "events": steps,
+                "hierarchy": hierarchy, "events": steps,
+                "names": _names(viewer, supply_of(request), hierarchy,
+                                [s["event"] for s in steps]),
                 "document": query_document(s["event"] for s in steps)}
 
     return router
+
+
+def _names(viewer: Viewer, service: SupplyService, hierarchy: dict[str, Any],
+           events: list[dict[str, Any]]) -> dict[str, str]:
+    """The Digital Link of each item of the hierarchy, as the events the viewer may read
+    name it (the ledger keeps keys only): an item no readable event names stays a key."""
+    wanted = {c["item"] for c in hierarchy["containers"]}
+    holding: set[str] = set()  # contents that hold items of their own
+    todo = list(hierarchy["contents"])
+    while todo:
+        node = todo.pop()
+        wanted.add(node["item"])
+        if node["children"]:
+            holding.add(node["item"])
+        todo += node["children"]
+    names: dict[str, str] = {}
+
+    def learn(shown: Iterable[dict[str, Any]]) -> None:
+        for event in shown:
+            for link, _ in items_of(event):
+                if (k := item_key_of_link(link)) in wanted:
+                    names[k] = link
+
+    learn(events)
+    # a case's packs are named by its own packing event, not in the pallet's custody
+    opened: set[str] = set()
+    while (more := [k for k in names if k in holding and k not in opened]) \
+            and len(opened) < 64:
+        for k in more:
+            opened.add(k)
+            learn(e["event"] for e in readable(viewer, service, names[k]))
+    return names
 
 
 def _public_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,14 @@ READ_INVESTIGATION = ReadRule("GET", "/v1/supply/investigations/{item}", (
           SupplyStaff("brand_owner", "the brand owner of its lot"), *REGULATORS),
          "a suspect item's investigation: who opened it and when, its 24-hour deadline in "
          "block time (overdue or not), its finding and the Form 3911 facts"),))
+READ_INVESTIGATIONS = ReadRule("GET", "/v1/supply/investigations", (
+    Sees((SupplyStaff("opened_by", "the organisation that reported it suspect"),
+          SupplyStaff("brand_owner", "the brand owner of its lot"), *REGULATORS),
+         "the suspect items' investigations the viewer may read (as "
+         "GET /v1/supply/investigations/{item} serves each), with each pack's GTIN and lot; "
+         "nothing of anyone else's"),))
+#: Investigations scanned for one page of the list (the viewer may see fewer of them).
+SCAN_PAGE = 1000
 READ_SUPPLY_EVENTS = ReadRule("GET", "/v1/supply/events", (
     Sees((SupplyStaff(), *REGULATORS),
          "notices for their organisation as they commit: every recall (with the packs of "
@@ -148,22 +156,58 @@ def build_router(ledger: Ledger) -> APIRouter:
         return {"recalls": entries,
                 "next": rows[-1][0][len(RECALL_PREFIX):] if len(rows) == limit else None}
 
+    def _judged(found: dict[str, Any]) -> dict[str, Any]:
+        head = ledger.head.time
+        return {**found, "overdue": found["status"] == "open" and head > found["due"],
+                "as_of": {"height": ledger.height, "time": head}}
+
+    @READ_INVESTIGATIONS.route(router, summary="The suspect items' investigations you may "
+                                               "read: open ones by default, with deadlines")
+    async def investigations(viewer: ViewerDep,
+                             status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+                             after: Annotated[str, Query(pattern="^([0-9a-f]{64})?$")] = ""
+                             ) -> dict[str, Any]:
+        # who may ask at all: supply staff of a trading organisation, and regulators; each
+        # investigation is then its own reader's (the single one's rule)
+        if not (SupplyStaff().admits(viewer, {}) or is_regulator(viewer)):
+            raise READ_INVESTIGATIONS.refusal(viewer)
+        prefix = investigation_key("")
+        rows = ledger.store.state_scan(prefix, prefix + after if after else "", SCAN_PAGE)
+        shown = []
+        for _key, value, _height in rows:
+            found = loads_strict(value)
+            if status != "all" and found["status"] != status:
+                continue
+            pack = _pack_of(found["item"])
+            owner = None if pack is None else pack["owner"]
+            if READ_INVESTIGATIONS.view(viewer, opened_by=found["opened_by"],
+                                        brand_owner=owner) is not None:
+                shown.append({**_judged(found), "brand_owner": owner,
+                              "gtin": None if pack is None else pack["gtin"],
+                              "lot": None if pack is None else pack["lot"]})
+        return {"investigations": shown,
+                "next": rows[-1][0][len(prefix):] if len(rows) == SCAN_PAGE else None}
+
+    def _pack_of(item: str) -> dict[str, Any] | None:
+        """A pack's GTIN, lot and brand owner (None for a container)."""
+        doc = ledger.state_value(item_state_key(item))
+        if doc is None or doc["kind"] != PACK:
+            return None
+        lot = ledger.state_value(lot_key(lot_id(doc["gtin"], doc["lot"])))
+        return {"gtin": doc["gtin"], "lot": doc["lot"], "owner": lot["owner"]}
+
     @READ_INVESTIGATION.route(router, summary="A suspect item's investigation and its deadline")
     async def investigation(item: str, viewer: ViewerDep) -> dict[str, Any]:
         item = item_param(item)
         found = ledger.state_value(investigation_key(item))
-        doc = ledger.state_value(item_state_key(item))
-        owner = None
-        if doc is not None and doc["kind"] == PACK:
-            owner = ledger.state_value(lot_key(lot_id(doc["gtin"], doc["lot"])))["owner"]
+        pack = _pack_of(item)
+        owner = None if pack is None else pack["owner"]
         # the rule first: whether an item has an investigation is itself not everyone's
         READ_INVESTIGATION.check(viewer, opened_by=(found or {}).get("opened_by"),
                                  brand_owner=owner)
         if found is None:
             raise ApiError(404, "NOT_FOUND", f"no investigation of item {item}")
-        head = ledger.head.time
-        return {**found, "overdue": found["status"] == "open" and head > found["due"],
-                "as_of": {"height": ledger.height, "time": head}}
+        return _judged(found)
 
     @READ_SUPPLY_EVENTS.route(router, response_class=EventSourceResponse,
                               summary="Server-sent events: the supply notices for your "

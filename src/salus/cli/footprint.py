@@ -1,4 +1,4 @@
-"""``salus supply footprint attach|show``: a product's PACT v3 carbon footprint on the
+"""``salus supply footprint attach|show|impact``: a product's PACT v3 carbon footprint on the
 ledger (issue 16 item 8): its hash and integer key figures, never the document."""
 
 from __future__ import annotations
@@ -53,3 +53,14 @@ def show(key: KeyOpt, gtin: GtinOpt, lot: LotOpt = None, node_url: NodeUrl = DEF
     """(Any member) The footprint attached to a product, and to its lot if given."""
     gtin = checked(gtin14, gtin)
     run_as(node_url, key, lambda c: c.footprint(gtin, lot), field)
+
+
+@footprint_app.command("impact")
+def impact(item: Annotated[str, typer.Argument(
+               help="The pack or case: its GS1 DataMatrix element string, Digital Link or "
+                    "EPC URN")],
+           key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
+    """(The item's parties, regulators) CO2e and labour of a pack or case, and of each
+    shipment of it you may read (labour only where you may read the event that made the
+    packs)."""
+    run_as(node_url, key, lambda c: c.impact(item), field)

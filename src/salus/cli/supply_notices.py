@@ -25,6 +25,7 @@ ItemArg = Annotated[str, typer.Argument(
          "Digital Link or EPC URN (only the key is sent)")]
 RecallReason = StrEnum("RecallReason", {r: r for r in sorted(RECALL_REASONS)})
 Finding = StrEnum("Finding", {f: f for f in sorted(FINDINGS)})
+Listed = StrEnum("Listed", {s: s for s in ("open", "closed", "all")})
 #: A Form 3911's coded facts are a few hundred bytes.
 MAX_FACTS = 16 * 1024
 
@@ -111,6 +112,16 @@ def show(item: ItemArg, key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE,
     """(Its opener, the brand owner, regulators) A suspect item's investigation."""
     ref = checked(item_ref, item)
     run_as(node_url, key, lambda c: c.investigation(ref), field)
+
+
+@investigation_app.command("list")
+def list_(key: KeyOpt,
+          status: Annotated[Listed, typer.Option(help="Which ones")] = Listed.open,
+          after: Annotated[str, typer.Option(help="The `next` of a previous page")] = "",
+          node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
+    """(Supply staff, regulators) The investigations you may read: opened by your
+    organisation, of your brand's packs (a regulator: all), with their deadlines."""
+    run_as(node_url, key, lambda c: c.investigations(str(status), after), field)
 
 
 def events(key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE) -> None:

@@ -2,6 +2,7 @@
 
     maker.attach_footprint(Path("pcf.json").read_bytes(), "09506000134352", lot="LOT-A1")
     member.footprint("09506000134352", lot="LOT-A1")
+    party.impact("(01)09506000134352(21)ABC123")   # CO2e and labour of a pack, per shipment
 
 The footprint is checked here first (:func:`salus.supply.footprint.for_gtin`: PACT v3's
 schema, figures exact, Active, naming the GTIN); only its hash and key figures are sent,
@@ -40,3 +41,9 @@ class FootprintsClient:
         params = {} if lot is None else {"lot": lot}
         return self._request("GET", f"/v1/supply/footprints/{gtin14(gtin)}", auth=True,
                              params=params)
+
+    def impact(self: SalusClient, item: str) -> dict[str, Any]:
+        """CO2e and labour of a pack or case (any identifier form) and of each shipment in
+        its chain of custody you may read (its parties and regulators): ``now``, and
+        ``shipments``; labour only from the making events you may read."""
+        return self._request("GET", "/v1/supply/impact", auth=True, params={"item": item})

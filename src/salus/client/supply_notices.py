@@ -2,6 +2,7 @@
 
     maker.recall("09506000134352", "LOT-A1", "contamination")        # brand owner or regulator
     maker.close_investigation(item, "illegitimate", facts=form_3911)  # brand owner or regulator
+    maker.investigations()                                            # open ones you may read
     SalusClient(url).recalls()                                        # the public recall board
     for notice in pharmacy.supply_events(): ...                       # what concerns your org
 
@@ -86,6 +87,16 @@ class SupplyNoticesClient:
     def investigation(self: SalusClient, item: str) -> dict[str, Any]:
         """A suspect item's investigation (its opener, brand owner and regulators)."""
         return self._request("GET", f"/v1/supply/investigations/{item_ref(item)}", auth=True)
+
+    def investigations(self: SalusClient, status: str = "open", after: str = ""
+                       ) -> dict[str, Any]:
+        """The investigations you may read (opened by your organisation, of your brand's
+        packs; a regulator: all), ``open``, ``closed`` or ``all``, each with its deadline
+        and the pack's GTIN and lot; ``next`` is the following page's ``after``."""
+        if status not in ("open", "closed", "all"):
+            raise ValueError("status is open, closed or all")
+        params = {"status": status, **({"after": after} if after else {})}
+        return self._request("GET", "/v1/supply/investigations", auth=True, params=params)
 
     def supply_events(self: SalusClient, *, read_timeout: float = 60.0
                       ) -> Iterator[dict[str, Any]]:

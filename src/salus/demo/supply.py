@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from salus.client import SalusClient
-from salus.clock import wall_clock_ms
+from salus.clock import iso_from_ms, wall_clock_ms
+from salus.demo import footprints as fp
 from salus.demo.marker import once
 from salus.identity import Identity
 from salus.supply import epcis_events as ev
@@ -179,7 +180,9 @@ class _Seeder:
         return self.clock
 
     def capture(self, org: str, what: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-        job = self.clients[org].capture(ev.document(events, self.clock))
+        document = ev.document(events, self.clock)
+        document["@context"].append(fp.LABOUR_CONTEXT)  # the labour on commissioning events
+        job = self.clients[org].capture(document)
         kept = {"what": what, "org": org, "captureID": job["captureID"], "tx": job["tx"],
                 "events": job["eventCount"], "success": job["success"]}
         if job["success"]:
@@ -227,10 +230,12 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
         say("supply chain: Meridian commissions two lots, packs cases and a pallet ...")
         here = place(MAKER)
         s.must(MAKER, "commission and pack", [
-            *(ev.commissioning(urns[2 * i] + urns[2 * i + 1], lot.lot, lot.expiry, s.at(1), here)
+            *(ev.commissioning(urns[2 * i] + urns[2 * i + 1], lot.lot, lot.expiry, s.at(1), here,
+                               lot_data=fp.LABOUR[i].ilmd())
               for i, lot in enumerate(w.lots)),
             *(ev.packing(box[c], urns[c], s.at(0.25), here) for c in range(4)),
             ev.packing(pallet, box, s.at(0.5), here)])
+        footprints = _attach_footprints(s.clients[MAKER], w.lots[1].lot, now)
         s.must(MAKER, "sell and ship the pallet to Northway",
                s.sell(MAKER, DISTRIBUTOR, [pallet], "PO-N-1001"))
 
@@ -280,6 +285,10 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
         "gtins": {PRODUCT: GTIN},
         "lots": [{"gtin": GTIN, "lot": lot.lot, "expiry": lot.expiry.isoformat(),
                   "recalled": lot is recalled} for lot in w.lots],
+        "footprints": footprints,
+        "labour": [{"lot": lot.lot, "hours": fp.LABOUR[i].hours, "cost": fp.LABOUR[i].cost,
+                    "currency": fp.LABOUR[i].currency, "packs": 2 * PACKS_PER_CASE}
+                   for i, lot in enumerate(w.lots)],
         "recall": {"gtin": GTIN, "lot": recalled.lot, "reason": RECALL_REASON,
                    "by": MAKER, "tx": receipt.tx_id},
         "packs": {
@@ -288,6 +297,7 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
             "dispensed": {"at": CORNER, **label(w.packs[0][0])},
             "recalled": {"at": CORNER, **label(w.packs[2][0])},
             "suspect": {"at": CORNER, **label(w.packs[0][1])},
+            "on_pallet": {"at": DISTRIBUTOR, **label(w.packs[3][0])},  # pallet -> case -> pack
             "counterfeit": {"at": None, **label(counterfeit)},
         },
         "pallet": {"at": DISTRIBUTOR, **label(w.pallet)},
@@ -296,6 +306,20 @@ def seed_supply(url: str, data: Path, say: Callable[[str], None] = lambda _: Non
         "refused": {"dispense_recalled": {"captureID": refused["captureID"],
                                           "code": refused["errors"][0]["code"]}},
     }
+
+
+def _attach_footprints(maker: SalusClient, lot: str, now: int) -> dict[str, Any]:
+    """Meridian's footprints: the product's (a first one, then the one replacing it) and
+    the second lot's own; returns their hashes."""
+    created = iso_from_ms(now - 30 * 24 * HOUR_MS)
+    first = fp.footprint(GTIN, fp.FIRST, created)
+    replaced = maker.attach_footprint(first, GTIN)["hash"]
+    current = maker.attach_footprint(fp.footprint(GTIN, fp.CURRENT, iso_from_ms(now),
+                                                  [first["id"]]), GTIN)["hash"]
+    own = maker.attach_footprint(fp.footprint(GTIN, fp.SECOND_LOT, iso_from_ms(now)), GTIN,
+                                 lot=lot)["hash"]
+    return {"gtin": GTIN, "product": current, "replaced": replaced,
+            "lot": {"lot": lot, "hash": own}}
 
 
 def seed_once(url: str, data: Path, say: Callable[[str], None]) -> dict[str, Any] | None:

@@ -50,12 +50,13 @@ def _event(kind: str, time_ms: int, **fields: Any) -> dict[str, Any]:
 
 
 def commissioning(epcs: list[str], lot: str, expiry: date, time_ms: int, place: str,
-                  **extensions: Any) -> dict[str, Any]:
-    """ObjectEvent ADD, commissioning, with the lot and expiry in the ILMD."""
+                  lot_data: dict[str, Any] | None = None, **extensions: Any) -> dict[str, Any]:
+    """ObjectEvent ADD, commissioning, with the lot and expiry in the ILMD, and
+    ``lot_data`` beside them (e.g. the labour extension, :mod:`salus.supply.labour`)."""
     return _event("ObjectEvent", time_ms, action="ADD", bizStep="commissioning",
                   disposition="active", epcList=epcs, readPoint={"id": place},
-                  ilmd={"cbvmda:lotNumber": lot,
-                        "cbvmda:itemExpirationDate": expiry.isoformat()}, **extensions)
+                  ilmd={"cbvmda:lotNumber": lot, "cbvmda:itemExpirationDate": expiry.isoformat(),
+                        **(lot_data or {})}, **extensions)
 
 
 def packing(parent: str, children: list[str], time_ms: int, place: str) -> dict[str, Any]:

@@ -17,6 +17,10 @@ const PAGES = [
   ["learner", "/ui/pages/education", "My EPA and milestone progress, CME hours"],
   ["educator", "/ui/pages/education", "My learners, teaching lineage and CME hours"],
   ["assessor", "/ui/pages/education", "Learners' progress"],
+  ...["supply_operator", "pharmacist", "auditor"].flatMap((role) => [
+    [role, "/ui/pages/trace", "Trace a pack: its chain of custody"],
+    [role, "/ui/pages/recalls", "Recalls, your supply notices and suspect packs"]]),
+  ["supply_operator", "/ui/pages/footprint", "Carbon footprint and labour of your packs"],
 ];
 
 async function describe(session) {

@@ -1,5 +1,6 @@
 """The demo consortium (`make run`'s) served on a free loopback port, for the browser
-tests: every page works on the same people, records and credentials a newcomer sees.
+tests: every page works on the same people, records, credentials and supply chain a
+newcomer sees.
 
 One demo serves the whole test session (seeding it takes a while). Tests change it (they
 grant, revoke, break the glass): each test makes the state it asserts on, with people of
@@ -18,6 +19,7 @@ import pytest
 from salus.client import SalusClient
 from salus.demo import credentials as demo_credentials
 from salus.demo import seed, seed_once
+from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
@@ -70,6 +72,9 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             assert made is not None
             # the credentials, wallets and competency ledger, as `make run` seeds them
             made["credentials"] = demo_credentials.seed_once(server.url, data, lambda _: None)
+            # and the supply chain (packs, cases, a pallet, a recall, a suspect pack):
+            # demo-supply.json's ids, by organisation, role and pack
+            made["supply"] = demo_supply.seed_once(server.url, data, lambda _: None)
             yield Demo(data, server.url, made)
     finally:
         node.ledger.close()

@@ -77,7 +77,8 @@ function render(answer) {
   show($("pack"), [["Product (GTIN)", id.gtin ?? "—"], ["Lot", id.lot ?? "not in the code"],
                    ["Expiry", id.expiry ?? "not in the code"], ["Serial number", id.serial ?? "—"]]);
   $("pack").hidden = false;
-  $("checked").textContent = `Checked against the ledger at ${answer.verificationTimestamp}.`;
+  const at = Date.parse(answer.verificationTimestamp);
+  $("checked").textContent = `Checked against the ledger at ${Number.isNaN(at) ? "—" : new Date(at).toLocaleString()}.`;
   current = verified && !found.length ? id : null;
   stage = current ? "ready" : verified ? "warned" : "bad";
 }

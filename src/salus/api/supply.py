@@ -19,9 +19,11 @@ from salus.api.body import read_capped
 from salus.api.errors import ApiError
 from salus.api.read_rules import ReadRule, Sees, Viewer, ViewerDep
 from salus.clock import iso_from_ms, ms_from_iso, wall_clock_ms
-from salus.ledger.members import has_role, member_key
+from salus.ledger.members import has_role, member_key, org_key
 from salus.supply.capture import ERROR_BEHAVIOUR, CaptureRefused, Site
 from salus.supply.contracts.layout import (
+    DISPENSER_ROLES,
+    DISPENSER_TYPES,
     MAX_STEPS,
     SUPPLY_ROLE,
     event_key,
@@ -44,6 +46,10 @@ PROBLEM_TYPES = {400: "epcisException:ValidationException",
                  415: "epcisException:ValidationException",
                  429: "epcisException:ImplementationException"}
 MAX_PAGE = 1000
+#: The dispensing role besides the supply operator's (layout.DISPENSER_ROLES).
+PHARMACIST = DISPENSER_ROLES[1]
+#: What a pharmacist captures: dispensing events, one step each.
+DISPENSE_ONLY = frozenset({"dispense"})
 DISCOVERY_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0",
                      "GS1-EPCIS-Capture-Limit": str(MAX_STEPS),
                      "GS1-EPCIS-Capture-File-Size-Limit": str(MAX_BYTES),
@@ -202,6 +208,22 @@ def item_for(viewer: Viewer, rule: ReadRule, item: str) -> tuple[str, str, dict[
     if state is None:  # only an overseer gets here for an unknown item
         raise ApiError(404, "NOT_FOUND", "no such item on the ledger")
     return link, key, state
+def capture_scope(ledger: Any, record: dict[str, Any] | None) -> frozenset[str] | None:
+    """The steps the member ``record`` may capture for its organisation: any (None) as a
+    supply operator; only ``dispense`` as a pharmacist of a pharmacy or hospital (SC6
+    lets a pharmacist dispense, and the counter page captures that one event). Anyone
+    else: 403 FORBIDDEN."""
+    org = None if record is None else record["org"]
+    if org is not None and has_role(ledger.state_value, record, SUPPLY_ROLE, org,
+                                    ledger.height):
+        return None
+    found = None if org is None else ledger.state_value(org_key(org))
+    if found is not None and found["type"] in DISPENSER_TYPES \
+            and has_role(ledger.state_value, record, PHARMACIST, org, ledger.height):
+        return DISPENSE_ONLY
+    raise ApiError(403, "FORBIDDEN", f"only a {SUPPLY_ROLE} of a trading organisation "
+                                     "captures its events (a pharmacist of a pharmacy or "
+                                     "hospital: its dispensing events)")
 
 
 def build_router(member: Any) -> APIRouter:
@@ -222,13 +244,9 @@ def build_router(member: Any) -> APIRouter:
                       behaviour: Annotated[str | None, Header(
                           alias="GS1-Capture-Error-Behaviour")] = None) -> Response:
         record = request.app.state.node.ledger.state_value(member_key(principal.member_id))
-        org = None if record is None else record["org"]
-        ledger = request.app.state.node.ledger
-        if org is None or not has_role(ledger.state_value, record, SUPPLY_ROLE, org,
-                                       ledger.height):
-            raise ApiError(403, "FORBIDDEN", f"only a {SUPPLY_ROLE} of a trading "
-                                             "organisation captures its events")
-        site = _site(service, org)
+        only = capture_scope(request.app.state.node.ledger, record)
+        assert record is not None  # capture_scope refused anyone else
+        site = _site(service, record["org"])
         if behaviour is not None and behaviour != ERROR_BEHAVIOUR:
             raise ApiError(400, "UNSUPPORTED_BEHAVIOUR", "this node captures a document "
                            f"whole or not at all: GS1-Capture-Error-Behaviour is "
@@ -239,7 +257,7 @@ def build_router(member: Any) -> APIRouter:
                                                           "application/json or application/ld+json")
         data = await read_capped(request, MAX_BYTES)
         try:
-            job = await site.capture(data, principal.member_id)
+            job = await site.capture(data, principal.member_id, only=only)
         except CaptureRefused as exc:
             return problem(exc.status, exc.code, exc.reason, exc.problems)
         return JSONResponse(job, 202, headers={"Location": f"/epcis/capture/{job['captureID']}",

@@ -148,12 +148,20 @@ class Site:
                                  f"{MAX_STEPS} per document (GS1-EPCIS-Capture-Limit)")
         return steps
 
-    async def capture(self, data: bytes, member: str) -> dict[str, Any]:
-        """Capture a document; the finished job. CaptureRefused if nothing was kept."""
+    async def capture(self, data: bytes, member: str, only: frozenset[str] | None = None
+                      ) -> dict[str, Any]:
+        """Capture a document; the finished job. CaptureRefused if nothing was kept.
+        ``only``: the step methods the member may capture (None: any); a document with
+        an event of any other kind is refused whole (403) before the ledger sees it."""
         found = await digest_off_loop(data)
         if isinstance(found, CaptureRefused):
             raise found
         steps = self.plan(found)
+        if only is not None and (len(steps) != len(found.events)
+                                 or any(s["method"] not in only for s in steps)):
+            raise CaptureRefused(403, "FORBIDDEN", "this member captures only "
+                                 f"{', '.join(sorted(only))} events: each event of the "
+                                 "document must be one")
         events, hashes = found.events, found.hashes
         created = wall_clock_ms()
         job: dict[str, Any] = {

@@ -1,5 +1,6 @@
 // Talking to the node: one error type for every refusal, whichever shape the node gave it
-// ({"error": {code, reason}}, or a FHIR OperationOutcome from the records routes).
+// ({"error": {code, reason}}, a FHIR OperationOutcome from the records routes, or an
+// RFC 7807 problem with Salus's `code` from the EPCIS routes).
 
 export class ApiError extends Error {
   constructor(code, reason, status = 0) {
@@ -19,6 +20,10 @@ export async function errorOf(response) {
     return new ApiError(code, text.replace(/^[A-Z_]+: /, ""), response.status);
   }
   if (body?.error?.code) return new ApiError(body.error.code, body.error.reason, response.status);
+  if (typeof body?.code === "string" && "detail" in body) {
+    const reasons = [body.detail, ...(Array.isArray(body.errors) ? body.errors : [])];
+    return new ApiError(body.code, reasons.map(String).join("; "), response.status);
+  }
   return new ApiError("HTTP_ERROR", response.statusText || "no answer", response.status);
 }
 

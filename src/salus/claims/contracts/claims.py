@@ -83,6 +83,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from salus.claims.contracts.facts import snapshot
 from salus.claims.contracts.layout import (
     APPEALED,
     CANCELLED,
@@ -430,15 +431,15 @@ class ClaimsContract(Contract):
             raise _bad("CL6", f"only the pended items {owed} are decided now")
         if status != SUBMITTED and not human_review:
             raise _bad("CL8", "pended items and appeals are decided by a human review")
-        facts = _facts(ctx, found)
+        facts = snapshot(ctx.get, found)
         checked = [(item, _checked(ctx, found, item, status)) for item in items]
         n = len(found["decisions"]) + 1
-        for item, rule in checked:
-            _apply(ctx, found, item, rule, n, human_review)
+        decided = [_apply(ctx, found, item, rule, n, human_review) for item, rule in checked]
         late = status != APPEALED and found["due"] is not None and ctx.time > found["due"]
         found["decisions"].append({
             "n": n, "reviewer": ctx.member_id, "human_review": human_review,
-            "height": ctx.height, "time": ctx.time, "late": late, "items": sorted(sequences),
+            "height": ctx.height, "time": ctx.time, "late": late,
+            "items": sorted(decided, key=lambda i: i["sequence"]),
             "appeal": found["appeals"][-1]["n"] if status == APPEALED else None,
             "facts": facts})
         if status == APPEALED:
@@ -634,7 +635,9 @@ def _carc(table: dict[str, Any], item: dict[str, Any], where: str) -> None:
 
 
 def _apply(ctx: Context, request: dict[str, Any], item: dict[str, Any],
-           rule: dict[str, Any] | None, n: int, human: bool) -> None:
+           rule: dict[str, Any] | None, n: int, human: bool) -> dict[str, Any]:
+    """Record one checked item on its line; returns the item as the decision keeps it
+    (with the authorisation it uses, or the period it authorises)."""
     line = request["lines"][item["sequence"] - 1]
     line.update({k: item[k] for k in ("outcome", "rule", "reason", "carc", "units",
                                       "amount_cents")}, decision=n, human=human)
@@ -644,6 +647,9 @@ def _apply(ctx: Context, request: dict[str, Any], item: dict[str, Any],
             if granted and rule["units"] is not None else None
     elif item["outcome"] != PENDED and not (granted and rule["prior_auth"]):
         _release(ctx, line)  # CL9: units reserved for an item not granted go back
+    used = line["prior_auth"]
+    return {**item, "period": line["period"],
+            "prior_auth": None if used is None else [used["request"], used["item"]]}
 
 
 def _release(ctx: Context, line: dict[str, Any]) -> None:
@@ -655,28 +661,6 @@ def _release(ctx: Context, line: dict[str, Any]) -> None:
     pa["lines"][reserved["item"] - 1]["used"] -= reserved["units"]
     ctx.put(request_key(reserved["request"]), pa)
     line["prior_auth"] = None
-
-
-def _facts(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    """CL15: what the ledger says now that adjudication reads: the coverage, and each
-    cited authorisation's granted items with their units left before this claim used any."""
-    cover = ctx.get(coverage_key(request["coverage"]))
-    own: dict[tuple[str, int], int] = {}
-    for line in request["lines"]:
-        if line["prior_auth"] is not None:
-            key = (line["prior_auth"]["request"], line["prior_auth"]["item"])
-            own[key] = own.get(key, 0) + line["prior_auth"]["units"]
-    auths = []
-    for pa_id in request["prior_auths"]:
-        pa = ctx.get(request_key(pa_id))
-        auths.append({"request": pa_id, "coverage": pa["coverage"],
-                      "active": pa["status"] in (DECIDED, APPEALED), "items": [
-                          {"sequence": g["sequence"], "rule": g["rule"],
-                           "units_left": g["units"] - g["used"] + own.get((pa_id, g["sequence"]), 0),
-                           "period": g["period"]}
-                          for g in pa["lines"] if g["outcome"] in GRANTED]})
-    return {"coverage": {k: cover[k] for k in ("payer", "plan", "start", "end", "patient")},
-            "prior_auths": auths}
 
 
 def _queue(ctx: Context, request: dict[str, Any]) -> None:

@@ -188,8 +188,9 @@ def _plain(claim: ClaimFacts) -> dict[str, Any]:
 
 def build_claims(chain: Chain, keys: dict[str, Identity] | None = None,
                  patients: tuple[str, ...] = ("ana", "ben")) -> Claims:
-    """Add the payers and the second provider, enrol their staff, register the patients,
-    publish the payer's rule set and record each patient's coverage (plan gold)."""
+    """Add the payers and the second provider, enrol their staff and register the patients
+    (those ``keys`` names that are not members yet), publish both payers' rule sets and
+    record each patient's coverage (plan gold)."""
     c = Claims(chain)
     keys = keys or {}
     for actor in [*STAFF, *patients, "payer_admin", "other_payer_admin", "riverside_admin"]:
@@ -202,10 +203,12 @@ def build_claims(chain: Chain, keys: dict[str, Identity] | None = None,
         "admins": [admins[org].did]})
         for org, kind in ((PAYER, "insurer"), (OTHER_PAYER, "insurer"),
                           (OTHER_PROVIDER, "hospital"))])
+    new = [a for a in [*STAFF, *patients] if c.get(f"key/{c.did(a)}") is None]
     c.ok(*[chain.tx(admins[org], "membership", "enrol", {
         "org": org, "member": c.did(actor), "roles": roles})
-        for actor, (org, roles) in STAFF.items()],
-        *[chain.tx(c.key[p], "membership", "register_patient", {}) for p in patients])
+        for actor, (org, roles) in STAFF.items() if actor in new],
+        *[chain.tx(c.key[p], "membership", "register_patient", {})
+          for p in patients if p in new])
     c.ok(c.call("officer", "publish_rules", {"table": table()}),
          c.call("other_officer", "publish_rules", {"table": table(OTHER_PAYER)}))
     for p in patients:

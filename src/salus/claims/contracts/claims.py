@@ -34,8 +34,8 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   custodian (admission), are the coverage's patient's and not erased; the version each
   had at submission (hash, height) is recorded, so evidence rewritten later is seen.
 * **CL5 Duplicates.** An item whose fingerprint is already held by a live request of the
-  same use (at any payer) is marked a duplicate when submitted; its only decision is
-  denied, CARC 18. Cancelling or replacing a request releases its fingerprints.
+  same use (at any payer), or by an earlier item of the same one, is marked a duplicate
+  when submitted; its only decision is denied, CARC 18. Cancelling or replacing a request releases its fingerprints.
 * **CL6 Decisions.** Only a claims officer or medical reviewer of the request's payer
   decides (admission). A first decision decides every item; pended items are decided
   later, each once, by a human review; a decided request is decided again only on appeal
@@ -488,7 +488,6 @@ def _submit(ctx: Context, use: str, claim: str, coverage: str, items: int,
         raise _conflict("CL3", f"request {claim} exists: a document is submitted once")
     if len(fingerprints) != items:
         raise _bad("CL5", f"{len(fingerprints)} fingerprints for {items} items")
-    _once(fingerprints, "fingerprint")
     _once(evidence, "record")
     _once(prior_auths, "authorisation")
     cover = ctx.get(coverage_key(coverage))

@@ -37,7 +37,13 @@ RULE_IDS = [r["id"] for r in table()["rules"]]
 SEEN: dict[str, int] = {}
 
 actors = st.sampled_from(ACTORS)
-services = st.lists(st.sampled_from(SERVICES), min_size=1, max_size=3)
+#: A side's calls are signed by one of its own as often as by anyone, so sequences go
+#: somewhere (as the supply test's "@holder").
+payers = st.one_of(st.sampled_from(sorted(DECIDERS)), actors)
+providers = st.one_of(st.sampled_from(["registrar", "clinician"]), actors)
+#: Therapy (authorised units) drawn as often as all the rest.
+services = st.lists(st.sampled_from(SERVICES + [SERVICES[2], SERVICES[3]] * 2), min_size=1,
+                    max_size=3)
 
 
 class ClaimsLife(RuleBasedStateMachine):
@@ -70,15 +76,15 @@ class ClaimsLife(RuleBasedStateMachine):
         return self.c.request(rid)["status"]
 
     # -- the provider's side ---------------------------------------------------------------
-    @rule(actor=actors, patient=st.sampled_from(["ana", "ben"]), lines=services,
-          cite=st.booleans(), preauth=st.booleans())
+    @rule(actor=providers, patient=st.sampled_from(["ana", "ana", "ben"]), lines=services,
+          cite=st.sampled_from([True, True, False]), preauth=st.sampled_from([False, False, True]))
     def submit(self, actor: str, patient: str, lines, cite: bool, preauth: bool) -> None:
         self.n += 1
         use = "preauthorization" if preauth else "claim"
         claim = self.c.facts(patient, [item(i, code, 2, cents) for i, (code, cents)
                                        in enumerate(lines, start=1)], use=use,
-                             prior_auths=tuple(self.pas) if cite and use == "claim"
-                             and patient == "ana" else ())
+                             prior_auths=tuple(self.pas_of(patient)) if cite
+                             and use == "claim" else ())
         rid, args = self.c.submit_args(claim, salt=str(self.n))
         live = dict(self.live)
         expected = []
@@ -97,6 +103,10 @@ class ClaimsLife(RuleBasedStateMachine):
         if use == "preauthorization":
             self.pas.append(rid)
 
+    def pas_of(self, patient: str) -> list[str]:
+        """The authorisation requests under the patient's coverage."""
+        return [pa for pa in self.pas if self.c.request(pa)["patient"] == self.c.did(patient)]
+
     def _parties(self, rid: str) -> set[str]:
         """Who acts for the request's provider, and its patient."""
         staff = {a for a, org in PROVIDERS.items() if org == self.provider[rid]}
@@ -111,19 +121,31 @@ class ClaimsLife(RuleBasedStateMachine):
             self.live = {k: v for k, v in self.live.items() if v != rid}
 
     @precondition(lambda self: self.requests)
-    @rule(actor=actors, data=st.data())
+    @rule(actor=providers, data=st.data())
     def appeal(self, actor: str, data) -> None:
-        rid = data.draw(st.sampled_from(sorted(self.requests)))
-        seq = data.draw(st.integers(1, 3))
+        # mostly a decided request's refused item (what an appeal is for), else anything
+        decided = {rid: [line["sequence"] for line in found["lines"]
+                         if line["outcome"] in ("denied", "modified")]
+                   for rid in sorted(self.requests)
+                   if (found := self.c.request(rid))["status"] == "decided"}
+        decided = {rid: seqs for rid, seqs in decided.items() if seqs}
+        if decided and data.draw(st.booleans()):
+            rid = data.draw(st.sampled_from(sorted(decided)))
+            seq = data.draw(st.sampled_from(decided[rid]))
+        else:
+            rid = data.draw(st.sampled_from(sorted(self.requests)))
+            seq = data.draw(st.integers(1, 3))
         before = self._status(rid)
         if self._one(self.c.call(actor, "appeal", {"request": rid, "items": [seq]})) == "VALID":
             assert before == "decided" and actor in self._parties(rid)
 
     # -- the payer's side ------------------------------------------------------------------
     @precondition(lambda self: self.requests)
-    @rule(actor=actors, data=st.data())
+    @rule(actor=payers, data=st.data())
     def decide_by_the_rules(self, actor: str, data) -> None:
-        rid = data.draw(st.sampled_from(sorted(self.requests)))
+        owing = sorted(r for r in self.requests if self._status(r) in OPEN)
+        rid = data.draw(st.sampled_from(owing if owing and data.draw(st.booleans())
+                                        else sorted(self.requests)))
         found = self.c.request(rid)
         decisions = self.c.adjudicate(rid, self.requests[rid])
         owed = {line["sequence"] for line in found["lines"]
@@ -169,7 +191,7 @@ class ClaimsLife(RuleBasedStateMachine):
             assert self.c.did(actor) not in {d["reviewer"] for d in before["decisions"]}
 
     @precondition(lambda self: self.requests)
-    @rule(actor=actors, data=st.data(), units=st.integers(1, 8))
+    @rule(actor=payers, data=st.data(), units=st.integers(1, 8))
     def use_units(self, actor: str, data, units: int) -> None:
         rid = data.draw(st.sampled_from(sorted(self.requests)))
         pa = data.draw(st.sampled_from(self.pas))
@@ -216,8 +238,11 @@ class ClaimsLife(RuleBasedStateMachine):
             assert fingerprints(FP_KEY, self.requests[rid]).index(fp) + 1 == held["sequence"]
 
 
+#: Derandomized: hypothesis's swarm testing leaves whole rules out of some runs, so a
+#: random set of runs does not always reach appeals or reservations; this one does (the
+#: test below holds it to that) and runs the same sequences every time.
 ClaimsLife.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None,
+    max_examples=30, stateful_step_count=25, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 TestClaimsLife = ClaimsLife.TestCase
 

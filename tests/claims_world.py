@@ -130,12 +130,15 @@ class Claims:
                           priority=priority, items=tuple(items), evidence=evidence,
                           prior_auths=prior_auths)
 
-    def document(self, claim: ClaimFacts, salt: str = "") -> bytes:
-        """The claim document (what a vault would hold), here the facts' JCS bytes."""
-        return jcs({"facts": _plain(claim), "salt": salt})
+    def document(self, claim: ClaimFacts, salt: str = "",
+                 extra: dict[str, Any] | None = None) -> bytes:
+        """The claim document (what a vault would hold), here the facts' JCS bytes, with
+        whatever else (``extra``: names, diagnoses) a real one carries."""
+        return jcs({"facts": _plain(claim), "salt": salt, **(extra or {})})
 
-    def submit_args(self, claim: ClaimFacts, salt: str = "") -> tuple[str, dict[str, Any]]:
-        doc = self.document(claim, salt)
+    def submit_args(self, claim: ClaimFacts, salt: str = "",
+                    extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        doc = self.document(claim, salt, extra)
         rid = hashlib.sha256(doc).hexdigest()
         self.documents[rid] = doc
         args: dict[str, Any] = {
@@ -148,8 +151,9 @@ class Claims:
             args["prior_auths"] = list(claim.prior_auths)
         return rid, args
 
-    def submit(self, claim: ClaimFacts, who: str = "registrar", salt: str = "") -> str:
-        rid, args = self.submit_args(claim, salt)
+    def submit(self, claim: ClaimFacts, who: str = "registrar", salt: str = "",
+               extra: dict[str, Any] | None = None) -> str:
+        rid, args = self.submit_args(claim, salt, extra)
         self.ok(self.call(who, "submit", args))
         return rid
 

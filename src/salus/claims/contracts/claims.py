@@ -35,7 +35,8 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   had at submission (hash, height) is recorded, so evidence rewritten later is seen.
 * **CL5 Duplicates.** An item whose fingerprint is already held by a live request of the
   same use (at any payer), or by an earlier item of the same one, is marked a duplicate
-  when submitted; its only decision is denied, CARC 18. Cancelling or replacing a request releases its fingerprints.
+  when submitted; its only decision is denied, CARC 18. Cancelling or replacing a
+  request releases its fingerprints.
 * **CL6 Decisions.** Only a claims officer or medical reviewer of the request's payer
   decides (admission). A first decision decides every item; pended items are decided
   later, each once, by a human review; a decided request is decided again only on appeal

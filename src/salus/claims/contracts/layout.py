@@ -129,12 +129,6 @@ def index_key(kind: str, who: str, height: int, request: str) -> str:
 
 
 # -- dates in block time (no datetime in a contract) ------------------------------------------
-def _days_in(year: int, month: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
 def days_of(date: str) -> int:
     """Days since 1970-01-01 of a ``YYYY-MM-DD`` date (Hinnant's days_from_civil)."""
     y, m, d = int(date[:4]), int(date[5:7]), int(date[8:10])
@@ -176,7 +170,8 @@ def due_time(use: str, priority: str, submitted_ms: int) -> int | None:
 
 
 def _real_date(value: str) -> str:
-    if int(value[8:10]) > _days_in(int(value[:4]), int(value[5:7])):
+    """A ``YYYY-MM-DD`` that names a day (2025-02-30 does not: it comes back as March)."""
+    if date_of(days_of(value)) != value:
         raise PydanticCustomError("bad_date", "{value} is not a date", {"value": value})
     return value
 

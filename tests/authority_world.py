@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claims_world import Claims, approve_pa, build_claims, item
 from conftest import GENESIS_TIME, Chain, ident, make_genesis
 from salus.identity import Identity
 from salus.ledger.ledger import Ledger
@@ -31,7 +32,15 @@ ACTORS = (
     "nurse",
     "maker_operator", "other_maker_operator", "distributor_operator", "pharmacy_operator",
     "other_pharmacy_operator", "maker_admin",
+    "payer_officer", "payer_reviewer", "other_payer_officer", "payer_admin",
+    "other_provider_registrar",
 )
+#: The claims world's actors (claims_world.build_claims) as the matrix names them.
+CLAIMS_ACTORS = {"officer": "payer_officer", "reviewer": "payer_reviewer",
+                 "other_officer": "other_payer_officer", "payer_admin": "payer_admin",
+                 "other_registrar": "other_provider_registrar", "registrar": "registrar",
+                 "clinician": "clinician_with_grant", "gateway": "own_gateway",
+                 "ana": "patient", "ben": "other_patient"}
 #: The supply chain's actors: a supply operator of each organisation of supply_world, and
 #: pharmaco's admin (who holds no supply role).
 SUPPLY_OPERATORS = {"pharmaco": "maker_operator", "genericco": "other_maker_operator",
@@ -68,6 +77,14 @@ class World:
     override: str = ""
     review_entry: str = ""
     record_hash: str = ""
+    claims: Claims | None = None
+    #: Claims-world requests: an approved authorisation, one awaiting a decision, a claim
+    #: awaiting one (citing it), a claim decided with a denial, one decided and payable.
+    pa: str = ""
+    open_pa: str = ""
+    open_claim: str = ""
+    denied_claim: str = ""
+    decided_claim: str = ""
 
     def did(self, actor: str) -> str:
         return self.key[actor].did
@@ -133,7 +150,23 @@ def build_world(chain: Chain) -> World:
     w.record_hash = chain.ledger.state_value(f"record/{RECORD}")["hash"]
     assert logged.header.height > 0
     _build_supply(w)
+    _build_claims(w)
     return w
+
+
+def _build_claims(w: World) -> None:
+    c = w.claims = build_claims(w.chain, {actor: w.key[matrix]
+                                          for actor, matrix in CLAIMS_ACTORS.items()})
+    w.pa, _ = approve_pa(c, "ana", "97110", 12)
+    w.open_pa = c.submit(c.facts("ana", [item(1, "97110", 4, 0)], use="preauthorization"))
+    w.open_claim = c.submit(c.facts("ana", [item(1, "97110", 2, 8_000), item(2, "99213")],
+                                    prior_auths=(w.pa,)))
+    denied = c.facts("ana", [item(1, "15780", 1, 30_000)])
+    w.denied_claim = c.submit(denied)
+    c.decide(w.denied_claim, denied)
+    payable = c.facts("ben", [item(1, "99214", 1, 12_000)])
+    w.decided_claim = c.submit(payable)
+    c.decide(w.decided_claim, payable)
 
 
 def _build_supply(w: World) -> None:

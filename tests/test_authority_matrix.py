@@ -31,6 +31,7 @@ from authority_world import (
     read_entry,
     world_ledger,
 )
+from claims_world import item, member_hash, table
 from conftest import ident
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable
@@ -40,6 +41,10 @@ from supply_world import EXPIRY, GTIN, LOT, case, event, pack
 VALID, ADMITTED = "VALID", "ADMITTED"  # ADMITTED: past admission; the contract decides
 MEMBERS = [a for a in ACTORS if a != "non_member"]
 PATIENTS = ["patient", "other_patient"]
+#: St Mary's registrar and clinicians: who acts for the provider that submitted the claims.
+PROVIDER_STAFF = ["registrar", "clinician_with_grant", "clinician_without_grant"]
+#: The payer's claims officer and medical reviewer: who decides its requests.
+PAYER_DECIDERS = ["payer_officer", "payer_reviewer"]
 
 Args = Callable[[World], dict[str, Any]]
 #: (case, contract, method, args, {actor: VALID | ADMITTED}); everyone else is refused.
@@ -202,6 +207,42 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
          "footprint_hash": "fe" * 32, "declared_unit": "piece", "declared_amount_milli": 1000,
          "pcf_excluding_biogenic_ug": 21_000_000, "pcf_including_biogenic_ug": 20_500_000,
          "fossil_ghg_ug": 19_000_000}}, {"maker_operator": VALID}),
+    ("publish the payer's rules", "claims", "publish_rules",
+     lambda w: {"table": table()}, {"payer_officer": VALID, "payer_admin": VALID}),
+    ("record the patient's coverage", "claims", "record_coverage",
+     lambda w: {"coverage": w.claims.patients["ana"], "plan": "gold", "start": "2025-01-01",
+                "member": member_hash("M-ana"), "patient": w.did("patient")},
+     {"payer_officer": VALID, "payer_admin": VALID}),
+    ("submit a claim for the patient", "claims", "submit",
+     lambda w: w.claims.submit_args(w.claims.facts("ana", [item(1, "99213")]), "matrix")[1],
+     dict.fromkeys([*PROVIDER_STAFF, "other_provider_registrar"], VALID)),
+    ("update St Mary's open claim", "claims", "update",
+     lambda w: {"request": w.open_claim, **{k: v for k, v in w.claims.submit_args(
+         w.claims.facts("ana", [item(1, "99213")]), "matrix update")[1].items()
+         if k not in ("use", "coverage")}}, dict.fromkeys(PROVIDER_STAFF, VALID)),
+    ("cancel St Mary's open claim", "claims", "cancel",
+     lambda w: {"request": w.open_claim}, dict.fromkeys(PROVIDER_STAFF, VALID)),
+    ("appeal the patient's denied claim", "claims", "appeal",
+     lambda w: {"request": w.denied_claim, "items": [1]},
+     dict.fromkeys([*PROVIDER_STAFF, "patient"], VALID)),
+    ("flag a service the patient never received", "claims", "flag_phantom",
+     lambda w: {"request": w.open_claim, "items": [2]}, {"patient": VALID}),
+    ("extend the payer's open authorisation request", "claims", "extend",
+     lambda w: {"request": w.open_pa}, dict.fromkeys(PAYER_DECIDERS, VALID)),
+    ("reserve authorised units for the open claim", "claims", "use_units",
+     lambda w: {"claim": w.open_claim, "uses": [
+         {"sequence": 1, "prior_auth": w.pa, "prior_auth_item": 1, "units": 2}]},
+     dict.fromkeys(PAYER_DECIDERS, VALID)),
+    ("decide the open claim", "claims", "decide",
+     lambda w: {"request": w.open_claim, "human_review": False, "items": [
+         {"sequence": 1, "outcome": "denied", "rule": "physical-therapy", "reason": "licence",
+          "carc": "B7", "units": None, "amount_cents": None},
+         {"sequence": 2, "outcome": "approved", "rule": "office-visit", "reason": None,
+          "carc": None, "units": 1, "amount_cents": 10_000}]},
+     dict.fromkeys(PAYER_DECIDERS, VALID)),
+    ("record the payment of the decided claim", "claims", "record_payment",
+     lambda w: {"claim": w.decided_claim, "paid_cents": 10_000, "patient_cents": 2_000,
+                "remittance": "ab" * 32}, {"payer_officer": VALID}),
 ]
 
 

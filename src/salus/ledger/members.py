@@ -32,6 +32,7 @@ ROLES = frozenset(
         "admin", "clinician", "emergency_clinician", "nurse", "registrar", "pharmacist",
         "lab_technician", "claims_officer", "auditor", "researcher", "privacy_officer",
         "issuer", "assessor", "educator", "learner", "supply_operator", "gateway",
+        "medical_reviewer",
     }
 )
 PATIENT_ROLE = "patient"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from salus.claims.contracts import ClaimsContract
 from salus.credentials.contracts import CredentialsContract, EducationContract
 from salus.ledger.contract import Registry
 from salus.ledger.contracts import MembershipContract, NotaryContract
@@ -12,4 +13,4 @@ from salus.supply.contracts import SupplyContract
 def registry() -> Registry:
     return Registry([MembershipContract(), NotaryContract(), RecordsContract(), ConsentContract(),
                      AccessContract(), CredentialsContract(),
-                     EducationContract(), SupplyContract()])
+                     EducationContract(), SupplyContract(), ClaimsContract()])

@@ -197,7 +197,7 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
         signers = max(signers, batch * (in_flight + 2), 50 * 200)
         admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
         keys = Signers(signers)
-        with ChildNode(root, "--no-records", *NODE_LIMITS) as node:
+        with ChildNode(root, "--no-records", "--no-supply", *NODE_LIMITS) as node:
             _enrol(node.url, admin, keys, batch)
             say(f"pre-signing {txs} transactions from {signers} signers ...")
             now = time.time_ns() // 1_000_000
@@ -245,7 +245,7 @@ def growth(checkpoints: tuple[int, ...] = (10_000, 100_000, 1_000_000), batch: i
         init_datadir(root, CHAIN, [OrgSpec("bench-hospital", "hospital", "Bench Hospital")])
         admin = Identity.load(admin_key_path(DataDir(root), "bench-hospital"))
         keys = Signers(signers)
-        with ChildNode(root, "--no-records", *NODE_LIMITS) as node:
+        with ChildNode(root, "--no-records", "--no-supply", *NODE_LIMITS) as node:
             _enrol(node.url, admin, keys, batch)
             size = len(keys.keys)
             for target in checkpoints:

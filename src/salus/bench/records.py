@@ -226,7 +226,7 @@ def run(patients: int = 200, clinicians: int = 100, panel: int = 10, reads: int 
     with tempfile.TemporaryDirectory(prefix="salus-bench-records-") as tmp:
         root = Path(tmp)
         init_datadir(root, CHAIN, [OrgSpec(HOSPITAL, "hospital", "Bench Hospital")])
-        with ChildNode(root, "--custodian", HOSPITAL) as node:
+        with ChildNode(root, "--custodian", HOSPITAL, "--no-supply") as node:
             pop = _Population(node.url, root, patients, clinicians)
             try:
                 say(f"enrolling {clinicians} clinicians, registering {patients} patients ...")

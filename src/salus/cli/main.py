@@ -148,6 +148,10 @@ def node(
         help="Hold this organisation's record vault (repeat); default: every hospital, lab "
              "and pharmacy whose key is in DATA/keys")] = None,
     records: Annotated[bool, typer.Option(help="Run the records gateway and FHIR facade")] = True,
+    supply: Annotated[bool, typer.Option(
+        help="Run the supply application's capture service (EPCIS capture and queries) for "
+             "every manufacturer, distributor, pharmacy and hospital whose key is in "
+             "DATA/keys")] = True,
     network: Annotated[Path | None, typer.Option(
         help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
              "(block settings then come from that file)")] = None,
@@ -201,7 +205,8 @@ def node(
                             verify_failures=Budget(verify_failure_rate, verify_failure_burst),
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
-                            custodians=custodians, network=network, rate_limits=limits,
+                            custodians=custodians, supply_orgs=None if supply else (),
+                            network=network, rate_limits=limits,
                             trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url,
                             responder_gln=responder_gln)
         err.print(f"salus node: serving {data} on http://{host}:{port} (API docs at /docs, "

@@ -280,19 +280,6 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     async def member(request: Request) -> Principal:
         return tokens.from_request(request)
 
-    app.include_router(records.build_router(member))
-    app.include_router(fhir.build_router(member))
-    app.include_router(credentials.build_router(ledger, context_max_age))
-    app.include_router(education.build_router(ledger))
-    app.include_router(supply.build_router(member))
-    app.include_router(supply_notices.build_router(ledger))
-    app.include_router(footprints.build_router(ledger))
-    verification.install(app, ledger, limiter, responder_gln)
-    app.include_router(supply_impact.build_router())
-    app.include_router(web_routes.build_router())
-    if peer is not None:
-        app.include_router(network.build_router(peer))
-
     # -- transactions --------------------------------------------------------------------
     Attestations = Annotated[int, Query(
         ge=0, le=64, description="On a network, with wait: also wait for matching "
@@ -650,6 +637,22 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     @READ_METRICS.route(app, tags=["node"], summary="Prometheus metrics")
     async def metrics() -> Response:
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    # The applications' routes come after the node's own: Starlette tries routes in order,
+    # and the ledger's (submission, proofs, status) are the busiest; each application's
+    # routes ahead of them cost every one of those requests a failed match per route.
+    app.include_router(records.build_router(member))
+    app.include_router(fhir.build_router(member))
+    app.include_router(credentials.build_router(ledger, context_max_age))
+    app.include_router(education.build_router(ledger))
+    app.include_router(supply.build_router(member))
+    app.include_router(supply_notices.build_router(ledger))
+    app.include_router(footprints.build_router(ledger))
+    verification.install(app, ledger, limiter, responder_gln)
+    app.include_router(supply_impact.build_router())
+    app.include_router(web_routes.build_router())
+    if peer is not None:
+        app.include_router(network.build_router(peer))
 
     def openapi() -> dict[str, Any]:
         """The generated document, plus each method's argument schema as a component

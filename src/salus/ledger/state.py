@@ -14,9 +14,10 @@ executed the same blocks to the same effects.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from pydantic_core import from_json
 
 from salus.canonical import state_bytes
 
@@ -48,7 +49,7 @@ class CommittedView:
 
     def get(self, key: str) -> Any:
         raw = self.get_bytes(key)
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else from_json(raw)
 
 
 class TxState:
@@ -67,7 +68,7 @@ class TxState:
 
     def get(self, key: str) -> Any:
         raw = self.get_bytes(key)
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else from_json(raw)
 
     def put(self, key: str, value: Any) -> None:
         self.writes[key] = state_bytes(value)

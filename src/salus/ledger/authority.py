@@ -49,6 +49,17 @@ def _forbidden(reason: str) -> Rejected:
     return Rejected(Code.FORBIDDEN, reason)
 
 
+def forbidden(rule: str, reason: str) -> Rejected:
+    """An application rule's refusal, citing the rule (``SC3: ...``, ``CL6: ...``)."""
+    return Rejected(Code.FORBIDDEN, f"{rule}: {reason}")
+
+
+def signer_org(ctx: Context) -> str:
+    """The signer's organisation (a rule that admitted a member of one has run)."""
+    assert ctx.member is not None and ctx.member["org"] is not None
+    return ctx.member["org"]
+
+
 def _signer(ctx: Context) -> dict[str, Any]:
     if ctx.member is None:
         raise Rejected(Code.UNKNOWN_SIGNER, f"{ctx.signer} is not a member")

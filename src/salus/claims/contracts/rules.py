@@ -26,21 +26,11 @@ from salus.claims.contracts.layout import (
     request_key,
 )
 from salus.claims.rules import HUMAN_REASONS
-from salus.ledger.authority import HoldsRole, Rule
+from salus.ledger.authority import HoldsRole, Rule, forbidden, signer_org
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context
 from salus.ledger.members import PATIENT_KIND, has_role
 from salus.records.contracts.layout import record_key
-
-
-def forbidden(rule: str, reason: str) -> Rejected:
-    return Rejected(Code.FORBIDDEN, f"{rule}: {reason}")
-
-
-def signer_org(ctx: Context) -> str:
-    """The signer's organisation (a claims rule admitted a member of one)."""
-    assert ctx.member is not None and ctx.member["org"] is not None
-    return ctx.member["org"]
 
 
 def request_party(field: str, arg: str = "request") -> Callable[[Context, dict[str, Any]], Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from salus.ledger.authority import HoldsRole, Rule, is_governor
+from salus.ledger.authority import HoldsRole, Rule, forbidden, is_governor, signer_org
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context
 from salus.ledger.members import GOVERNING_TYPES, has_role, org_key
@@ -33,16 +33,6 @@ from salus.supply.contracts.layout import (
     lot_key,
     prefix_key,
 )
-
-
-def forbidden(rule: str, reason: str) -> Rejected:
-    return Rejected(Code.FORBIDDEN, f"{rule}: {reason}")
-
-
-def signer_org(ctx: Context) -> str:
-    """The signer's organisation (a supply rule admitted a member of one)."""
-    assert ctx.member is not None and ctx.member["org"] is not None
-    return ctx.member["org"]
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,28 @@ def test_genesis_validation() -> None:
     for doc in bad_docs:
         with pytest.raises(genesis_mod.GenesisError):
             genesis_mod.load(doc)
+
+
+state_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.text(max_size=20) | st.text(st.characters(max_codepoint=0x80), max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(st.characters(max_codepoint=0x80), max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(state_values)
+def test_state_bytes_are_the_original_json_encoding(value) -> None:
+    # State is hashed: the fast encoder must give json's sort_keys/ensure_ascii bytes
+    # exactly, control characters, DEL, non-ASCII and integers past 64 bits included.
+    assert state_bytes(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                            ensure_ascii=True).encode()
+
+
+def test_state_bytes_of_what_is_not_plain_json_is_json_s() -> None:
+    class Code(str):
+        pass
+
+    assert state_bytes({"c": Code("A1"), "d": "\x7f\u00e9"}) == b'{"c":"A1","d":"\\u007f\\u00e9"}'
+    with pytest.raises(TypeError):
+        state_bytes({"x": {1, 2}})

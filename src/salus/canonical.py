@@ -10,7 +10,11 @@ Three encodings, on purpose:
   only ever hashed by Salus peers running this code, and it is on the hot path of every
   transaction, where RFC 8785 costs ~15 us a value against ~3 us here. For the value
   domain contracts may use (str, int, bool, None, list, dict with str keys, never floats)
-  the output is fully determined by the value.
+  the output is fully determined by the value. orjson writes it (~1 us a value against
+  ~10 us with :mod:`json`, measured in docs/benchmarks.md); where its bytes could differ
+  from :mod:`json`'s ``sort_keys``/``ensure_ascii`` form (a character past 0x7e, an
+  integer past 64 bits, a type that is not plain JSON), :mod:`json` writes it, so the
+  bytes, and every state hash, are those of the original encoding.
 * :func:`compact_json` is for what no one hashes or signs: a transaction's stored detail
   (read/write sets, output, events) and receipts in API answers. It runs once or twice
   per transaction on the node's busiest threads, so it uses pydantic-core's serializer
@@ -32,6 +36,7 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
+import orjson
 import pydantic_core
 import rfc8785
 
@@ -56,8 +61,21 @@ def jcs(value: JSONValue) -> bytes:
         raise JSONError(f"cannot canonicalise: {exc}") from exc
 
 
+#: Anything but plain str, int, bool, None, list, tuple and dict goes to :mod:`json`.
+_ORJSON_STATE = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+                 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME)
+
+
 def state_bytes(value: JSONValue) -> bytes:
     """Deterministic bytes of a contract state value (see module docstring)."""
+    try:
+        out = orjson.dumps(value, option=_ORJSON_STATE)
+    except orjson.JSONEncodeError:
+        out = None
+    # json's ensure_ascii escapes every character outside 0x20-0x7e; orjson writes 0x7f
+    # and non-ASCII raw, so those values take json's path.
+    if out is not None and out.isascii() and b"\x7f" not in out:
+        return out
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

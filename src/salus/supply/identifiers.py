@@ -27,6 +27,7 @@ URN; the ledger will keep the table of registered manufacturers' prefixes and su
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,6 +58,7 @@ class Kind(StrEnum):
     SGLN = "sgln"     # a location: GLN, maybe with extension (TDS §6.3.3)
 
 
+@functools.lru_cache(maxsize=1024)  # a document repeats its GTINs and company prefixes
 def check_digit(payload: str) -> str:
     """The mod-10 check digit of a numeric GS1 key without it (GenSpecs §7.9.1): weights
     3 and 1 alternate from the rightmost digit."""
@@ -266,6 +268,7 @@ def _split_key(parts: list[str], total: int, what: str) -> tuple[str, str]:
     return cp, ref
 
 
+@functools.lru_cache(maxsize=4096)  # a capture names each pack in several events
 def from_epc_urn(urn: str) -> Identity:
     """``urn:epc:id:sgtin|sscc|sgln``, ``urn:epc:class:lgtin`` and
     ``urn:epc:idpat:sgtin:….*`` to an identity (TDS §6.3, §6.4, §6.5 and §7)."""

@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 
-from salus.ledger import authority, schema
+from salus.ledger import authority, calendar, schema
 from salus.ledger.contract import Contract, Registry, method
 from salus.ledger.schema import SchemaError, free_text, text
 from salus.node.contracts import registry
@@ -21,8 +21,8 @@ FORBIDDEN_CALLS = {"open", "float", "input", "print", "hash", "id"}
 
 def contract_modules():
     """Every module whose code runs inside execution: the contracts and whatever their
-    packages hold (layouts, request decoding), their authority rules, and the schema."""
-    seen = {authority, schema}
+    packages hold (layouts, request decoding), their authority rules, the schema and the block calendar."""
+    seen = {authority, calendar, schema}
     for m in registry().all_methods():
         seen.add(inspect.getmodule(type(m.who)))
         package = importlib.import_module(m.fn.__module__.rpartition(".")[0])  # *.contracts

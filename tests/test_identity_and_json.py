@@ -141,3 +141,13 @@ def test_state_bytes_of_what_is_not_plain_json_is_json_s() -> None:
     assert state_bytes({"c": Code("A1"), "d": "\x7f\u00e9"}) == b'{"c":"A1","d":"\\u007f\\u00e9"}'
     with pytest.raises(TypeError):
         state_bytes({"x": {1, 2}})
+
+
+@given(st.integers(-719_162, 2_932_896))  # 0001-01-01 .. 9999-12-31, datetime's range
+def test_block_calendar_is_the_proleptic_gregorian_one(days: int) -> None:
+    import datetime as dt
+
+    from salus.ledger.calendar import civil_from_days, days_from_civil
+    expected = dt.date(1970, 1, 1) + dt.timedelta(days=days)
+    assert civil_from_days(days) == (expected.year, expected.month, expected.day)
+    assert days_from_civil(expected.year, expected.month, expected.day) == days

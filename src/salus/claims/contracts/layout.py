@@ -38,6 +38,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from salus.claims.rules import ID_PATTERN, MAX_UNITS
+from salus.ledger.calendar import civil_from_days, days_from_civil
 from salus.ledger.schema import Date, Sha256Hex, integer, one_of, reference, text
 
 PREFIX = "claims/"
@@ -130,26 +131,14 @@ def index_key(kind: str, who: str, height: int, request: str) -> str:
 
 # -- dates in block time (no datetime in a contract) ------------------------------------------
 def days_of(date: str) -> int:
-    """Days since 1970-01-01 of a ``YYYY-MM-DD`` date (Hinnant's days_from_civil)."""
-    y, m, d = int(date[:4]), int(date[5:7]), int(date[8:10])
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    return era * 146_097 + (yoe * 365 + yoe // 4 - yoe // 100 + doy) - 719_468
+    """Days since 1970-01-01 of a ``YYYY-MM-DD`` date."""
+    return days_from_civil(int(date[:4]), int(date[5:7]), int(date[8:10]))
 
 
 def date_of(days: int) -> str:
-    """The ``YYYY-MM-DD`` date ``days`` after 1970-01-01 (Hinnant's civil_from_days)."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return f"{yoe + era * 400 + (month <= 2):04d}-{month:02d}-{day:02d}"
+    """The ``YYYY-MM-DD`` date ``days`` after 1970-01-01."""
+    year, month, day = civil_from_days(days)
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def block_date(time_ms: int) -> str:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from salus.ledger.calendar import civil_of_block
 from salus.ledger.schema import integer, one_of, reference, text
 from salus.supply.identifiers import check_digit
 
@@ -176,16 +177,8 @@ def gtin_prefixes(gtin: str) -> list[str]:
 
 # -- dates in block time (no datetime in a contract) ------------------------------------------
 def block_date(time_ms: int) -> int:
-    """The UTC date of a block time as ``YYYYMMDD`` (Hinnant's civil_from_days)."""
-    z = time_ms // 86_400_000 + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    year = yoe + era * 400 + (month <= 2)
+    """The UTC date of a block time as ``YYYYMMDD``."""
+    year, month, day = civil_of_block(time_ms)
     return year * 10_000 + month * 100 + day
 
 

@@ -23,6 +23,9 @@ beacon-health, 2025: K cosmetic standard, denied (1 s).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from claims_world import (
@@ -34,8 +37,16 @@ from claims_world import (
     member_hash,
     register_record,
 )
-from conftest import Chain
+from conftest import Chain, ident, make_genesis
+from salus.api import create_app
+from salus.api.auth import TokenService
 from salus.claims.contracts.layout import DAY_MS, HOUR_MS, days_of
+from salus.ledger.ledger import Ledger
+from salus.node.contracts import registry
+from salus.node.node import Node
+from salus.ordering import SoloOrderer
+from salus.ports import free_port
+from servers import ServerThread
 
 NEW_YEAR_2026 = days_of("2026-01-01") * DAY_MS
 APPROVE_MAMMOGRAM = {"sequence": 1, "outcome": "approved", "rule": "mammogram", "reason": None,
@@ -150,3 +161,23 @@ ACME_2025 = {
                          "approved_after_appeal": 1667, "extended_approved": 1667,
                          "late": 1667, "human_reviewed": 1667}},
 }
+
+
+@contextmanager
+def served(directory: Path) -> Iterator[tuple[str, Claims]]:
+    """The seeded ledger, served by a node's API (as `salus node` serves it) on a free
+    loopback port: (its URL, the claims world)."""
+    orderer = ident("orderer")
+    genesis = make_genesis(orderer)
+    ledger = Ledger.create(directory / "ledger.db", genesis, registry(), orderer)
+    try:
+        c = seed(Chain(ledger, genesis, orderer))
+        clock = lambda: c.chain.time  # noqa: E731  (the ledger's own time: nothing moves it)
+        node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
+        port = free_port()
+        tokens = TokenService(orderer, ledger, public_url=f"http://127.0.0.1:{port}",
+                              replay_file=directory / "replay.db")
+        with ServerThread(create_app(node, tokens), port=port) as server:
+            yield server.url, c
+    finally:
+        ledger.close()

@@ -5,11 +5,16 @@ answer."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from claims_metrics_world import ACME_2025, served
 from claims_world import OTHER_PAYER, PAYER, PROVIDER
+from salus.cli.main import app
+from salus.client import SalusClient, SalusError
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +83,46 @@ def test_the_payers_are_the_insurers(node) -> None:
     assert r.status_code == 200
     assert sorted(p["id"] for p in r.json()["payers"]) == [PAYER, OTHER_PAYER]
     assert {p["name"] for p in r.json()["payers"]} == {"Acme Health", "Beacon Health"}
+
+
+# -- SDK and CLI ---------------------------------------------------------------------------
+def test_the_sdk_reads_them_without_a_key(node) -> None:
+    url, _ = node
+    with SalusClient(url) as client:
+        assert client.claims_metrics(PAYER, 2025)["standard"] == ACME_2025["standard"]
+        assert {p["id"] for p in client.claims_metrics_payers()} == {PAYER, OTHER_PAYER}
+        with pytest.raises(SalusError) as err:
+            client.claims_metrics(PROVIDER, 2025)
+        assert err.value.code == "NOT_FOUND"
+
+
+def cli(*args: str):
+    # mounted as `salus claims-metrics` until `salus claims` (cli/claims.py) holds it
+    return CliRunner().invoke(app, ["claims-metrics", "metrics", *args])
+
+
+def test_the_cli_prints_the_table_or_the_json(node) -> None:
+    url, _ = node
+    done = cli("--payer", PAYER, "--year", "2025", "--json", "--node", url)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["expedited"] == ACME_2025["expedited"]
+    done = cli("--payer", PAYER, "--year", "2025", "--field", "all.decision_time.mean_s",
+               "--node", url)
+    assert done.output.strip() == "187201"
+    table = cli("--payer", PAYER, "--year", "2025", "--node", url)
+    assert table.exit_code == 0, table.output
+    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:5]]
+             for line in table.output.splitlines() if line.count("│") == 5}
+    assert lines["Approved"] == ["3 (75.00%)", "1 (50.00%)", "4 (66.67%)"]
+    assert lines["Approved after appeal"] == ["0 (0.00%)", "1 (50.00%)", "1 (16.67%)"]
+    assert lines["Mean decision time"] == ["2d 12h 0m 2s", "1d 12h 0m 1s", "2d 4h 0m 1s"]
+    assert lines["Median decision time"] == ["0h 0m 1s", "1d 12h 0m 1s", "0h 0m 1s"]
+
+
+def test_the_cli_refuses_what_the_node_refuses(node) -> None:
+    url, _ = node
+    done = cli("--payer", PROVIDER, "--year", "2025", "--node", url)
+    assert done.exit_code == 1 and "NOT_FOUND" in done.output
+    done = cli("--payer", "Not An Org", "--year", "2025", "--node", "http://127.0.0.1:1")
+    assert done.exit_code == 1 and "not an organisation id" in done.output  # nothing sent
+    assert cli("--payer", PAYER, "--year", "1969", "--node", url).exit_code == 2

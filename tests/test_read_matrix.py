@@ -26,6 +26,7 @@ from conftest import ident
 from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
 from salus.api import (
+    claims_metrics,
     credentials,
     education,
     fhir,
@@ -305,6 +306,12 @@ CASES: list[Case] = [
     Case(fhir.READ_SEARCH, get(lambda w: "/fhir/Observation", patient=lambda w: w.fhir_id("patient")),
          {**only(*MEMBERS, "peer_operator", what="none"),
           **only("patient", "grantee", what="records")}, viewed(_bundle)),
+    # claims: the metrics CMS-0057-F has payers publish, public
+    Case(claims_metrics.READ_CLAIMS_METRICS, get(lambda w: "/v1/claims/metrics",
+                                                 payer=lambda w: "acme-ins",
+                                                 year=lambda w: "2025"), everyone()),
+    Case(claims_metrics.READ_METRICS_PAYERS, get(lambda w: "/v1/claims/metrics/payers"),
+         everyone()),
     # education: about professionals, for the organisations' staff
     Case(education.READ_PROGRESS, get(lambda w: f"/v1/education/progress/{w.did('grantee')}"),
          only(*STAFF)),

@@ -31,6 +31,7 @@ from starlette.background import BackgroundTask
 
 import salus
 from salus.api import (
+    claims_metrics,
     credentials,
     education,
     errors,
@@ -645,6 +646,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
+    app.include_router(claims_metrics.build_router(ledger))
     app.include_router(supply.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))

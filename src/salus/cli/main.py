@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
+from salus.cli import claims_metrics
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentialing_app,
@@ -58,6 +59,11 @@ app.add_typer(access_app, name="access")
 app.add_typer(members_app, name="members")
 app.add_typer(recovery_app, name="recovery")
 app.add_typer(credentials_app, name="credentials")
+# temporary: the lead mounts claims_metrics.register under `salus claims` (cli/claims.py)
+claims_metrics_app = typer.Typer(help="Claims metrics (CMS-0057-F), until `salus claims` "
+                                      "holds them", no_args_is_help=True)
+claims_metrics.register(claims_metrics_app)
+app.add_typer(claims_metrics_app, name="claims-metrics")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(education_app, name="education")
 app.add_typer(credentialing_app, name="credentialing")

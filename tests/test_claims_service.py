@@ -1,0 +1,154 @@
+"""The claims services on a real node (issue 17): PAS Claim/$submit, $inquire,
+explanations of benefit, the payer's queue and the provider's requests. Refusals first:
+each changes nothing and the node keeps serving."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import pas_bundles as pb
+from claims_site import OTHER_PAYER, PAYER, PROVIDER, Site, bundle, claims_site
+from salus.client import SalusError
+from salus.node.datadir import DataDir
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    with claims_site(tmp_path_factory.mktemp("claims-site")) as s:
+        yield s
+
+
+def _post(site: Site, who: str, path: str, body: bytes) -> httpx.Response:
+    with site.client(who) as c:
+        token = c.token()
+    return httpx.post(site.url + path, content=body, timeout=30, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"})
+
+
+def _height(site: Site) -> int:
+    with site.client("officer") as c:
+        return int(c.status()["height"])
+
+
+def _action(response: dict, n: int = 0) -> str:
+    item = response["entry"][0]["resource"]["item"][n]
+    ext = item["adjudication"][0]["extension"][0]["extension"]
+    return next(e["valueCodeableConcept"]["coding"][0]["code"] for e in ext
+                if e["url"].endswith("reviewActionCode"))
+
+
+def _outcome(resp: httpx.Response) -> dict:
+    doc = resp.json()
+    assert doc["resourceType"] == "OperationOutcome", doc
+    return doc
+
+
+# -- who must be refused ----------------------------------------------------------------
+def test_a_non_provider_member_cannot_submit(site: Site) -> None:
+    before = _height(site)
+    for who in ("officer", "nurse", "ana"):
+        resp = _post(site, who, "/fhir/Claim/$submit", pb.encode(bundle(tag=f"x-{who}")))
+        assert resp.status_code == 403, (who, resp.text)
+        _outcome(resp)
+    assert _height(site) == before
+
+
+def test_a_provider_this_node_does_not_host_is_told_where_to_go(site: Site) -> None:
+    resp = _post(site, "other-registrar", "/fhir/Claim/$submit", pb.encode(bundle()))
+    assert resp.status_code == 409 and "riverside" in resp.text and "NOT_HOSTED" in resp.text
+
+
+def test_a_bundle_for_another_payers_coverage_is_refused(site: Site) -> None:
+    doc = bundle(tag="other-payer")
+    pb.resource(doc, "Organization", "payer")["identifier"].append(
+        {"system": "urn:salus:org", "value": OTHER_PAYER})
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(doc))
+    # the other payer is not hosted here
+    assert resp.status_code == 409 and OTHER_PAYER in resp.text, resp.text
+    unknown = bundle("M-NOBODY", tag="nobody")
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(unknown))
+    assert resp.status_code == 422 and "NO_COVERAGE" in resp.text
+
+
+def test_free_text_for_a_code_huge_and_deep_bodies_are_refused_with_one_outcome(
+        site: Site) -> None:
+    before = _height(site)
+    doc = bundle(tag="free-text")
+    pb.claim_of(doc)["item"][0]["productOrService"]["coding"][0]["code"] = "an MRI please"
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(doc))
+    assert resp.status_code == 422
+    assert len(_outcome(resp)["issue"]) == 1
+    deep: object = 1
+    for _ in range(200):
+        deep = [deep]
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", json.dumps(deep).encode())
+    assert resp.status_code == 400
+    _outcome(resp)
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", b" " * (17 * 1024 * 1024))
+    assert resp.status_code == 413
+    _outcome(resp)
+    assert _height(site) == before
+
+
+# -- the happy paths --------------------------------------------------------------------
+def test_a_request_is_approved_at_once_and_replayed_bytes_are_refused(site: Site) -> None:
+    body = pb.encode(bundle(tag="approve-1"))
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", body)
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()
+    cr = answer["entry"][0]["resource"]
+    assert cr["resourceType"] == "ClaimResponse" and _action(answer) == "A1"
+    rid = hashlib.sha256(body).hexdigest()
+    assert cr["preAuthRef"] == rid and cr["preAuthPeriod"]["start"]
+    before = _height(site)
+    again = _post(site, "registrar", "/fhir/Claim/$submit", body)
+    assert again.status_code == 409 and "DUPLICATE_SUBMISSION" in again.text
+    assert _height(site) == before
+    # no claim content in the ledger file: the member id, the birth date, the trace number
+    ledger = (DataDir(site.data).ledger_file).read_bytes()
+    # (the service code is in the published rules, which are public policy)
+    for secret in (b"M-ANA-1", b"1970-03-15", b"111099", b"approve-1", b"pat-1"):
+        assert secret not in ledger, secret
+
+
+def test_a_request_a_rule_sends_to_review_is_pended_and_queued_for_the_payer(
+        site: Site) -> None:
+    resp = _post(site, "registrar", "/fhir/Claim/$submit",
+                 pb.encode(bundle("ben", code="70450", tag="review-1")))
+    assert resp.status_code == 200, resp.text
+    assert _action(resp.json()) == "A4"
+    with site.client("reviewer") as reviewer:
+        queue = reviewer.claims_queue()
+    mine = [r for r in queue["requests"] if r["owed"] == [1]]
+    assert mine and mine[-1]["document"]["resourceType"] == "Bundle"
+    with site.client("other-officer") as other, pytest.raises(SalusError) as refused:
+        other.claims_queue(PAYER)
+    assert refused.value.status == 403
+    with site.client("registrar") as provider, pytest.raises(SalusError):
+        provider.claims_queue(PAYER)
+
+
+def test_a_provider_reads_its_own_requests_only(site: Site) -> None:
+    with site.client("registrar") as provider:
+        mine = provider.claims_requests()
+    assert mine["provider"] == PROVIDER and mine["requests"]
+    with site.client("other-registrar") as other, pytest.raises(SalusError) as refused:
+        other.claims_requests(PROVIDER)
+    assert refused.value.status == 403
+
+
+def test_a_patient_reads_her_explanations_of_benefit_and_not_anothers(site: Site) -> None:
+    _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(bundle(tag="eob-1")))
+    with site.client("ana") as ana:
+        eobs = ana.explanations_of_benefit()
+        ben = site.key("ben").did
+        with pytest.raises(SalusError) as refused:
+            ana.explanations_of_benefit(ben)
+    assert refused.value.status == 403
+    assert eobs["total"] >= 1
+    assert all(e["resource"]["resourceType"] == "ExplanationOfBenefit" for e in eobs["entry"])

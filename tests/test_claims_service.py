@@ -152,3 +152,66 @@ def test_a_patient_reads_her_explanations_of_benefit_and_not_anothers(site: Site
     assert refused.value.status == 403
     assert eobs["total"] >= 1
     assert all(e["resource"]["resourceType"] == "ExplanationOfBenefit" for e in eobs["entry"])
+
+
+def test_an_inquiry_answers_the_providers_request_and_a_cancel_ends_it(site: Site) -> None:
+    doc = bundle("ben", tag="cancel-me")
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(doc))
+    assert resp.status_code == 200, resp.text
+    rid = resp.json()["entry"][0]["resource"]["id"]
+    inquiry = bundle("ben", tag="cancel-me")
+    resp = _post(site, "registrar", "/fhir/Claim/$inquire", pb.encode(inquiry))
+    assert resp.status_code == 200, resp.text
+    found = [e["resource"]["id"] for e in resp.json().get("entry", [])]
+    assert rid in found
+    # another provider's registrar asks about it: not hosted here, nothing said
+    assert _post(site, "other-registrar", "/fhir/Claim/$inquire",
+                 pb.encode(inquiry)).status_code == 409
+    cancel = bundle("ben", tag="cancel-2")
+    claim = pb.claim_of(cancel)
+    claim["status"] = "cancelled"
+    claim["related"] = [{"claim": {"identifier": {
+        "system": "http://example.org/PATIENT_EVENT_TRACE_NUMBER", "value": "cancel-me"}}}]
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(cancel))
+    assert resp.status_code == 200, resp.text
+    with site.client("registrar") as c:
+        assert c.claims_request(rid)["status"] == "cancelled"
+    # cancelling again: nothing live to cancel
+    assert _post(site, "registrar", "/fhir/Claim/$submit",
+                 pb.encode(cancel)).status_code == 422
+
+
+def test_a_claim_uses_the_authorisation_it_cites_and_a_second_one_is_a_duplicate(
+        site: Site) -> None:
+    pa = _post(site, "registrar", "/fhir/Claim/$submit",
+               pb.encode(bundle(tag="pa-claim", servicedDate="2026-03-12")))
+    ref = pa.json()["entry"][0]["resource"]["preAuthRef"]
+    doc = bundle(use="claim", tag="claim-1", net={"value": 900, "currency": "USD"},
+                 servicedDate="2026-03-12")
+    pb.claim_of(doc)["insurance"][0]["preAuthRef"] = [ref]
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(doc))
+    assert resp.status_code == 200, resp.text
+    rid = hashlib.sha256(pb.encode(doc)).hexdigest()
+    with site.client("registrar") as c:
+        line = c.claims_request(rid)["lines"][0]
+    # no licence credential is held for the practitioner: denied B7, never approved
+    assert (line["outcome"], line["reason"], line["carc"]) == ("denied", "licence", "B7")
+    again = bundle(use="claim", tag="claim-2", net={"value": 900, "currency": "USD"},
+                   servicedDate="2026-03-12")
+    pb.claim_of(again)["insurance"][0]["preAuthRef"] = [ref]
+    resp = _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(again))
+    rid2 = hashlib.sha256(pb.encode(again)).hexdigest()
+    with site.client("registrar") as c:
+        assert c.claims_request(rid2)["lines"][0]["reason"] == "duplicate"
+
+
+def test_every_founded_data_directory_holds_the_same_fingerprint_key(tmp_path) -> None:
+    from salus.claims.keys import ClaimsKeyError, load_fingerprint_key
+    from salus.network.local import LocalNetwork
+
+    net = LocalNetwork.create(tmp_path / "net", 3, chain_id="salus-fp-test")
+    keys = {load_fingerprint_key(DataDir(p)) for p in (tmp_path / "net" / "peers").iterdir()}
+    assert len(keys) == 1 and len(keys.pop()) == 32
+    assert net is not None
+    with pytest.raises(ClaimsKeyError, match="founding data directory"):
+        load_fingerprint_key(DataDir(tmp_path / "elsewhere"))

@@ -46,9 +46,11 @@ class ClaimsClient:
         params = {} if provider is None else {"provider": provider}
         return self._request("GET", "/v1/claims/requests", auth=True, params=params)  # type: ignore[no-any-return]
 
-    def claims_request(self: SalusClient, request: str) -> dict[str, Any] | None:
-        """One request's ledger state (``claims/request/<id>``), or None."""
-        return self.state_or_none(f"claims/request/{request}")  # type: ignore[no-any-return]
+    def claims_request(self: SalusClient, request: str, provider: str | None = None
+                       ) -> dict[str, Any] | None:
+        """One of the provider's requests as the ledger holds it, or None."""
+        return next((r for r in self.claims_requests(provider)["requests"]
+                     if r["id"] == request), None)
 
     # -- members' own transactions -------------------------------------------------------
     def publish_rules(self: SalusClient, table: dict[str, Any]) -> dict[str, Any]:

@@ -215,3 +215,26 @@ def test_every_founded_data_directory_holds_the_same_fingerprint_key(tmp_path) -
     assert net is not None
     with pytest.raises(ClaimsKeyError, match="founding data directory"):
         load_fingerprint_key(DataDir(tmp_path / "elsewhere"))
+
+
+def test_the_cli_submits_a_bundle_and_verify_reproduces_its_decision(site: Site,
+                                                                      tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+
+    keys = DataDir(site.data).keys_dir
+    doc = tmp_path / "pa.json"
+    doc.write_bytes(pb.encode(bundle("ben", tag="cli-1", servicedDate="2026-04-01")))
+    run = CliRunner().invoke(app, ["claims", "submit", str(doc), "--key",
+                                   str(keys / "registrar.key"), "--node", site.url])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.output)["entry"][0]["resource"]["resourceType"] == "ClaimResponse"
+    run = CliRunner().invoke(app, ["claims", "verify", str(doc), "--data", str(site.data)])
+    assert run.exit_code == 0, run.output
+    report = json.loads(run.output)
+    assert report["ok"] and [i["verdict"] for i in report["items"]] == ["same"]
+    # a byte changed: not the document registered
+    doc.write_bytes(doc.read_bytes().replace(b"cli-1", b"cli-2"))
+    run = CliRunner().invoke(app, ["claims", "verify", str(doc), "--data", str(site.data)])
+    assert run.exit_code == 1 and "not the document registered" in run.output

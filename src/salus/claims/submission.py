@@ -152,6 +152,13 @@ def live_items(request: pr.PasRequest) -> list[pr.Item]:
 
 def claim_facts(service: ClaimsService, request: pr.PasRequest, found: Found, body: bytes,
                 practitioner: str) -> ClaimFacts:
+    return facts_of(request, body, found.coverage, found.provider.org, practitioner)
+
+
+def facts_of(request: pr.PasRequest, body: bytes, coverage: dict[str, Any], provider: str,
+             practitioner: str) -> ClaimFacts:
+    """What adjudication reads of a Bundle registered under ``coverage`` by ``provider``
+    (the payer's service, and ``salus claims verify``, read it the same way)."""
     birth, sex = _patient(body, request.patient_reference)
     items = live_items(request)
     if len(items) > MAX_ITEMS:
@@ -166,8 +173,8 @@ def claim_facts(service: ClaimsService, request: pr.PasRequest, found: Found, bo
         raise ClaimsError(422, "TOO_MANY_CITED", f"at most {MAX_EVIDENCE} records and "
                                                  f"{MAX_PRIOR_AUTHS} authorisations cited")
     return ClaimFacts(
-        use=request.use, coverage=found.coverage["id"], patient=found.coverage["patient"],
-        birth_date=birth, sex=sex, provider=found.provider.org, practitioner=practitioner,
+        use=request.use, coverage=coverage["id"], patient=coverage["patient"],
+        birth_date=birth, sex=sex, provider=provider, practitioner=practitioner,
         priority=EXPEDITED if request.expedited else STANDARD,
         items=tuple(Item(k, i.service.code, i.units, i.amount_cents or 0,
                          i.service_date or created, i.place_of_service or "")

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
+from salus.cli.claims import claims_app
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentialing_app,
@@ -64,6 +65,7 @@ app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
+app.add_typer(claims_app, name="claims")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

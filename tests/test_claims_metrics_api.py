@@ -97,8 +97,7 @@ def test_the_sdk_reads_them_without_a_key(node) -> None:
 
 
 def cli(*args: str):
-    # mounted as `salus claims-metrics` until `salus claims` (cli/claims.py) holds it
-    return CliRunner().invoke(app, ["claims-metrics", "metrics", *args])
+    return CliRunner().invoke(app, ["claims", "metrics", *args])
 
 
 def test_the_cli_prints_the_table_or_the_json(node) -> None:

@@ -26,6 +26,7 @@ from conftest import ident
 from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
 from salus.api import (
+    claims,
     claims_metrics,
     credentials,
     education,
@@ -66,6 +67,9 @@ WRITES = {
     ("POST", "/v1/records/{record}/keys"): "the record's patient",
     ("POST", "/epcis/capture"): "a supply operator of a trading organisation the node hosts",
     ("OPTIONS", "/epcis/capture"): "the capture interface's limits (EPCIS discovery), public",
+    ("POST", "/fhir/Claim/$submit"): "a registrar or clinician of a provider the node hosts "
+                                     "(tests/test_claims_service.py)",
+    ("POST", "/fhir/Claim/$inquire"): "the same, for its own requests",
 }
 #: Rules only a network peer mounts; their public answers are read without a token by
 #: tests/test_network.py (test_attestations_outlive_their_trimmed_stream_and_a_restart,
@@ -333,6 +337,16 @@ CASES: list[Case] = [
     Case(supply.READ_TRACE, get(lambda w: "/v1/supply/trace",
                                 item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
          only(*OVERSEE)),
+    # claims (tests/test_claims_service.py): her EOBs for the patient and whom her consent
+    # lets list her records; a payer's queue for its reviewers, a provider's requests and
+    # events for its registrars and clinicians (their own organisation's, by default)
+    Case(claims.READ_EOB, get(lambda w: "/fhir/ExplanationOfBenefit",
+                              patient=lambda w: w.did("patient")), only("patient", "grantee")),
+    Case(claims.READ_QUEUE, get(lambda w: "/v1/claims/queue"), only()),
+    *[Case(rule, get(lambda w, p=path: p),
+           only("grantee", "clinician_without_grant", "other_custodian_staff"))
+      for rule, path in ((claims.READ_REQUESTS, "/v1/claims/requests"),
+                         (claims.READ_CLAIM_EVENTS, "/v1/claims/events"))],
     # supply: recalls are public notices; an investigation is its parties' and regulators'
     # (no supply chain here: nobody but regulators passes the rule, and then finds none);
     # supply notices for supply staff of trading organisations (a hospital's clinicians
@@ -379,7 +393,8 @@ def ask(w: World, case: Case, actor: str) -> httpx.Response:
         kw["json"] = {"request": base64.b64encode(raw).decode()}
     elif actor in w.token:
         headers["authorization"] = f"Bearer {w.token[actor]}"
-    if case.rule in (records.READ_EVENTS, supply_notices.READ_SUPPLY_EVENTS):
+    if case.rule in (records.READ_EVENTS, supply_notices.READ_SUPPLY_EVENTS,
+                     claims.READ_CLAIM_EVENTS):
         # a stream: its status, then hang up
         with httpx.stream(case.method, w.net.url + path, headers=headers, timeout=10, **kw) as r:
             if r.status_code != 200:

@@ -31,6 +31,7 @@ from starlette.background import BackgroundTask
 
 import salus
 from salus.api import (
+    claims,
     claims_metrics,
     credentials,
     education,
@@ -67,6 +68,7 @@ from salus.api.read_rules import (
     public,
 )
 from salus.canonical import compact_json, loads_strict
+from salus.claims.service import ClaimsService
 from salus.identity.assertion import TOKEN_PATH
 from salus.ledger.codes import Rejected
 from salus.ledger.contracts.membership import recovery_key
@@ -186,13 +188,17 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                context_max_age: float = 1.0, peer: Peer | None = None,
                rate_limits: RateLimits | None = None,
                open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None,
-               responder_gln: str | None = None) -> FastAPI:
+               responder_gln: str | None = None,
+               open_claims: Callable[[Node], Awaitable[ClaimsService]] | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
     of client addresses and signers (salus.api.rate_limit; default: its defaults).
     ``open_supply`` (called once the node has caught up) enables the supply application's
     capture and query routes.
+
+    ``open_claims`` (called once the node has caught up) enables the claims services
+    (``Claim/$submit`` and the claims reads).
 
     ``responder_gln``: the GLN this node answers pack verifications under (LMS
     ``responderGLN``; None if the operator configured none)."""
@@ -210,6 +216,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             await node.start()
         opening: asyncio.Task[None] | None = None
         supplying: asyncio.Task[None] | None = None
+        claiming: asyncio.Task[None] | None = None
         try:
             if open_gateway is not None:
                 if node.caught_up:
@@ -229,15 +236,26 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                                                     "it has")
                     supplying = asyncio.create_task(
                         _open_service(open_supply, "supply", "supply service"))
+            if open_claims is not None:
+                if node.caught_up:
+                    await _open_service(open_claims, "claims", "claims service")
+                else:
+                    app.state.claims_unavailable = ("this peer is catching up with the "
+                                                    "network; its claims service opens once "
+                                                    "it has")
+                    claiming = asyncio.create_task(
+                        _open_service(open_claims, "claims", "claims service"))
             yield
         finally:
-            for task in (opening, supplying):
+            for task in (opening, supplying, claiming):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             if app.state.supply is not None:
                 app.state.supply.close()
+            if app.state.claims is not None:
+                app.state.claims.close()
             if app.state.gateway is not None:
                 await app.state.gateway.stop()
             if manage_node:
@@ -252,7 +270,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         or the reason it could not open in ``<prefix>_unavailable``, reported on every
         request to it (not fatal to the peer)."""
         await node.wait_caught_up()
-        unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable"}[name]
+        unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable",
+                       "claims": "claims_unavailable"}[name]
         try:
             setattr(app.state, name, await opener(node))
             setattr(app.state, unavailable, None)
@@ -275,6 +294,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.state.records_unavailable = None
     app.state.supply = None
     app.state.supply_unavailable = "this node does not run the supply application"
+    app.state.claims = None
+    app.state.claims_unavailable = "this node does not run the claims services"
     app.state.tokens = tokens
     app.state.rate_limiter = limiter
 
@@ -643,6 +664,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     # and the ledger's (submission, proofs, status) are the busiest; each application's
     # routes ahead of them cost every one of those requests a failed match per route.
     app.include_router(records.build_router(member))
+    app.include_router(claims.build_router(member))  # before the facade's /fhir/{type}
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))

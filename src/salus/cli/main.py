@@ -14,6 +14,7 @@ from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
 from salus.cli import claims_metrics
+from salus.cli.claims import claims_app
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentialing_app,
@@ -59,17 +60,14 @@ app.add_typer(access_app, name="access")
 app.add_typer(members_app, name="members")
 app.add_typer(recovery_app, name="recovery")
 app.add_typer(credentials_app, name="credentials")
-# temporary: the lead mounts claims_metrics.register under `salus claims` (cli/claims.py)
-claims_metrics_app = typer.Typer(help="Claims metrics (CMS-0057-F), until `salus claims` "
-                                      "holds them", no_args_is_help=True)
-claims_metrics.register(claims_metrics_app)
-app.add_typer(claims_metrics_app, name="claims-metrics")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(education_app, name="education")
 app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
+claims_metrics.register(claims_app)
+app.add_typer(claims_app, name="claims")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)
@@ -158,6 +156,10 @@ def node(
         help="Run the supply application's capture service (EPCIS capture and queries) for "
              "every manufacturer, distributor, pharmacy and hospital whose key is in "
              "DATA/keys")] = True,
+    claims: Annotated[bool, typer.Option(
+        help="Run the claims services (PAS Claim/$submit, the review queue, explanations "
+             "of benefit) for every insurer, hospital, lab and pharmacy whose key is in "
+             "DATA/keys, when an insurer's is")] = True,
     network: Annotated[Path | None, typer.Option(
         help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
              "(block settings then come from that file)")] = None,
@@ -212,6 +214,7 @@ def node(
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, supply_orgs=None if supply else (),
+                            claims_orgs=None if claims else (),
                             network=network, rate_limits=limits,
                             trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url,
                             responder_gln=responder_gln)

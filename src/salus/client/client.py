@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from salus.client.claims import ClaimsClient
 from salus.client.claims_metrics import ClaimsMetricsClient
 from salus.client.footprints import FootprintsClient
 from salus.client.records import RecordsClient
@@ -86,7 +87,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
                                                                   "https": 443}.get(scheme)
 
 
-class SalusClient(RecordsClient, RecoveryClient, SupplyClient, SupplyNoticesClient,
+class SalusClient(ClaimsClient, RecordsClient, RecoveryClient, SupplyClient, SupplyNoticesClient,
                   FootprintsClient, VerificationClient, ClaimsMetricsClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's

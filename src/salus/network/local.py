@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from salus.claims.keys import provision_fingerprint_key
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.network.config import NetworkConfig, stream_names
@@ -206,6 +207,8 @@ class LocalNetwork:
         genesis = genesis_mod.build(chain_id, None, organisations, int(time.time() * 1000),
                                     peers=[{"org": org, "did": keys[org].did} for org in names])
         peers = []
+        datadirs = [DataDir(root / "peers" / org) for org in names]
+        provision_fingerprint_key(datadirs)  # one key, every peer (salus.claims.keys)
         for org in names:
             datadir = DataDir(root / "peers" / org)
             datadir.write_genesis(genesis)

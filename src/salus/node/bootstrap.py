@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from salus.claims.keys import provision_fingerprint_key
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
 from salus.ledger import transaction
@@ -72,6 +73,8 @@ def init_datadir(path: str | Path, chain_id: str, orgs: list[OrgSpec],
     genesis = genesis_mod.build(chain_id, orderer.did, organisations,
                                 time.time_ns() // 1_000_000 if now_ms is None else now_ms)
     orderer.save(datadir.key_file)
+    # the consortium's shared claims fingerprint key (salus.claims.keys)
+    provision_fingerprint_key([datadir])
     datadir.write_genesis(genesis)
     return genesis
 

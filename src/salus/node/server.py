@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from salus.api import create_app
 from salus.api.auth import TokenService
+from salus.claims.service import ClaimsService, open_claims
 from salus.identity import Identity
 from salus.network.attestation_archive import AttestationArchive
 from salus.network.config import NetworkConfig, NetworkConfigError
@@ -51,6 +52,9 @@ class NodeConfig:
     #: manufacturer, distributor, pharmacy and hospital whose admin or supply key is in
     #: the data directory; [] = none.
     supply_orgs: tuple[str, ...] | None = None
+    #: Insurers and providers whose claims this node serves; None = every insurer,
+    #: hospital, lab and pharmacy whose admin or claims key is here; [] = none.
+    claims_orgs: tuple[str, ...] | None = None
     #: Seconds a verification context may serve before a newer height replaces it.
     context_max_age: float = 1.0
     #: A network.json: run as a network peer on the JetStream orderer instead of solo.
@@ -149,11 +153,16 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
         orgs = None if config.supply_orgs is None else list(config.supply_orgs)
         return await open_supply(running, datadir, orgs)
 
+    async def claims(running: Node) -> ClaimsService:
+        orgs = None if config.claims_orgs is None else list(config.claims_orgs)
+        return await open_claims(running, datadir, orgs)
+
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
                      context_max_age=config.context_max_age, peer=peer,
                      rate_limits=config.rate_limits,
                      open_supply=None if config.supply_orgs == () else supply,
-                     responder_gln=config.responder_gln)
+                     responder_gln=config.responder_gln,
+                     open_claims=None if config.claims_orgs == () else claims)
     return app, node
 
 

@@ -1,0 +1,72 @@
+"""The claims part of the SDK: PAS ``$submit`` and ``$inquire``, explanations of benefit,
+a payer's review queue, a provider's requests, and the members' own claims
+transactions (rules, coverage, a reviewer's decision)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from salus.client.client import SalusClient
+
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+def _body(bundle: dict[str, Any] | bytes) -> bytes:
+    return bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode()
+
+
+class ClaimsClient:
+    """Mixed into :class:`~salus.client.SalusClient`."""
+
+    def pas_submit(self: SalusClient, bundle: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Submit a PAS request Bundle (as a provider's registrar or clinician): the PAS
+        response Bundle, its ClaimResponse first. A refused Bundle raises SalusError."""
+        return self._request("POST", "/fhir/Claim/$submit", auth=True,  # type: ignore[no-any-return]
+                             content=_body(bundle), headers=dict(FHIR_JSON))
+
+    def pas_inquire(self: SalusClient, bundle: dict[str, Any] | bytes) -> dict[str, Any]:
+        """The current ClaimResponse of each of your requests a PAS inquiry matches."""
+        return self._request("POST", "/fhir/Claim/$inquire", auth=True,  # type: ignore[no-any-return]
+                             content=_body(bundle), headers=dict(FHIR_JSON))
+
+    def explanations_of_benefit(self: SalusClient, patient: str | None = None) -> dict[str, Any]:
+        """A searchset Bundle of the patient's (default: yours) explanations of benefit."""
+        return self._request("GET", "/fhir/ExplanationOfBenefit", auth=True,  # type: ignore[no-any-return]
+                             params={"patient": patient or self.member_id()})
+
+    def claims_queue(self: SalusClient, payer: str | None = None) -> dict[str, Any]:
+        """A payer's requests owing a decision, with their documents (its reviewers)."""
+        params = {} if payer is None else {"payer": payer}
+        return self._request("GET", "/v1/claims/queue", auth=True, params=params)  # type: ignore[no-any-return]
+
+    def claims_requests(self: SalusClient, provider: str | None = None) -> dict[str, Any]:
+        """A provider's requests and claims as the ledger holds them."""
+        params = {} if provider is None else {"provider": provider}
+        return self._request("GET", "/v1/claims/requests", auth=True, params=params)  # type: ignore[no-any-return]
+
+    def claims_request(self: SalusClient, request: str, provider: str | None = None
+                       ) -> dict[str, Any] | None:
+        """One of the provider's requests as the ledger holds it, or None."""
+        return next((r for r in self.claims_requests(provider)["requests"]
+                     if r["id"] == request), None)
+
+    # -- members' own transactions -------------------------------------------------------
+    def publish_rules(self: SalusClient, table: dict[str, Any]) -> dict[str, Any]:
+        return self.call("claims", "publish_rules", {"table": table}).output  # type: ignore[no-any-return]
+
+    def rules(self: SalusClient, payer: str, version: str | None = None) -> dict[str, Any]:
+        """A payer's current rule set, or any version of it."""
+        if version is None:
+            version = self.state(f"claims/rules-current/{payer}")["version"]
+        return self.state(f"claims/rules/{version}")  # type: ignore[no-any-return]
+
+    def record_coverage(self: SalusClient, args: dict[str, Any]) -> dict[str, Any]:
+        return self.call("claims", "record_coverage", args).output  # type: ignore[no-any-return]
+
+    def decide_claim(self: SalusClient, request: str, items: list[dict[str, Any]], *,
+                     human_review: bool = True) -> dict[str, Any]:
+        """A reviewer's decision on items of a request (a human review by default)."""
+        return self.call("claims", "decide", {"request": request, "items": items,  # type: ignore[no-any-return]
+                                              "human_review": human_review}).output

@@ -33,6 +33,7 @@ import salus
 from salus.api import (
     claims,
     claims_metrics,
+    claims_review,
     credentials,
     education,
     errors,
@@ -669,6 +670,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
     app.include_router(claims_metrics.build_router(ledger))
+    app.include_router(claims_review.build_router())
     app.include_router(supply.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))

@@ -29,7 +29,7 @@ from salus.api.errors import ApiError
 from salus.api.fhir import FHIR_JSON, fhir_base
 from salus.api.read_rules import Audience, Own, ReadRule, Sees, Viewer, ViewerDep
 from salus.api.streams import BlockStream
-from salus.claims import eob, pas
+from salus.claims import eob, pas, review_view
 from salus.claims import submission as sub
 from salus.claims.contracts.layout import (
     PAYER_TYPES,
@@ -41,7 +41,7 @@ from salus.claims.contracts.layout import (
 from salus.claims.pas_request import MAX_BUNDLE_BYTES, PasRefused
 from salus.claims.service import ClaimsService
 from salus.clock import iso_from_ms, wall_clock_ms
-from salus.ledger.members import member_key
+from salus.ledger.members import member_key, org_key
 from salus.records.read_rules import Grantee
 
 MAX_PAGE = 500
@@ -127,6 +127,14 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
         "payments": state["payments"]}
 
 
+def _party(get: Callable[[str], Any], org: str) -> dict[str, Any]:
+    """A Reference to a member organisation by its Salus id, with its name (the patient
+    reads who billed and who decided, not the sender's local references)."""
+    found = get(org_key(org))
+    return {"identifier": {"system": "urn:salus:org", "value": org},
+            "display": found["name"] if found and found.get("name") else org}
+
+
 def _refused(exc: PasRefused) -> JSONResponse:
     return JSONResponse(exc.outcome(), exc.status, media_type=FHIR_JSON)
 
@@ -202,10 +210,16 @@ def build_router(member: Callable[..., Any]) -> APIRouter:
                     if state["payments"] else None
                 paid_on = iso_from_ms(state["payments"][-1]["time"])[:10] \
                     if state["payments"] else None
+                owed = sum(p["patient_cents"] for p in state["payments"]) \
+                    if state["payments"] else None
+                live = {item.sequence: n for n, item in
+                        enumerate(sub.live_items(stored), start=1)}
                 entries.append({"resource": eob.explanation_of_benefit(
                     stored, sub.answer(stored, state), patient=f"Patient/{patient}",
                     coverage=f"Coverage/{state['coverage']}", paid_cents=paid,
-                    payment_date=paid_on)})
+                    payment_date=paid_on, patient_cents=owed, ledger_items=live,
+                    insurer=_party(get, state["payer"]),
+                    provider=_party(get, state["provider"]))})
         return JSONResponse({"resourceType": "Bundle", "type": "searchset",
                              "total": len(entries), "entry": entries}, media_type=FHIR_JSON)
 
@@ -225,7 +239,9 @@ def build_router(member: Callable[..., Any]) -> APIRouter:
             out.append({**_summary(state), "owed": [
                 line["sequence"] for line in state["lines"]
                 if line["outcome"] in (None, "pended")],
-                "document": None if body is None else json.loads(body)})
+                "document": None if body is None else json.loads(body),
+                # its live items read from the document, each with its ledger sequence
+                "services": None if body is None else review_view.items_of(body)})
         return {"payer": org, "requests": out}
 
     @READ_REQUESTS.route(router, summary="A provider's requests and claims")
@@ -236,8 +252,15 @@ def build_router(member: Callable[..., Any]) -> APIRouter:
         org = _org(provider, viewer)
         READ_REQUESTS.check(viewer, provider=org)
         ledger = request.app.state.node.ledger
-        out = [_summary(ledger.state_value(request_key(key.rpartition("/")[2])))
-               for key, _ in _scan(request, f"claims/by-provider/{org}/", after, limit)]
+        service = request.app.state.claims
+        host = None if service is None else service.providers.get(org)
+        out = []
+        for key, _ in _scan(request, f"claims/by-provider/{org}/", after, limit):
+            rid = key.rpartition("/")[2]
+            body = None if host is None else sub.unseal(host, rid)
+            # its live items, from the provider's own vault copy
+            out.append({**_summary(ledger.state_value(request_key(rid))),
+                        "services": None if body is None else review_view.items_of(body)})
         return {"provider": org, "requests": out}
 
     async def _subscriber(viewer: ViewerDep) -> Viewer:

@@ -29,11 +29,18 @@ from salus.claims.pas_response import (
 )
 
 PAYMENT_TYPE = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
+#: CARIN Blue Button's adjudication codes: ``memberliability``, what the patient owes.
+C4BB_ADJUDICATION = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
+#: The item's sequence on the ledger (its place among the request's live items), which
+#: the patient's signed ``claims.flag_phantom`` and ``claims.appeal`` name.
+LEDGER_ITEM = "urn:salus:claims:ledger-item"
 
 
 def _item(request: PasRequest, item: Item, d: ItemDecision,
-          notes: list[dict[str, Any]]) -> dict[str, Any]:
+          notes: list[dict[str, Any]], ledger_item: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {"sequence": item.sequence, "productOrService": item.service.concept()}
+    if ledger_item is not None:
+        out["extension"] = [{"url": LEDGER_ITEM, "valuePositiveInt": ledger_item}]
     if item.modifiers:
         out["modifier"] = [fv.concept(item.service.system, m) for m in item.modifiers]
     if item.service_date and item.service_end and item.service_end != item.service_date:
@@ -84,22 +91,29 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
                            insurer: dict[str, Any] | None = None,
                            provider: dict[str, Any] | None = None,
                            paid_cents: int | None = None,
-                           payment_date: str | None = None) -> dict[str, Any]:
+                           payment_date: str | None = None,
+                           patient_cents: int | None = None,
+                           ledger_items: dict[int, int] | None = None) -> dict[str, Any]:
     """The EOB of ``request`` as ``answer`` decides it (validated against the R4 model).
 
     ``patient`` and ``coverage`` are references the patient's FHIR facade resolves
     (``Patient/<id>``, ``Coverage/<opaque id>``); ``insurer`` and ``provider`` default to
     the request's, by identifier. ``paid_cents`` and ``payment_date``: the payment
-    recorded, if any."""
+    recorded, if any; ``patient_cents`` what the payments left the patient to pay (a
+    ``memberliability`` total). ``ledger_items``: document sequence -> ledger sequence of
+    each live item, carried on the item as an extension."""
     items = check_answer(request, answer)
     if (paid_cents is None) != (payment_date is None):
         raise ValueError("a payment has an amount and a date")
     if paid_cents is not None and not 0 <= paid_cents <= fv.MAX_CENTS:
         raise ValueError("a payment is 0..MAX_CENTS cents")
+    if patient_cents is not None and not 0 <= patient_cents <= fv.MAX_CENTS:
+        raise ValueError("a patient's share is 0..MAX_CENTS cents")
     if payment_date is not None and not DATE.fullmatch(payment_date):
         raise ValueError("a payment date is YYYY-MM-DD")
     notes: list[dict[str, Any]] = []
-    eob_items = [_item(request, items[d.sequence], d, notes)
+    eob_items = [_item(request, items[d.sequence], d, notes,
+                       (ledger_items or {}).get(d.sequence))
                  for d in sorted(answer.decisions, key=lambda d: d.sequence)]
     insurance: dict[str, Any] = {"focal": True, "coverage": {"reference": coverage}}
     if request.pre_auth_refs:
@@ -124,6 +138,9 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
         eob["preAuthRef"] = [answer.pre_auth_ref]
         eob["preAuthRefPeriod"] = [auth_period(answer)]
     totals = _totals(request, answer, items)
+    if totals and patient_cents is not None:
+        totals.append({"category": fv.concept(C4BB_ADJUDICATION, "memberliability"),
+                       "amount": fv.money(patient_cents, request.currency)})
     if totals:
         eob["total"] = totals
     if paid_cents is not None:

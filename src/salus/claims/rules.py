@@ -79,6 +79,29 @@ DEFAULT_CARC = {
     "medical_necessity": "50",
 }
 REASONS = frozenset(DEFAULT_CARC) | {"review"}
+#: Each reason in plain words, as the pages show it to a patient, a provider and a
+#: reviewer (``GET /v1/claims/vocabulary`` serves them with :data:`CARC_MEANINGS`).
+REASON_WORDS = {
+    "duplicate": "the same service was already billed",
+    "no_coverage": "the insurer found no coverage of the patient",
+    "before_coverage": "the service was before the coverage started",
+    "after_coverage": "the service was after the coverage ended",
+    "billing": "a billing error: the service is dated after the claim",
+    "unlisted": "the insurer's rules do not list this service",
+    "not_covered": "the plan does not cover this service",
+    "age": "not covered at the patient's age",
+    "sex": "not covered for the patient's sex",
+    "place": "not covered where it was given (the place of service)",
+    "licence": "the clinician was not licensed on the day of service",
+    "documentation": "supporting documents were missing, or not the provider's or the "
+                     "patient's, or were registered after the claim",
+    "prior_auth_absent": "it needs a prior authorisation, and none approved it",
+    "prior_auth_invalid": "the prior authorisation was not valid for it on that day",
+    "prior_auth_exceeded": "more than the prior authorisation had left",
+    "units": "more units than the plan allows: cut to the limit",
+    "medical_necessity": "a medical reviewer judged it not medically necessary",
+    "review": "a person at the insurer reviews every such request",
+}
 FIXED_CARC = frozenset({"duplicate"})
 #: Reasons an item is pended (needs a human), with no CARC: the rule asks for review; no
 #: rule lists the code and the table pends such codes; a request lacks the documentation

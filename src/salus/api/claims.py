@@ -236,7 +236,8 @@ def build_router(member: Callable[..., Any]) -> APIRouter:
             rid = key.rpartition("/")[2]
             state = request.app.state.node.ledger.state_value(request_key(rid))
             body = None if host is None else sub.unseal(host, rid)
-            out.append({**_summary(state), "owed": [
+            out.append({**_summary(state), "reviewers": sorted(  # an appeal: someone else
+                {d["reviewer"] for d in state["decisions"]}), "owed": [
                 line["sequence"] for line in state["lines"]
                 if line["outcome"] in (None, "pended")],
                 "document": None if body is None else json.loads(body),

@@ -52,7 +52,7 @@ def test_a_medical_reviewer_denies_for_medical_necessity(world) -> None:
         assert page.text_content("#role-note").startswith("You are medical reviewer of acme-health")
         card = page.locator(f"#queue li[data-request='{rid}']")
         text = card.text_content()
-        assert "70450 × 1" in text and "800.00" in text  # the service, from the payer's vault
+        assert "70450, 1 unit, 2026-03-10" in text and "800.00" in text  # the service, from the payer's vault
         assert "ct-review" in text and "a person at the insurer reviews every such request" in text
         assert "d " in text and "left" in text and "pg-review-ben" in text  # due, the identifier
         assert page.locator("#appeals li").count() == 0  # the visit's appeal was decided

@@ -80,7 +80,8 @@ export function dueText(req, now = Date.now()) {
 
 export function serviceText(item) {
   const dates = item.end && item.end !== item.date ? `${item.date} to ${item.end}` : item.date;
-  return `${item.code} × ${item.units}${dates ? `, ${dates}` : ""}${item.place ? `, place ${item.place}` : ""}`;
+  const units = `${item.units} unit${item.units === 1 ? "" : "s"}`;
+  return `${item.code}, ${units}${dates ? `, ${dates}` : ""}${item.place ? `, place ${item.place}` : ""}`;
 }
 
 export const useText = (use) => (use === "claim" ? "claim" : "prior authorisation request");

@@ -4,6 +4,7 @@
 import { ApiError } from "./api.js";
 import { requireSession } from "./layout.js";
 import { AccessLog } from "./patient_access.js";
+import { showClaims } from "./patient_claims.js";
 import { BreakGlass, erasure } from "./patient_choices.js";
 import { Grants } from "./patient_grants.js";
 import { showRecords } from "./patient_records.js";
@@ -63,6 +64,7 @@ async function main() {
   share(session);
   erasure(session, refreshRecords);
   await refreshRecords();
+  await showClaims(session);
   breakGlass.show(await grants.load());
   await access.load();
   access.follow();

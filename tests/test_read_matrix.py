@@ -28,6 +28,7 @@ from salus.api import app as api_app
 from salus.api import (
     claims,
     claims_metrics,
+    claims_review,
     credentials,
     education,
     fhir,
@@ -316,6 +317,12 @@ CASES: list[Case] = [
                                                  year=lambda w: "2025"), everyone()),
     Case(claims_metrics.READ_METRICS_PAYERS, get(lambda w: "/v1/claims/metrics/payers"),
          everyone()),
+    # the claims pages' reads: codes in words and published rules are public policy; a
+    # payer's phantom-billing list for its reviewers (none here: claims-fox is no actor)
+    Case(claims_review.READ_VOCABULARY, get(lambda w: "/v1/claims/vocabulary"), everyone()),
+    Case(claims_review.READ_RULES, get(lambda w: "/v1/claims/rules", payer=lambda w: "acme-ins"),
+         everyone()),
+    Case(claims_review.READ_PHANTOM, get(lambda w: "/v1/claims/review"), only()),
     # education: about professionals, for the organisations' staff
     Case(education.READ_PROGRESS, get(lambda w: f"/v1/education/progress/{w.did('grantee')}"),
          only(*STAFF)),

@@ -15,9 +15,11 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pas_bundles as pb
 from claims_site import Site, bundle, claims_site
+from salus.node.datadir import DataDir
 
 USD = "USD"
 
@@ -56,3 +58,16 @@ def claims_pages_site(data: Path) -> Iterator[tuple[Site, dict[str, str]]]:
                 "claim": made["visit"], "paid_cents": 12_000, "patient_cents": 3_000,
                 "remittance": hashlib.sha256(b"remittance pg-visit").hexdigest()})
         yield site, made
+
+
+def open_as(browser: Any, site: Site, who: str, path: str, status: str, **context: Any) -> Any:
+    """A fresh browser profile signed in with ``who``'s key, on the page at ``path`` once
+    its ``status`` element (an id) is past loading."""
+    from browser import sign_in
+
+    page = sign_in(browser, site.url, DataDir(site.data).keys_dir / f"{who}.key", **context)
+    page.goto(f"{site.url}{path}")
+    page.wait_for_selector(f"#{status}:not(:empty)")
+    page.wait_for_function("id => !document.getElementById(id).textContent.startsWith('Loading')",
+                           arg=status)
+    return page

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from browser import Watched, chromium, screenshot, sign_in, violations
-from claims_pages_world import claims_pages_site
+from claims_pages_world import claims_pages_site, open_as
 from claims_site import Site
 from salus.client import TransactionRejected
 from salus.node.datadir import DataDir
@@ -26,11 +26,7 @@ def world(tmp_path_factory) -> Iterator[tuple[Site, dict[str, str]]]:
 
 
 def open_page(browser, site: Site, who: str, **context) -> Watched:
-    page = sign_in(browser, site.url, DataDir(site.data).keys_dir / f"{who}.key", **context)
-    page.goto(f"{site.url}/ui/pages/patient")
-    page.wait_for_function("() => !document.getElementById('claims-status').textContent"
-                           ".startsWith('Loading')")
-    return page
+    return open_as(browser, site, who, "/ui/pages/patient", "claims-status", **context)
 
 
 def test_the_patient_reads_her_claims_flags_a_phantom_service_and_appeals(world) -> None:

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from browser import Watched, chromium, screenshot, sign_in, violations
-from claims_pages_world import claims_pages_site
+from browser import Watched, chromium, screenshot, violations
+from claims_pages_world import claims_pages_site, open_as
 from claims_site import Site
-from salus.node.datadir import DataDir
 from web_demo import SCREENSHOTS
 
 PAGE = "/ui/pages/claims_requests"
@@ -26,11 +25,7 @@ def world(tmp_path_factory) -> Iterator[tuple[Site, dict[str, str]]]:
 
 
 def open_page(browser, site: Site, who: str, **context) -> Watched:
-    page = sign_in(browser, site.url, DataDir(site.data).keys_dir / f"{who}.key", **context)
-    page.goto(f"{site.url}{PAGE}")
-    page.wait_for_function("() => !document.getElementById('requests-status').textContent"
-                           ".startsWith('Loading')")
-    return page
+    return open_as(browser, site, who, PAGE, "requests-status", **context)
 
 
 def test_a_registrar_reads_the_decisions_appeals_and_hears_the_answer(world) -> None:

@@ -7,14 +7,12 @@ nothing; another payer's officer is refused the queue; the phantom-billing list;
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from browser import Watched, chromium, screenshot, sign_in, violations
-from claims_pages_world import claims_pages_site
+from browser import Watched, chromium, screenshot, violations
+from claims_pages_world import claims_pages_site, open_as
 from claims_site import Site
-from salus.node.datadir import DataDir
 from web_demo import SCREENSHOTS
 
 PAGE = "/ui/pages/claims_review"
@@ -26,17 +24,8 @@ def world(tmp_path_factory) -> Iterator[tuple[Site, dict[str, str]]]:
         yield found
 
 
-def key_file(site: Site, name: str) -> Path:
-    return DataDir(site.data).keys_dir / f"{name}.key"
-
-
 def open_page(browser, site: Site, who: str, **context) -> Watched:
-    page = sign_in(browser, site.url, key_file(site, who), **context)
-    page.goto(f"{site.url}{PAGE}")
-    page.wait_for_selector("#queue-status:not(:empty)")
-    page.wait_for_function("() => !document.getElementById('queue-status').textContent"
-                           ".startsWith('Loading')")
-    return page
+    return open_as(browser, site, who, PAGE, "queue-status", **context)
 
 
 def _ledger_line(site: Site, rid: str) -> dict:

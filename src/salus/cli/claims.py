@@ -119,6 +119,10 @@ def _served_state(client: SalusClient, request: str) -> Any:
     try:
         state = client.claims_request_ledger(request)["state"]
     except SalusError as exc:
+        if exc.status == 403:  # the node does not say whether the request exists
+            fail(f"no request {request} is served to you: either the file is not the "
+                 "document registered (a byte changed?), or you are not its patient, its "
+                 f"provider's staff, its payer's reviewer or an auditor ({exc})")
         if exc.status != 404:
             fail(str(exc))
         state = {}

@@ -141,3 +141,41 @@ def test_no_claim_content_in_the_ledger_file(demo: Seeded) -> None:
         doc = json.loads(Path(shown["file"]).read_text())
         trace = doc["entry"][0]["resource"]["identifier"][0]["value"]
         assert trace.encode() not in ledger
+
+
+def test_the_try_it_block_runs_as_written(demo: Seeded, tmp_path: Path) -> None:
+    """docs/claims.md's "Try it" (the README's claims walkthrough to be), command by
+    command, in a directory whose ``.salus-demo`` is this demo's, as test_readme runs
+    the README's."""
+    import os
+    import sys
+
+    from walkthrough import Shell, blocks, commands
+
+    root = Path(__file__).resolve().parents[1]
+    (block,) = blocks((root / "docs" / "claims.md").read_text(), "Try it")
+    here = tmp_path / "clone"
+    here.mkdir()
+    (here / ".salus-demo").symlink_to(demo.data)
+    (here / ".venv").symlink_to(sys.prefix)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALUS_")}
+    env.update(PYTHONPATH=str(root / "src"), SALUS_NODE=demo.url, HOME=str(tmp_path),
+               COLUMNS="100")
+    steps = [("C=", 0, ()), ("PAID=$(", 0, ()), ("LICENCE=$(", 0, ()),
+             ("eligibility-ivy.json", 0, ("true",)), ("eligibility-kim.json", 0, ("false",)),
+             ("patient-ivy.key", 0, ('"verdict": "same"', '"ok": true')),
+             ("patient-jack.key", 1, ()), ("claims inquire", 0, ('"A1"',)),
+             ("claims metrics", 0, ("acme-health",))]
+    shell = Shell(here, env, tmp_path / "shell")
+    try:
+        cmds = commands(block)
+        assert len(cmds) == len(steps), cmds
+        for command, (needle, code, out) in zip(cmds, steps, strict=True):
+            assert needle in command, (needle, command)
+            ran = shell.run(command)
+            assert ran.code == code, ran
+            for text in out:
+                assert text in ran.stdout, (text, str(ran))
+        assert shell.value("PAID").endswith("claim-paid.json")
+    finally:
+        shell.close()

@@ -106,6 +106,8 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         f"--orderer {genesis.orderer} --node {base}\n"
         f"  .venv/bin/salus education lineage {_did(data, 'dean-ruth')} -k {keys}/dean-ruth.key "
         f"--node {base}\n"
+        f"  .venv/bin/salus claims eligibility {data}/claims-demo/eligibility-ivy.json "
+        f"-k {keys}/office-uma.key --node {base}\n"
         f"  .venv/bin/salus audit --data {data}\n"
         "Stop with Ctrl-C.\n")
     threading.Thread(target=_seed_records_when_ready, args=(base, data, console),

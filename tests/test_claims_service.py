@@ -238,3 +238,54 @@ def test_the_cli_submits_a_bundle_and_verify_reproduces_its_decision(site: Site,
     doc.write_bytes(doc.read_bytes().replace(b"cli-1", b"cli-2"))
     run = CliRunner().invoke(app, ["claims", "verify", str(doc), "--data", str(site.data)])
     assert run.exit_code == 1 and "not the document registered" in run.output
+
+
+# -- verify for whoever holds the claim (GET /v1/claims/requests/{request}/ledger) --------
+def test_the_patient_and_the_provider_verify_a_decision_others_are_refused(
+        site: Site, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+
+    keys = DataDir(site.data).keys_dir
+    doc = tmp_path / "held.json"
+    doc.write_bytes(pb.encode(bundle("ana", tag="held-1", servicedDate="2026-05-04")))
+    assert _post(site, "registrar", "/fhir/Claim/$submit", doc.read_bytes()).status_code == 200
+    rid = hashlib.sha256(doc.read_bytes()).hexdigest()
+
+    def verify(who: str, path=doc) -> object:
+        return CliRunner().invoke(app, ["claims", "verify", str(path), "--key",
+                                        str(keys / f"{who}.key"), "--node", site.url])
+
+    for holder in ("ana", "registrar", "reviewer"):
+        run = verify(holder)
+        assert run.exit_code == 0, (holder, run.output)
+        report = json.loads(run.output)
+        assert report["ok"] and [i["verdict"] for i in report["items"]] == ["same"], holder
+    # what is served is what verify reads, nothing of the document
+    with site.client("ana") as ana:
+        served = ana.claims_request_ledger(rid)
+    recorded = served["state"][f"claims/request/{rid}"]
+    assert set(served["state"]) == {f"claims/request/{rid}",
+                                    f"claims/coverage/{recorded['coverage']}",
+                                    f"claims/rules/{recorded['rules']}"}
+    assert "M-ANA-1" not in json.dumps(served) and "held-1" not in json.dumps(served)
+    # another patient, another provider, a nurse of the provider: refused, the same way
+    # whether or not the request exists
+    missing = "ab" * 32
+    for who in ("ben", "other-registrar", "other-officer", "nurse"):
+        with site.client(who) as c:
+            for request in (rid, missing):
+                with pytest.raises(SalusError) as refused:
+                    c.claims_request_ledger(request)
+                assert (refused.value.status, refused.value.code) == (403, "FORBIDDEN_READ")
+        run = verify(who)
+        assert run.exit_code != 0 and "FORBIDDEN_READ" in run.output, (who, run.output)
+    with site.client("ana") as ana, pytest.raises(SalusError) as refused:
+        ana.claims_request_ledger("not-an-id")
+    assert refused.value.status in (400, 404)
+    # a byte changed: the patient is told it is not the document registered
+    changed = tmp_path / "changed.json"
+    changed.write_bytes(doc.read_bytes().replace(b"held-1", b"held-2"))
+    run = verify("ana", changed)
+    assert run.exit_code == 1 and "not the document registered" in run.output

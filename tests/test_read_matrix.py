@@ -27,6 +27,7 @@ from records_net import RecordsNet, bundle_for, start, stop
 from salus.api import app as api_app
 from salus.api import (
     claims,
+    claims_holders,
     claims_metrics,
     claims_review,
     credentials,
@@ -71,6 +72,9 @@ WRITES = {
     ("POST", "/fhir/Claim/$submit"): "a registrar or clinician of a provider the node hosts "
                                      "(tests/test_claims_service.py)",
     ("POST", "/fhir/Claim/$inquire"): "the same, for its own requests",
+    ("POST", "/fhir/CoverageEligibilityRequest/$submit"):
+        "a registrar or clinician of a provider; records nothing "
+        "(tests/test_claims_eligibility.py)",
 }
 #: Rules only a network peer mounts; their public answers are read without a token by
 #: tests/test_network.py (test_attestations_outlive_their_trimmed_stream_and_a_restart,
@@ -350,6 +354,10 @@ CASES: list[Case] = [
     Case(claims.READ_EOB, get(lambda w: "/fhir/ExplanationOfBenefit",
                               patient=lambda w: w.did("patient")), only("patient", "grantee")),
     Case(claims.READ_QUEUE, get(lambda w: "/v1/claims/queue"), only()),
+    # what verify reads of one request: its holders (none here: no request) and overseers,
+    # who are then told there is none (tests/test_claims_service.py reads a real one)
+    Case(claims_holders.READ_CLAIM_LEDGER,
+         get(lambda w: "/v1/claims/requests/" + "ab" * 32 + "/ledger"), only(*OVERSEE)),
     *[Case(rule, get(lambda w, p=path: p),
            only("grantee", "clinician_without_grant", "other_custodian_staff"))
       for rule, path in ((claims.READ_REQUESTS, "/v1/claims/requests"),

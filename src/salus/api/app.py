@@ -32,6 +32,7 @@ from starlette.background import BackgroundTask
 import salus
 from salus.api import (
     claims,
+    claims_holders,
     claims_metrics,
     claims_review,
     credentials,
@@ -666,6 +667,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     # routes ahead of them cost every one of those requests a failed match per route.
     app.include_router(records.build_router(member))
     app.include_router(claims.build_router(member))  # before the facade's /fhir/{type}
+    app.include_router(claims_holders.build_router(member))  # the same
     app.include_router(fhir.build_router(member))
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))

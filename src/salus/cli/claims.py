@@ -92,12 +92,41 @@ def submit(file: Annotated[Path, typer.Argument(help="A PAS request Bundle (JSON
     run_as(node_url, key, lambda c: c.pas_submit(body), field)
 
 
+@claims_app.command("eligibility")
+def eligibility(file: Annotated[Path, typer.Argument(
+        help="A Bundle: the CoverageEligibilityRequest first, its Patient and Coverage")],
+        key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
+    """POST FILE to CoverageEligibilityRequest/$submit (a provider's registrar or
+    clinician): the CoverageEligibilityResponse, whose insurance[0].inforce says whether
+    the coverage is in force on the servicedDate (or today)."""
+    body = _bytes(file)
+    run_as(node_url, key, lambda c: c.coverage_eligibility(body), field)
+
+
 @claims_app.command("inquire")
 def inquire(file: Annotated[Path, typer.Argument(help="A PAS inquiry Bundle (JSON)")],
             key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """POST FILE to Claim/$inquire: the current ClaimResponse of each matching request."""
     body = _bytes(file)
     run_as(node_url, key, lambda c: c.pas_inquire(body), field)
+
+
+def _served_state(client: SalusClient, request: str) -> Any:
+    """A getter over the ledger values the node serves for ``request`` to whoever holds
+    it (GET /v1/claims/requests/{request}/ledger); an unknown request reads as absent."""
+    from salus.client import SalusError
+
+    try:
+        state = client.claims_request_ledger(request)["state"]
+    except SalusError as exc:
+        if exc.status == 403:  # the node does not say whether the request exists
+            fail(f"no request {request} is served to you: either the file is not the "
+                 "document registered (a byte changed?), or you are not its patient, its "
+                 f"provider's staff, its payer's reviewer or an auditor ({exc})")
+        if exc.status != 404:
+            fail(str(exc))
+        state = {}
+    return state.get
 
 
 def _item(text: str) -> dict[str, Any]:
@@ -142,7 +171,9 @@ def verify(file: Annotated[Path, typer.Argument(help="The claim document: the PA
            data: Annotated[Path | None, typer.Option(
                help="Read the ledger in this data directory (read-only)")] = None,
            key: Annotated[Path | None, typer.Option(
-               "--key", "-k", help="Else read the node's state as this key (an auditor)")] = None,
+               "--key", "-k", help="Else ask the node as this key (the request's patient, "
+                                   "its provider's staff, its payer's reviewers, an auditor)")
+           ] = None,
            licence: Annotated[list[str] | None, typer.Option(
                help="A period the rendering practitioner was licensed: START[:END] (repeat)")
            ] = None,
@@ -170,9 +201,9 @@ def verify(file: Annotated[Path, typer.Argument(help="The claim document: the PA
         get = ledger.state_value
     elif key is not None:
         client = SalusClient(node_url, load_key(key))
-        get = client.state_or_none
+        get = _served_state(client, hashlib.sha256(body).hexdigest())
     else:
-        fail("give --data (a copy of the ledger) or --key (an auditor's key at --node)")
+        fail("give --data (a copy of the ledger) or --key (your key, at --node)")
     try:
         rid = hashlib.sha256(body).hexdigest()
         found = get(request_key(rid))

@@ -31,6 +31,21 @@ class ClaimsClient:
         return self._request("POST", "/fhir/Claim/$inquire", auth=True,  # type: ignore[no-any-return]
                              content=_body(bundle), headers=dict(FHIR_JSON))
 
+    def coverage_eligibility(self: SalusClient, bundle: dict[str, Any] | bytes
+                             ) -> dict[str, Any]:
+        """Is the member's coverage in force (as a provider's registrar or clinician)? A
+        Bundle with the CoverageEligibilityRequest first, its Patient and Coverage: the
+        CoverageEligibilityResponse. A refused Bundle raises SalusError."""
+        return self._request("POST", "/fhir/CoverageEligibilityRequest/$submit",  # type: ignore[no-any-return]
+                             auth=True, content=_body(bundle), headers=dict(FHIR_JSON))
+
+    def claims_request_ledger(self: SalusClient, request: str) -> dict[str, Any]:
+        """What ``salus claims verify`` reads of the ledger for one request (its patient,
+        provider, payer's reviewers, auditors): ``{"request", "height", "state": {key:
+        value}}``."""
+        return self._request("GET", f"/v1/claims/requests/{request}/ledger",  # type: ignore[no-any-return]
+                             auth=True)
+
     def explanations_of_benefit(self: SalusClient, patient: str | None = None) -> dict[str, Any]:
         """A searchset Bundle of the patient's (default: yours) explanations of benefit."""
         return self._request("GET", "/fhir/ExplanationOfBenefit", auth=True,  # type: ignore[no-any-return]

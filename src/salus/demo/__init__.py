@@ -3,7 +3,8 @@
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
 the node, and then writes patients' records, consents and accesses through the API
 (:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
-captures a drug supply chain (:mod:`salus.demo.supply`); later runs reuse all of it.
+captures a drug supply chain (:mod:`salus.demo.supply`) and runs claims and prior
+authorisations (:mod:`salus.demo.claims`); later runs reuse all of it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from salus.client import SalusClient, SalusError
+from salus.demo import claims as demo_claims
 from salus.demo import credentials as demo_credentials
 from salus.demo import records as demo_records
 from salus.demo import supply as demo_supply
@@ -37,6 +39,9 @@ def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
          "issued on an earlier run"),
         ("demo supply chain", demo_supply.seed_once,
          f"packs to scan and ids in {data}/{demo_supply.MARKER}", "captured on an earlier run"),
+        ("demo claims", demo_claims.seed_once,
+         f"member ids, keys and requests in {data}/{demo_claims.MARKER}",
+         "decided on an earlier run"),
     ]
 
 
@@ -101,6 +106,8 @@ def run_demo(data: Path, port: int, console: Console) -> None:
         f"--orderer {genesis.orderer} --node {base}\n"
         f"  .venv/bin/salus education lineage {_did(data, 'dean-ruth')} -k {keys}/dean-ruth.key "
         f"--node {base}\n"
+        f"  .venv/bin/salus claims eligibility {data}/claims-demo/eligibility-ivy.json "
+        f"-k {keys}/office-uma.key --node {base}\n"
         f"  .venv/bin/salus audit --data {data}\n"
         "Stop with Ctrl-C.\n")
     threading.Thread(target=_seed_records_when_ready, args=(base, data, console),

@@ -57,15 +57,12 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from salus.ledger.authority import AnyMember, Patient
 from salus.ledger.codes import Code, Rejected
 from salus.ledger.contract import Context, Contract, method
 from salus.ledger.members import PatientRef
 from salus.ledger.schema import STRICT, array
-from salus.records.contracts.layout import RecordRef, consent_key, record_key
-from salus.records.policy import covers, grant_in_force, grantee_matches
+from salus.records.contracts.layout import RecordRef, record_key
 from salus.rewards.contracts.layout import (
-    ANY_CUSTODIAN,
     EVENT_RECORD_TYPES,
     IN_KIND,
     MAX_CATALOGUE,
@@ -102,7 +99,7 @@ from salus.rewards.contracts.layout import (
     programme_key,
     year_key,
 )
-from salus.rewards.contracts.rules import AWARDER, REVERSER, SponsorStaff
+from salus.rewards.contracts.rules import AWARDER, REVERSER, Anyone, PatientHerself, SponsorStaff
 
 
 class EventTerm(TypedDict):
@@ -203,16 +200,6 @@ def _year(ctx: Context, sponsor: str, patient: str, year: int) -> tuple[str, dic
     return key, ctx.get(key) or {"awarded_cents": 0, "redeemed_cents": 0}
 
 
-def _may_read(ctx: Context, record: dict[str, Any]) -> bool:
-    """Does a consent grant of the record's patient, in force now, cover the record and
-    name the signer (so the sponsor's service may read whether the event happened)?"""
-    consent = ctx.get(consent_key(record["patient"])) or {"grants": {}}
-    assert ctx.member is not None
-    return any(grant_in_force(g, ctx.time) and covers(g, record)
-               and grantee_matches(ctx.get, g["grantee"], ctx.member, ctx.height)
-               for g in consent["grants"].values())
-
-
 class RewardsContract(Contract):
     name = "rewards"
 
@@ -261,13 +248,6 @@ class RewardsContract(Contract):
             raise _conflict("RW5", f"the record's patient is not enrolled in {programme}")
         if doc["height"] < enrolled["height"]:
             raise _conflict("RW5", "the record was registered before its patient enrolled")
-        if doc["custodian"] != sponsor and not (
-                terms["custodians"] == ANY_CUSTODIAN and _may_read(ctx, doc)):
-            raise Rejected(Code.FORBIDDEN, f"RW5: record {record} is held by "
-                           f"{doc['custodian']}, and the programme rewards "
-                           + ("only the sponsor's records" if terms["custodians"] ==
-                              SPONSOR_RECORDS else "others' records only under the patient's "
-                              "consent to the sponsor, which does not cover it"))
         if ctx.get(event_key(sponsor, record)) is not None:
             raise _conflict("RW6", f"{sponsor} already rewarded record {record}")
         value = points * terms["point_cents"]
@@ -326,9 +306,11 @@ class RewardsContract(Contract):
         account["lots"].remove(lot)
         account["balance"] -= taken
         ctx.put(account_key(programme, patient), account)
-        _entry(ctx, terms, patient, n, "reversal", taken, award=award, reason=reason)
+        value = taken * lot["point_cents"]
+        _entry(ctx, terms, patient, n, "reversal", taken, award=award, reason=reason,
+               cents=value)
         ykey, totals = _year(ctx, found["sponsor"], patient, lot["year"])
-        totals["awarded_cents"] -= taken * lot["point_cents"]
+        totals["awarded_cents"] -= value
         ctx.put(ykey, totals)
         found.update(reversed=True)
         ctx.put(award_key(award), found)
@@ -337,7 +319,7 @@ class RewardsContract(Contract):
         return {"award": award, "points": taken, "balance": account["balance"]}
 
     # -- the patient ------------------------------------------------------------------------
-    @method(who=Patient())
+    @method(who=PatientHerself())
     def enrol(self, ctx: Context, programme: ProgrammeRef) -> dict[str, Any]:
         """A patient enrols herself in a programme (RW4)."""
         patient = ctx.member_id
@@ -353,7 +335,7 @@ class RewardsContract(Contract):
         ctx.emit("rewards_enrolled", programme=programme, sponsor=sponsor, patient=patient)
         return {"programme": programme, "enrolled": True}
 
-    @method(who=Patient())
+    @method(who=PatientHerself())
     def leave(self, ctx: Context, programme: ProgrammeRef) -> dict[str, Any]:
         """A patient leaves a programme: no more awards; her points stay hers (RW4)."""
         patient = ctx.member_id
@@ -364,7 +346,7 @@ class RewardsContract(Contract):
         ctx.put(enrolment_key(programme, patient), found)
         return {"programme": programme, "enrolled": False}
 
-    @method(who=Patient())
+    @method(who=PatientHerself(rule="RW8"))
     def redeem(self, ctx: Context, programme: ProgrammeRef, item: ItemId) -> dict[str, Any]:
         """A patient spends her own points on an in-kind catalogue item (RW8)."""
         patient = ctx.member_id
@@ -408,7 +390,7 @@ class RewardsContract(Contract):
                 "balance": account["balance"]}
 
     # -- anyone -----------------------------------------------------------------------------
-    @method(who=AnyMember())
+    @method(who=Anyone())
     def expire(self, ctx: Context, programme: ProgrammeRef, patient: PatientRef
                ) -> dict[str, Any]:
         """Anyone makes a patient's points past their expiry expire (RW9)."""

@@ -242,14 +242,14 @@ class RewardsContract(Contract):
                                    f"record {record} is not one")
         if doc["status"] == "erased":
             raise _conflict("RW5", f"record {record} was erased")
+        if ctx.get(event_key(sponsor, record)) is not None:
+            raise _conflict("RW6", f"{sponsor} already rewarded record {record}")
         patient = doc["patient"]
         enrolled = ctx.get(enrolment_key(programme, patient))
         if enrolled is None or enrolled["status"] != "enrolled":
             raise _conflict("RW5", f"the record's patient is not enrolled in {programme}")
         if doc["height"] < enrolled["height"]:
             raise _conflict("RW5", "the record was registered before its patient enrolled")
-        if ctx.get(event_key(sponsor, record)) is not None:
-            raise _conflict("RW6", f"{sponsor} already rewarded record {record}")
         value = points * terms["point_cents"]
         if value > terms["item_cap_cents"]:  # (RW2 refused such terms; kept as a guard)
             raise _conflict("RW5", f"the award is worth {value} cents, above the item cap")

@@ -461,3 +461,13 @@ def test_statement_and_programme_totals(w: Rewards) -> None:
     text = repr(totals)
     assert w.did("ana") not in text and w.did("ben") not in text and "r-" not in text
     assert w.totals("no-such") is None
+
+
+def test_each_event_and_item_is_named_once(w: Rewards) -> None:
+    kept = {"kind": "appointment_kept", "points": 5}
+    refused(w, w.call("officer", "publish_programme", programme(
+        "twice", events=[kept, {**kept, "points": 1}])), Code.BAD_ARGUMENTS,
+        "RW2: name each rewarded event once")
+    refused(w, w.call("officer", "publish_programme", programme(
+        "twice", catalogue=[CATALOGUE[0], {**CATALOGUE[1], "id": "mug"}])), Code.BAD_ARGUMENTS,
+        "RW3: name each catalogue item once")

@@ -131,15 +131,18 @@ def _conflict(rule: str, reason: str) -> Rejected:
     return Rejected(Code.CONFLICT, f"{rule}: {reason}")
 
 
+def _once(rule: str, values: list[str], what: str) -> None:
+    if len(set(values)) != len(values):
+        raise _bad(rule, f"name each {what} once")
+
+
 def _check_terms(events: list[dict[str, Any]], point_cents: int, item_cap: int,
                  annual_cap: int, catalogue: list[dict[str, Any]]) -> None:
     """RW1-RW3 on a programme's terms."""
     if item_cap > annual_cap:
         raise _bad("RW1", f"the item cap ({item_cap} cents) is above the annual cap "
                           f"({annual_cap} cents)")
-    kinds = [e["kind"] for e in events]
-    if len(set(kinds)) != len(kinds):
-        raise _bad("RW2", "name each rewarded event once")
+    _once("RW2", [e["kind"] for e in events], "rewarded event")
     for event in events:
         if event["kind"] in REFUSED_EVENTS:
             raise _bad("RW2", f"{event['kind']} may not be rewarded: "
@@ -148,9 +151,7 @@ def _check_terms(events: list[dict[str, Any]], point_cents: int, item_cap: int,
         if value > item_cap:
             raise _bad("RW2", f"{event['kind']} is worth {value} cents, above the item cap "
                               f"({item_cap} cents)")
-    ids = [i["id"] for i in catalogue]
-    if len(set(ids)) != len(ids):
-        raise _bad("RW3", "name each catalogue item once")
+    _once("RW3", [i["id"] for i in catalogue], "catalogue item")
     for item in catalogue:
         if item["kind"] in REFUSED_KINDS:
             raise _bad("RW3", f"item {item['id']} is {item['kind']}: "

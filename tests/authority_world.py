@@ -15,6 +15,7 @@ from typing import Any
 
 from claims_world import Claims, approve_pa, build_claims, item
 from conftest import GENESIS_TIME, Chain, ident, make_genesis
+from rewards_world import Rewards, build_rewards, programme
 from salus.identity import Identity
 from salus.ledger.ledger import Ledger
 from salus.ledger.members import member_of_key
@@ -34,6 +35,7 @@ ACTORS = (
     "other_pharmacy_operator", "maker_admin",
     "payer_officer", "payer_reviewer", "other_payer_officer", "payer_admin",
     "other_provider_registrar",
+    "sponsor_officer", "sponsor_service", "other_sponsor_officer", "other_sponsor_service",
 )
 #: The claims world's actors (claims_world.build_claims) as the matrix names them.
 CLAIMS_ACTORS = {"officer": "payer_officer", "reviewer": "payer_reviewer",
@@ -41,6 +43,12 @@ CLAIMS_ACTORS = {"officer": "payer_officer", "reviewer": "payer_reviewer",
                  "other_registrar": "other_provider_registrar", "registrar": "registrar",
                  "clinician": "clinician_with_grant", "gateway": "own_gateway",
                  "ana": "patient", "ben": "other_patient"}
+#: The rewards world's actors (rewards_world.build_rewards) as the matrix names them: St
+#: Mary's is the sponsor, Riverside the other one.
+REWARDS_ACTORS = {"officer": "sponsor_officer", "service": "sponsor_service",
+                  "other_officer": "other_sponsor_officer",
+                  "other_service": "other_sponsor_service", "gateway": "own_gateway",
+                  "clinician": "clinician_with_grant", "ana": "patient", "ben": "other_patient"}
 #: The supply chain's actors: a supply operator of each organisation of supply_world, and
 #: pharmaco's admin (who holds no supply role).
 SUPPLY_OPERATORS = {"pharmaco": "maker_operator", "genericco": "other_maker_operator",
@@ -85,6 +93,11 @@ class World:
     open_claim: str = ""
     denied_claim: str = ""
     decided_claim: str = ""
+    rewards: Rewards | None = None
+    #: Rewards: an award of St Mary's programme to the patient (5 points, hers to spend),
+    #: and a kept appointment of hers registered and not rewarded yet.
+    award: str = ""
+    unrewarded: str = ""
 
     def did(self, actor: str) -> str:
         return self.key[actor].did
@@ -151,7 +164,19 @@ def build_world(chain: Chain) -> World:
     assert logged.header.height > 0
     _build_supply(w)
     _build_claims(w)
+    _build_rewards(w)
     return w
+
+
+def _build_rewards(w: World) -> None:
+    assert w.claims is not None
+    keys = {actor: w.key[matrix] for actor, matrix in REWARDS_ACTORS.items()}
+    keys.update(riverside_admin=w.claims.key["riverside_admin"], acme_admin=w.key["payer_admin"])
+    r = w.rewards = build_rewards(w.chain, keys)
+    r.ok(r.call("officer", "publish_programme", programme("stm-matrix")))
+    (out,) = r.ok(r.award(r.record("ana")))
+    w.award = out["award"]
+    w.unrewarded = r.record("ana")
 
 
 def _build_claims(w: World) -> None:

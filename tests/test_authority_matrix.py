@@ -33,6 +33,7 @@ from authority_world import (
 )
 from claims_world import item, member_hash, table
 from conftest import ident
+from rewards_world import programme
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable
 from salus.node.contracts import registry
@@ -45,6 +46,8 @@ PATIENTS = ["patient", "other_patient"]
 PROVIDER_STAFF = ["registrar", "clinician_with_grant", "clinician_without_grant"]
 #: The payer's claims officer and medical reviewer: who decides its requests.
 PAYER_DECIDERS = ["payer_officer", "payer_reviewer"]
+#: Who at St Mary's (the sponsor) publishes programmes and reverses its awards.
+SPONSOR_OFFICERS = ["sponsor_officer", "target_org_admin"]
 
 Args = Callable[[World], dict[str, Any]]
 #: (case, contract, method, args, {actor: VALID | ADMITTED}); everyone else is refused.
@@ -243,6 +246,27 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
     ("record the payment of the decided claim", "claims", "record_payment",
      lambda w: {"claim": w.decided_claim, "paid_cents": 10_000, "patient_cents": 2_000,
                 "remittance": "ab" * 32}, {"payer_officer": VALID}),
+    ("publish a new rewards programme", "rewards", "publish_programme",
+     lambda w: programme("matrix-new"),
+     dict.fromkeys([*SPONSOR_OFFICERS, "other_sponsor_officer", "payer_admin"], VALID)),
+    ("revise St Mary's rewards programme", "rewards", "publish_programme",
+     lambda w: programme("stm-keep", expiry_days=60), dict.fromkeys(SPONSOR_OFFICERS, VALID)),
+    ("enrol in St Mary's second programme", "rewards", "enrol",
+     lambda w: {"programme": "stm-matrix"}, dict.fromkeys(PATIENTS, VALID)),
+    ("leave St Mary's programme", "rewards", "leave",
+     lambda w: {"programme": "stm-keep"}, dict.fromkeys(PATIENTS, VALID)),
+    ("award the patient's kept appointment", "rewards", "award",
+     lambda w: {"programme": "stm-keep", "event": "appointment_kept", "record": w.unrewarded},
+     {"sponsor_service": VALID}),
+    ("redeem parking in St Mary's programme", "rewards", "redeem",
+     lambda w: {"programme": "stm-keep", "item": "parking"},
+     {"patient": VALID, "other_patient": ADMITTED}),  # he has no points
+    ("expire the patient's points", "rewards", "expire",
+     lambda w: {"programme": "stm-keep", "patient": w.did("patient")},
+     dict.fromkeys(MEMBERS, ADMITTED)),  # none is due: refused on its merits
+    ("reverse St Mary's award to the patient", "rewards", "reverse",
+     lambda w: {"award": w.award, "reason": "entered_in_error"},
+     dict.fromkeys([*SPONSOR_OFFICERS, "sponsor_service"], VALID)),
 ]
 
 

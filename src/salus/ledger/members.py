@@ -32,7 +32,7 @@ ROLES = frozenset(
         "admin", "clinician", "emergency_clinician", "nurse", "registrar", "pharmacist",
         "lab_technician", "claims_officer", "auditor", "researcher", "privacy_officer",
         "issuer", "assessor", "educator", "learner", "supply_operator", "gateway",
-        "medical_reviewer",
+        "medical_reviewer", "rewards_officer", "rewards_service",
     }
 )
 PATIENT_ROLE = "patient"

@@ -101,6 +101,9 @@ REQUIRED: dict[str, tuple[Binding, ...]] = {
     "ImagingStudy": (
         Binding("status", _codes("registered available cancelled entered-in-error unknown")),
     ),
+    "QuestionnaireResponse": (
+        Binding("status", _codes("in-progress completed amended entered-in-error stopped")),
+    ),
 }
 
 

@@ -23,11 +23,12 @@ import re
 
 from salus.ledger.schema import one_of, reference, text
 
-#: FHIR resource types a custodian may register (Binary carries large attachments).
+#: FHIR resource types a custodian may register (Binary carries large attachments;
+#: QuestionnaireResponse is a completed survey, what rewards programmes count: issue 18).
 RESOURCE_TYPES = frozenset({
     "Patient", "Encounter", "Observation", "Condition", "AllergyIntolerance",
     "MedicationRequest", "MedicationStatement", "Immunization", "Procedure",
-    "DiagnosticReport", "DocumentReference", "ImagingStudy", "Binary",
+    "DiagnosticReport", "DocumentReference", "ImagingStudy", "QuestionnaireResponse", "Binary",
 })
 #: HL7 v3 ActReason purposes of use (the subset health data sharing needs).
 PURPOSES = frozenset({"TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "PATRQT"})

@@ -19,7 +19,8 @@ export const RESOURCE_TYPES = [
   ["Immunization", "Immunisations"], ["Encounter", "Visits and stays"],
   ["Observation", "Observations and results"], ["Procedure", "Procedures"],
   ["DiagnosticReport", "Reports"], ["DocumentReference", "Documents"],
-  ["ImagingStudy", "Imaging"], ["Binary", "Attachments"], ["Patient", "My details"],
+  ["ImagingStudy", "Imaging"], ["QuestionnaireResponse", "Questionnaires"],
+  ["Binary", "Attachments"], ["Patient", "My details"],
 ];
 // Roles a patient is likely to grant to (salus.ledger.members.ROLES).
 const ROLES = [

@@ -16,7 +16,8 @@ export const GROUPS = [
   ["encounters", "Encounters", ["Encounter"]],
   ["observations", "Observations", ["Observation"]],
   ["other", "Procedures, reports and documents",
-   ["Procedure", "DiagnosticReport", "DocumentReference", "ImagingStudy", "Binary"]],
+   ["Procedure", "DiagnosticReport", "DocumentReference", "ImagingStudy",
+    "QuestionnaireResponse", "Binary"]],
 ];
 
 // HL7 v3 ActCode encounter classes, in words.

@@ -50,11 +50,12 @@ def rules_publish(file: Annotated[Path, typer.Argument(help="A rule table (JSON)
 
 
 @rules_app.command("show")
-def rules_show(payer: str, key: KeyOpt, version: Annotated[str | None, typer.Option(
+def rules_show(payer: str, version: Annotated[str | None, typer.Option(
         help="A version (its SHA-256); default: the current one")] = None,
         node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
-    """A payer's current rule set, or any past version."""
-    run_as(node_url, key, lambda c: c.rules(payer, version), field)
+    """A payer's current rule set, or any past version, with every version it made
+    current (public: no key needed)."""
+    run_as(node_url, None, lambda c: c.rules(payer, version), field)
 
 
 @coverage_app.command("record")

@@ -71,12 +71,13 @@ def load_key(path: Path) -> Identity:
         fail(str(exc))
 
 
-def run_as(node_url: str, key: Path, action: Callable[[SalusClient], Any],
+def run_as(node_url: str, key: Path | None, action: Callable[[SalusClient], Any],
            field: str | None = None) -> None:
-    """Run ``action`` with a client signing as ``key``; print its result (or its ``field``),
+    """Run ``action`` with a client signing as ``key`` (None: an anonymous client, for
+    what is public); print its result (or its ``field``),
     or the node's code and reason: exit 2 when the ledger refused the transaction, 1 for
     any other failure."""
-    with SalusClient(node_url, load_key(key)) as client:
+    with SalusClient(node_url, None if key is None else load_key(key)) as client:
         try:
             result = action(client)
         except TransactionRejected as exc:

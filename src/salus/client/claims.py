@@ -72,10 +72,10 @@ class ClaimsClient:
         return self.call("claims", "publish_rules", {"table": table}).output  # type: ignore[no-any-return]
 
     def rules(self: SalusClient, payer: str, version: str | None = None) -> dict[str, Any]:
-        """A payer's current rule set, or any version of it."""
-        if version is None:
-            version = self.state(f"claims/rules-current/{payer}")["version"]
-        return self.state(f"claims/rules/{version}")  # type: ignore[no-any-return]
+        """A payer's current rule set, or any version of it, with what a decision under
+        each rule may be and every version the payer made current (public: no token)."""
+        params = {"payer": payer} | ({} if version is None else {"version": version})
+        return self._request("GET", "/v1/claims/rules", params=params)  # type: ignore[no-any-return]
 
     def record_coverage(self: SalusClient, args: dict[str, Any]) -> dict[str, Any]:
         return self.call("claims", "record_coverage", args).output  # type: ignore[no-any-return]

@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from claims_site import PAYER, Site, claims_site, site_table
 from typer.testing import CliRunner
 
+from claims_site import PAYER, Site, claims_site, site_table
 from salus.claims.rules import version
 from salus.cli.main import app
 from salus.client import SalusClient

@@ -39,6 +39,7 @@ from salus.api import (
     network,
     openapi_doc,
     records,
+    rewards_awards,
     scopes,
     supply,
     supply_impact,
@@ -76,7 +77,9 @@ from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
+from salus.records.custodian import Custodian
 from salus.records.gateway import Gateway
+from salus.rewards.service import RewardsService
 from salus.supply.service import SupplyService
 from salus.web import routes as web_routes
 
@@ -185,7 +188,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                context_max_age: float = 1.0, peer: Peer | None = None,
                rate_limits: RateLimits | None = None,
                open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None,
-               responder_gln: str | None = None) -> FastAPI:
+               responder_gln: str | None = None,
+               open_rewards: Callable[[Node, Callable[[str], Custodian | None]],
+                                      Awaitable[RewardsService]] | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
@@ -194,7 +199,10 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     capture and query routes.
 
     ``responder_gln``: the GLN this node answers pack verifications under (LMS
-    ``responderGLN``; None if the operator configured none)."""
+    ``responderGLN``; None if the operator configured none).
+
+    ``open_rewards`` (called once the node has caught up, with a lookup of the records
+    custodians the gateway hosts) starts the sponsors' rewards services."""
     ledger = node.ledger
     # One transaction's body: twice the base64 of the largest transaction, so that one a
     # little over the limit is still refused by admission with its receipt (TOO_LARGE).
@@ -209,6 +217,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
             await node.start()
         opening: asyncio.Task[None] | None = None
         supplying: asyncio.Task[None] | None = None
+        rewarding: asyncio.Task[None] | None = None
         try:
             if open_gateway is not None:
                 if node.caught_up:
@@ -228,15 +237,23 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                                                     "it has")
                     supplying = asyncio.create_task(
                         _open_service(open_supply, "supply", "supply service"))
+            if open_rewards is not None:
+                rewarding = asyncio.create_task(_open_service(
+                    lambda running: open_rewards(running, _custodian), "rewards",
+                    "rewards service"))
+                if node.caught_up:
+                    await rewarding
             yield
         finally:
-            for task in (opening, supplying):
+            for task in (opening, supplying, rewarding):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             if app.state.supply is not None:
                 app.state.supply.close()
+            if app.state.rewards is not None:
+                await app.state.rewards.stop()
             if app.state.gateway is not None:
                 await app.state.gateway.stop()
             if manage_node:
@@ -251,13 +268,19 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         or the reason it could not open in ``<prefix>_unavailable``, reported on every
         request to it (not fatal to the peer)."""
         await node.wait_caught_up()
-        unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable"}[name]
+        unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable",
+                       "rewards": "rewards_unavailable"}[name]
         try:
             setattr(app.state, name, await opener(node))
             setattr(app.state, unavailable, None)
         except Exception as exc:
             log.error("the %s could not open: %s", what, exc)
             setattr(app.state, unavailable, f"the {what} could not open: {exc}")
+
+    def _custodian(org: str) -> Custodian | None:
+        """The records custodian (vault) this node's gateway hosts for ``org``."""
+        gateway = app.state.gateway
+        return None if gateway is None else gateway.custodians.get(org)
 
     # FastAPI's OpenTelemetry hook is off: Salus exports Prometheus metrics (/metrics) and
     # configures no OpenTelemetry provider, yet the hook asked OpenTelemetry whether one
@@ -274,6 +297,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.state.records_unavailable = None
     app.state.supply = None
     app.state.supply_unavailable = "this node does not run the supply application"
+    app.state.rewards = None
+    app.state.rewards_unavailable = "this node does not run the rewards service"
     app.state.tokens = tokens
     app.state.rate_limiter = limiter
 
@@ -646,6 +671,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(credentials.build_router(ledger, context_max_age))
     app.include_router(education.build_router(ledger))
     app.include_router(supply.build_router(member))
+    app.include_router(rewards_awards.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))
     verification.install(app, ledger, limiter, responder_gln)

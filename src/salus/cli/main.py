@@ -152,6 +152,10 @@ def node(
         help="Run the supply application's capture service (EPCIS capture and queries) for "
              "every manufacturer, distributor, pharmacy and hospital whose key is in "
              "DATA/keys")] = True,
+    rewards: Annotated[bool, typer.Option(
+        help="Run the rewards service (awards for kept appointments and completed surveys) "
+             "for every hospital and insurer with a published programme whose key is in "
+             "DATA/keys")] = True,
     network: Annotated[Path | None, typer.Option(
         help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
              "(block settings then come from that file)")] = None,
@@ -206,6 +210,7 @@ def node(
                             table_size=rate_limit_table_size)
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, supply_orgs=None if supply else (),
+                            rewards_orgs=None if rewards else (),
                             network=network, rate_limits=limits,
                             trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url,
                             responder_gln=responder_gln)

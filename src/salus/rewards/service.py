@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,12 @@ class Sponsor:
 
 class RewardsService:
     def __init__(self, node: Node, sponsors: dict[str, Sponsor],
-                 clock: Callable[[], int] = wall_clock_ms) -> None:
+                 clock: Callable[[], int] = wall_clock_ms,
+                 adopt: Callable[[str], Awaitable[Sponsor | None]] | None = None) -> None:
+        """``adopt(org)``: the sponsor ``org`` set up (its key enrolled) when it publishes
+        its first programme, or None if this node does not act for it."""
         self.node = node
+        self.adopt = adopt
         self.ledger = node.ledger
         self.sponsors = sponsors
         self.clock = clock
@@ -135,6 +139,8 @@ class RewardsService:
                               if e["kind"] == "record_registered"]
                 republished = {e["sponsor"] for r in block.results for e in r.events or []
                                if e["kind"] == "rewards_programme_published"}
+                for org in sorted(republished - set(self.sponsors)):
+                    await self._adopt(org)
                 for sponsor in self.sponsors.values():
                     records = registered
                     if sponsor.org in republished:  # new terms may reward what was not
@@ -146,6 +152,18 @@ class RewardsService:
                                       block.header.height)
         finally:
             self.node.unsubscribe_blocks(queue)
+
+    async def _adopt(self, org: str) -> None:
+        if self.adopt is None:
+            return
+        try:
+            sponsor = await self.adopt(org)
+        except Exception as exc:  # e.g. no admin key to enrol the service key with
+            log.error("rewards %s: the service could not start: %s", org, exc)
+            return
+        if sponsor is not None:
+            self.sponsors[org] = sponsor
+            log.info("rewards %s: the service started (first programme published)", org)
 
     # -- deciding ------------------------------------------------------------------------
     def backlog(self, sponsor: Sponsor) -> list[str]:
@@ -167,7 +185,7 @@ class RewardsService:
 
     def verdict(self, sponsor: Sponsor, record: str, programme: str | None = None) -> Verdict:
         return decide(self.ledger.state_value, self.ledger.store.state_items, sponsor.org,
-                      record, self.ledger.sth().time, sponsor.read_event, programme)
+                      record, self.ledger.head.time, sponsor.read_event, programme)
 
     async def _decide_all(self, sponsor: Sponsor, records: list[str], *, quiet: bool) -> None:
         """Decide each record; sign every award first, then wait for them all."""
@@ -263,22 +281,27 @@ async def open_rewards(node: Node, datadir: DataDir,
     """The rewards service of the sponsors this node hosts (``orgs``, default every hosted
     sponsor with a published programme), started. ``custodian_of(org)``: the records
     custodian (vault) the node hosts for ``org``, looked up when a record is read."""
-    now = wall_clock_ms()
+    async def sponsor(org: str) -> Sponsor:
+        admin_file = admin_key_path(datadir, org)
+        admin = Identity.load(admin_file) if admin_file.exists() else None
+        key = await service_key(node, rewards_key_path(datadir, org), org, SERVICE_ROLE,
+                                admin, wall_clock_ms())
+        return Sponsor(org, key, LedgerWriter(node, key), VaultReader(org, custodian_of),
+                       Decisions(decisions_path(datadir, org)))
+
+    async def adopt(org: str) -> Sponsor | None:
+        hosted_here = hosted(node, datadir, SPONSOR_TYPES, rewards_key_path)
+        return await sponsor(org) if org in hosted_here and orgs is None else None
+
     sponsors: dict[str, Sponsor] = {}
     try:
         for org in hosted_orgs(node, datadir) if orgs is None else orgs:
-            admin_file = admin_key_path(datadir, org)
-            admin = Identity.load(admin_file) if admin_file.exists() else None
-            key = await service_key(node, rewards_key_path(datadir, org), org, SERVICE_ROLE,
-                                    admin, now)
-            sponsors[org] = Sponsor(org, key, LedgerWriter(node, key),
-                                    VaultReader(org, custodian_of),
-                                    Decisions(decisions_path(datadir, org)))
+            sponsors[org] = await sponsor(org)
     except Exception:
-        for sponsor in sponsors.values():
-            sponsor.decisions.close()
+        for found in sponsors.values():
+            found.decisions.close()
         raise
-    service = RewardsService(node, sponsors)
+    service = RewardsService(node, sponsors, adopt=adopt)
     await service.start()
     return service
 

@@ -169,19 +169,19 @@ def test_awards_by_record_id_refuse_whoever_is_not_the_sponsors_officer(world: W
     # A patient, a clinician, another sponsor's officer (for this sponsor's programme).
     for who in ("ana", "cat", "dr-adams"):
         resp = w.post(who, {"record": record})
-        assert (resp.status_code, resp.json()["code"]) == (403, "FORBIDDEN"), who
+        assert (resp.status_code, resp.json()["error"]["code"]) == (403, "FORBIDDEN"), who
     resp = w.post("north-admin", {"record": record, "programme": "stm-keep"})
-    assert (resp.status_code, resp.json()["code"]) == (403, "FORBIDDEN")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (403, "FORBIDDEN")
     # North's own service: cat is not enrolled in North's programme.
     resp = w.post("north-admin", {"record": record})
-    assert (resp.status_code, resp.json()["code"]) == (409, "NOT_ENROLLED")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (409, "NOT_ENROLLED")
     # Enrolled with North, a St Mary's record is still not North's to reward.
     with w.net.client("cat") as c:
         c.call("rewards", "enrol", {"programme": "north-keep"})
     w.ingest("cat-kept-2", "cat", encounter("e-11", "finished"))
     w.settled()
     resp = w.post("north-admin", {"record": w.records["cat-kept-2"]})
-    assert (resp.status_code, resp.json()["code"]) == (409, "NOT_HELD")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (409, "NOT_HELD")
     # A patient signing an award herself: the contract drops it (FORBIDDEN, RW5).
     with w.net.client("cat") as c, pytest.raises(TransactionRejected) as refused:
         c.call("rewards", "award", {"programme": "stm-keep", "event": "appointment_kept",
@@ -198,15 +198,15 @@ def test_awards_by_record_id_refuse_what_the_service_would_not_reward(world: Wor
              "not-enrolled": "NOT_ENROLLED", "unfinished-survey": "NOT_KEPT"}
     for name, code in cases.items():
         resp = w.post("st-mary-admin", {"record": w.records[name]})
-        assert (resp.status_code, resp.json()["code"]) == (409, code), name
+        assert (resp.status_code, resp.json()["error"]["code"]) == (409, code), name
     resp = w.post("st-mary-admin", {"record": "r-" + "0" * 32})
-    assert (resp.status_code, resp.json()["code"]) == (404, "UNKNOWN_RECORD")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "UNKNOWN_RECORD")
     for bad in ({"record": "Encounter/e-1"}, {"record": w.records["kept"], "extra": 1},
                 {"record": w.records["kept"], "programme": "NOT A PROGRAMME"}, {}):
         assert w.post("st-mary-admin", bad).status_code == 422, bad
     assert w.post("st-mary-admin", b'{"record": "' + b"r" * 5000 + b'"}').status_code == 413
     resp = w.post("st-mary-admin", {"record": w.records["kept"], "programme": "nope"})
-    assert (resp.status_code, resp.json()["code"]) == (404, "NOT_FOUND")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "NOT_FOUND")
     assert len(w.awards_of("ana")) == 3  # nothing changed
     with SalusClient(w.net.url) as anonymous:
         assert anonymous._http.post("/v1/rewards/awards", json={}).status_code == 401
@@ -222,7 +222,7 @@ def test_an_officers_award_by_record_id_is_made_once(world: World) -> None:
         assert resp.json()["points"] == 3 and resp.json()["event"] == "survey_completed"
         assert w.get(event_key("st-mary", record))["award"] == resp.json()["tx_id"]
     else:
-        assert resp.json()["code"] == "ALREADY_AWARDED"
+        assert resp.json()["error"]["code"] == "ALREADY_AWARDED"
     assert [a["record"] for a in w.awards_of("ana")].count(record) == 1
 
 

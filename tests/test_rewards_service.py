@@ -18,6 +18,7 @@ from records_net import RecordsNet, phi_in, start, stop
 from salus.client import SalusClient, TransactionRejected
 from salus.rewards.contracts.layout import event_key
 from salus.rewards.service import RewardsService
+from servers import node_server
 
 CATALOGUE = [{"id": "mug", "code": "MUG-STMARY", "points": 10, "retail_cents": 800,
               "kind": "merchandise"}]
@@ -234,3 +235,59 @@ def test_no_health_information_reaches_the_ledger(world: World) -> None:
     blobs += [p.read_bytes() for p in (Path(data) / "rewards").glob("*")]
     assert blobs
     assert phi_in(blobs, MARKS) == []
+
+
+def test_catch_up_after_a_restart_awards_what_was_missed_and_nothing_twice(tmp_path: Path
+                                                                           ) -> None:
+    data = tmp_path / "node"
+    net, server, node = start(data)
+    try:
+        w = World(net)
+        net.patient("ana")
+        with net.client("st-mary-admin") as c:
+            c.call("rewards", "publish_programme", programme("stm-keep"))
+        wait_for(lambda: "st-mary" in w.service.sponsors)
+        with net.client("ana") as c:
+            c.call("rewards", "enrol", {"programme": "stm-keep"})
+        w.ingest("first", "ana", encounter("e-1", "finished"))
+        w.settled()
+        assert w.awarded("st-mary", "first")
+    finally:
+        stop(server, node)
+
+    def serve(**config: Any) -> tuple[World, Any, Any]:
+        server, node = node_server(data, block_max_wait_ms=5, **config)
+        server.__enter__()
+        return World(RecordsNet(data, server.url, server.app, net.people)), server, node
+
+    off, server, node = serve(rewards_orgs=())  # `salus node --no-rewards`
+    try:
+        assert off.net.app.state.rewards is None  # type: ignore[attr-defined]
+        off.records = w.records
+        off.ingest("missed", "ana", encounter("e-2", "finished"))
+        off.ingest("missed-survey", "ana", survey("q-1", "completed"))
+        off.ingest("missed-cancelled", "ana", encounter("e-3", "cancelled"))
+        resp = off.post("st-mary-admin", {"record": off.records["missed"]})
+        assert (resp.status_code, resp.json()["error"]["code"]) == (503, "REWARDS_UNAVAILABLE")
+        assert not off.awarded("st-mary", "missed")
+    finally:
+        stop(server, node)
+
+    service_key = None
+    for restart in range(2):
+        on, server, node = serve()
+        try:
+            on.records = off.records
+            on.settled()
+            assert [on.awarded("st-mary", n) for n in
+                    ("first", "missed", "missed-survey", "missed-cancelled")] == \
+                [True, True, True, False]
+            assert len(on.awards_of("ana")) == 3
+            assert on.decided("st-mary", "missed-cancelled") == "NOT_KEPT"
+            did = on.service.sponsors["st-mary"].key.did
+            nonce = on.get(f"nonce/{did}")
+            if restart:  # the second restart signs nothing: everything was decided
+                assert nonce == service_key
+            service_key = nonce
+        finally:
+            stop(server, node)

@@ -27,6 +27,7 @@ from salus.cli.members import members_app
 from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
 from salus.cli.recovery import recovery_app
+from salus.cli.rewards import rewards_app
 from salus.cli.supply import supply_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
@@ -64,6 +65,7 @@ app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
+app.add_typer(rewards_app, name="rewards")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

@@ -5,6 +5,7 @@ record the service would not reward; no health information in its logs or the le
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -291,3 +292,50 @@ def test_catch_up_after_a_restart_awards_what_was_missed_and_nothing_twice(tmp_p
             service_key = nonce
         finally:
             stop(server, node)
+
+
+def test_the_cli_publishes_enrols_awards_redeems_and_reverses(world: World,
+                                                             tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+
+    runner = CliRunner()
+    keys = {}
+    for name in ("st-mary-admin", "dan", "cat"):
+        if name == "dan":
+            world.net.patient("dan")
+        keys[name] = tmp_path / f"{name}.key"
+        world.net.people[name].save(keys[name])
+
+    def salus(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, [*args, "--node", world.net.url])
+        return result.exit_code, result.output
+
+    terms = tmp_path / "terms.json"
+    terms.write_text(json.dumps(programme("stm-cli", events=[
+        {"kind": "appointment_kept", "points": 10}])))
+    code, out = salus("rewards", "programme", "publish", str(terms), "-k", str(keys["st-mary-admin"]))
+    assert code == 0 and json.loads(out)["version"] == 1, out
+    cash = tmp_path / "cash.json"
+    cash.write_text(json.dumps(programme("stm-cash", catalogue=[
+        {"id": "cash", "code": "CASH", "points": 10, "retail_cents": 500, "kind": "cash"}])))
+    code, out = salus("rewards", "programme", "publish", str(cash), "-k", str(keys["st-mary-admin"]))
+    assert code == 2 and "BAD_ARGUMENTS" in out and "RW3" in out
+    code, out = salus("rewards", "enrol", "stm-cli", "-k", str(keys["dan"]))
+    assert code == 0 and json.loads(out)["enrolled"] is True, out
+    record = world.ingest("dan-kept", "dan", encounter("e-20", "finished"))
+    world.settled()
+    assert world.awarded("st-mary", "dan-kept")
+    code, out = salus("rewards", "award", record, "-k", str(keys["st-mary-admin"]))
+    assert code == 1 and "ALREADY_AWARDED" in out
+    code, out = salus("rewards", "award", record, "-k", str(keys["dan"]))
+    assert code == 1 and "FORBIDDEN" in out
+    code, out = salus("rewards", "redeem", "stm-cli", "mug", "-k", str(keys["dan"]))
+    assert code == 0 and json.loads(out)["balance"] == 0, out
+    award = world.get(event_key("st-mary", record))["award"]
+    code, out = salus("rewards", "reverse", award, "--reason", "entered_in_error", "-k",
+                      str(keys["dan"]))
+    assert code == 2 and "FORBIDDEN" in out  # a patient reverses nothing
+    code, out = salus("rewards", "expire", "stm-cli", world.net.did("dan"), "-k", str(keys["cat"]))
+    assert code == 2 and "CONFLICT" in out  # nothing is past its expiry

@@ -43,6 +43,7 @@ from salus.api import (
     network,
     openapi_doc,
     records,
+    rewards_awards,
     scopes,
     supply,
     supply_impact,
@@ -81,7 +82,9 @@ from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
+from salus.records.custodian import Custodian
 from salus.records.gateway import Gateway
+from salus.rewards.service import RewardsService
 from salus.supply.service import SupplyService
 from salus.web import routes as web_routes
 
@@ -191,7 +194,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                rate_limits: RateLimits | None = None,
                open_supply: Callable[[Node], Awaitable[SupplyService]] | None = None,
                responder_gln: str | None = None,
-               open_claims: Callable[[Node], Awaitable[ClaimsService]] | None = None) -> FastAPI:
+               open_claims: Callable[[Node], Awaitable[ClaimsService]] | None = None,
+               open_rewards: Callable[[Node, Callable[[str], Custodian | None]],
+                                      Awaitable[RewardsService]] | None = None) -> FastAPI:
     """The node's API. ``open_gateway`` (called once the node runs) enables the records
     application: its REST routes and the FHIR facade. ``peer`` makes it a network peer's
     API: k-of-n receipts and the ``/v1/network`` endpoints. ``rate_limits``: the budgets
@@ -203,7 +208,10 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     (``Claim/$submit`` and the claims reads).
 
     ``responder_gln``: the GLN this node answers pack verifications under (LMS
-    ``responderGLN``; None if the operator configured none)."""
+    ``responderGLN``; None if the operator configured none).
+
+    ``open_rewards`` (called once the node has caught up, with a lookup of the records
+    custodians the gateway hosts) starts the sponsors' rewards services."""
     ledger = node.ledger
     # One transaction's body: twice the base64 of the largest transaction, so that one a
     # little over the limit is still refused by admission with its receipt (TOO_LARGE).
@@ -219,6 +227,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         opening: asyncio.Task[None] | None = None
         supplying: asyncio.Task[None] | None = None
         claiming: asyncio.Task[None] | None = None
+        rewarding: asyncio.Task[None] | None = None
         try:
             if open_gateway is not None:
                 if node.caught_up:
@@ -247,9 +256,15 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                                                     "it has")
                     claiming = asyncio.create_task(
                         _open_service(open_claims, "claims", "claims service"))
+            if open_rewards is not None:
+                rewarding = asyncio.create_task(_open_service(
+                    lambda running: open_rewards(running, _custodian), "rewards",
+                    "rewards service"))
+                if node.caught_up:
+                    await rewarding
             yield
         finally:
-            for task in (opening, supplying, claiming):
+            for task in (opening, supplying, claiming, rewarding):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -258,6 +273,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 app.state.supply.close()
             if app.state.claims is not None:
                 app.state.claims.close()
+            if app.state.rewards is not None:
+                await app.state.rewards.stop()
             if app.state.gateway is not None:
                 await app.state.gateway.stop()
             if manage_node:
@@ -273,13 +290,19 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         request to it (not fatal to the peer)."""
         await node.wait_caught_up()
         unavailable = {"gateway": "records_unavailable", "supply": "supply_unavailable",
-                       "claims": "claims_unavailable"}[name]
+                       "claims": "claims_unavailable",
+                       "rewards": "rewards_unavailable"}[name]
         try:
             setattr(app.state, name, await opener(node))
             setattr(app.state, unavailable, None)
         except Exception as exc:
             log.error("the %s could not open: %s", what, exc)
             setattr(app.state, unavailable, f"the {what} could not open: {exc}")
+
+    def _custodian(org: str) -> Custodian | None:
+        """The records custodian (vault) this node's gateway hosts for ``org``."""
+        gateway = app.state.gateway
+        return None if gateway is None else gateway.custodians.get(org)
 
     # FastAPI's OpenTelemetry hook is off: Salus exports Prometheus metrics (/metrics) and
     # configures no OpenTelemetry provider, yet the hook asked OpenTelemetry whether one
@@ -298,6 +321,8 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.state.supply_unavailable = "this node does not run the supply application"
     app.state.claims = None
     app.state.claims_unavailable = "this node does not run the claims services"
+    app.state.rewards = None
+    app.state.rewards_unavailable = "this node does not run the rewards service"
     app.state.tokens = tokens
     app.state.rate_limiter = limiter
 
@@ -674,6 +699,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(claims_metrics.build_router(ledger))
     app.include_router(claims_review.build_router())
     app.include_router(supply.build_router(member))
+    app.include_router(rewards_awards.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))
     verification.install(app, ledger, limiter, responder_gln)

@@ -29,6 +29,7 @@ from salus.cli.members import members_app
 from salus.cli.network import ledger_app, network_app
 from salus.cli.records import access_app, consent_app, records_app
 from salus.cli.recovery import recovery_app
+from salus.cli.rewards import rewards_app
 from salus.cli.supply import supply_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
@@ -68,6 +69,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
 claims_metrics.register(claims_app)
 app.add_typer(claims_app, name="claims")
+app.add_typer(rewards_app, name="rewards")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)
@@ -160,6 +162,10 @@ def node(
         help="Run the claims services (PAS Claim/$submit, the review queue, explanations "
              "of benefit) for every insurer, hospital, lab and pharmacy whose key is in "
              "DATA/keys, when an insurer's is")] = True,
+    rewards: Annotated[bool, typer.Option(
+        help="Run the rewards service (awards for kept appointments and completed surveys) "
+             "for every hospital and insurer with a published programme whose key is in "
+             "DATA/keys")] = True,
     network: Annotated[Path | None, typer.Option(
         help="network.json: run as a network peer, ordering on its NATS JetStream cluster "
              "(block settings then come from that file)")] = None,
@@ -215,6 +221,7 @@ def node(
         config = NodeConfig(data, host, port, block_txs, block_wait_ms, log_level=log_level,
                             custodians=custodians, supply_orgs=None if supply else (),
                             claims_orgs=None if claims else (),
+                            rewards_orgs=None if rewards else (),
                             network=network, rate_limits=limits,
                             trusted_proxies=tuple(trusted_proxy or ()), public_url=public_url,
                             responder_gln=responder_gln)

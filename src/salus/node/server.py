@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,10 @@ from salus.node.rate_limits import RateLimits
 from salus.ordering import SoloOrderer
 from salus.ordering.jetstream import JetStreamOrderer
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
+from salus.records.custodian import Custodian
 from salus.records.gateway import Gateway
 from salus.records.service import open_gateway
+from salus.rewards.service import RewardsService, open_rewards
 from salus.supply.identifiers import check_digit
 from salus.supply.service import SupplyService, open_supply
 
@@ -55,6 +58,9 @@ class NodeConfig:
     #: Insurers and providers whose claims this node serves; None = every insurer,
     #: hospital, lab and pharmacy whose admin or claims key is here; [] = none.
     claims_orgs: tuple[str, ...] | None = None
+    #: Sponsors this node awards rewards for; None = every hospital and insurer with a
+    #: published programme whose admin or rewards key is here; [] = none.
+    rewards_orgs: tuple[str, ...] | None = None
     #: Seconds a verification context may serve before a newer height replaces it.
     context_max_age: float = 1.0
     #: A network.json: run as a network peer on the JetStream orderer instead of solo.
@@ -156,13 +162,18 @@ def build(config: NodeConfig) -> tuple[FastAPI, Node]:
     async def claims(running: Node) -> ClaimsService:
         orgs = None if config.claims_orgs is None else list(config.claims_orgs)
         return await open_claims(running, datadir, orgs)
+    async def rewards(running: Node, custodian_of: Callable[[str], Custodian | None]
+                      ) -> RewardsService:
+        orgs = None if config.rewards_orgs is None else list(config.rewards_orgs)
+        return await open_rewards(running, datadir, custodian_of, orgs)
 
     app = create_app(node, tokens, open_gateway=None if config.custodians == () else gateway,
                      context_max_age=config.context_max_age, peer=peer,
                      rate_limits=config.rate_limits,
                      open_supply=None if config.supply_orgs == () else supply,
                      responder_gln=config.responder_gln,
-                     open_claims=None if config.claims_orgs == () else claims)
+                     open_claims=None if config.claims_orgs == () else claims,
+                     open_rewards=None if config.rewards_orgs == () else rewards)
     return app, node
 
 

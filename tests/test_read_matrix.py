@@ -75,6 +75,8 @@ WRITES = {
     ("POST", "/fhir/CoverageEligibilityRequest/$submit"):
         "a registrar or clinician of a provider; records nothing "
         "(tests/test_claims_eligibility.py)",
+    ("POST", "/v1/rewards/awards"): "an admin or rewards officer of a sponsor the node serves "
+                                    "(tests/test_rewards_service.py)",
 }
 #: Rules only a network peer mounts; their public answers are read without a token by
 #: tests/test_network.py (test_attestations_outlive_their_trimmed_stream_and_a_restart,

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
+from salus.cli import rewards_statement
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
     credentialing_app,
@@ -64,6 +65,11 @@ app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
+# TEMPORARY (issue 18): the lead mounts these on `salus rewards` (rewards_app) instead.
+rewards_statement_app = typer.Typer(help="Rewards reads: statement, programmes, totals.",
+                                    no_args_is_help=True)
+rewards_statement.register(rewards_statement_app)
+app.add_typer(rewards_statement_app, name="rewards-statement")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)
 verify_app.command("context")(verify_context)

@@ -118,7 +118,7 @@ def seed_rewards(url: str, data: Path, say: Callable[[str], None] = lambda _: No
     people = {name: Identity.load(keys / f"{name}.key") for name in (*PATIENTS, FEED)}
     clients = {name: SalusClient(url, who) for name, who in {**staff, **people}.items()}
     try:
-        say(f"{SPONSOR} enrols its rewards officer and rewards service ...")
+        say("St Mary's admin enrols its rewards officer and rewards service ...")
         with SalusClient(url, admin) as a:
             for name, role in STAFF.items():
                 if not _is_member(a, staff[name].did):
@@ -131,7 +131,7 @@ def seed_rewards(url: str, data: Path, say: Callable[[str], None] = lambda _: No
         for name in PATIENTS:
             clients[name].call("rewards", "enrol", {"programme": PROGRAMME})
 
-        say(f"{SPONSOR}'s EHR feed sends the patients' next visits; its service awards ...")
+        say("St Mary's EHR feed sends the patients' next visits; its service awards ...")
         awards: dict[str, list[dict[str, Any]]] = {}
         not_awarded: dict[str, list[str]] = {}
         for name, bundles in visits().items():

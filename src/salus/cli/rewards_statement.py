@@ -7,14 +7,12 @@ and rewards officers. :func:`register` adds them to the ``salus rewards`` group.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, run_as
-from salus.client import SalusClient, SalusError
+from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, fail, run_as, run_public
 from salus.client.rewards_reads import programme_id
 
 KeyOpt = Annotated[Path, typer.Option("--key", "-k", help="Your key file")]
@@ -41,7 +39,7 @@ def programmes(sponsor: Annotated[str | None, typer.Option(
                limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
                node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
     """Published programmes, their terms and catalogues (public: no key)."""
-    _public(node_url, lambda c: c.rewards_programmes(sponsor, after=after, limit=limit), field)
+    run_public(node_url, lambda c: c.rewards_programmes(sponsor, after=after, limit=limit), field)
 
 
 def totals(programme: ProgrammeArg, key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE,
@@ -50,15 +48,6 @@ def totals(programme: ProgrammeArg, key: KeyOpt, node_url: NodeUrl = DEFAULT_NOD
     and retail value by kind, awards by event, redemptions by item. No patient."""
     pid = _checked(programme)
     run_as(node_url, key, lambda c: c.rewards_totals(pid), field)
-
-
-def _public(node_url: str, action: Callable[[SalusClient], Any], field: str | None) -> None:
-    with SalusClient(node_url) as client:
-        try:
-            result = action(client)
-        except SalusError as exc:
-            fail(f"{exc.code}: {exc.reason}")
-    emit(result, field)
 
 
 def register(app: typer.Typer) -> None:

@@ -36,6 +36,7 @@ from salus.api import (
     footprints,
     network,
     records,
+    rewards,
     supply,
     supply_impact,
     supply_notices,
@@ -82,6 +83,11 @@ WRITES = {
 #: tests/test_network.py (test_attestations_outlive_their_trimmed_stream_and_a_restart,
 #: test_network_status_reports_agreement).
 PEER_ONLY = {network.READ_NETWORK, network.READ_ATTESTATIONS}
+#: An insurer's rewards programme (issue 18), published by its admin ("other_org_admin").
+REWARDS_PROGRAMME = {"programme": "acme-care", "point_cents": 100, "expiry_days": 30,
+                     "events": [{"kind": "appointment_kept", "points": 5}],
+                     "catalogue": [{"id": "bottle", "code": "BOTTLE", "points": 5,
+                                    "retail_cents": 500, "kind": "merchandise"}]}
 
 
 @dataclass
@@ -131,6 +137,8 @@ def build(net: RecordsNet) -> World:
                                              "purposes": ["TREAT"]})
         me.call("membership", "set_recovery", {"guardians": [w.did("guardian")],
                                                "threshold": 1})
+    with net.client("acme-ins-admin") as insurer:
+        insurer.call("rewards", "publish_programme", REWARDS_PROGRAMME)
     w.grant_tx, w.grant_height = granted.tx_id, granted.height
     w.grants = (granted.output["grant"], other.output["grant"])
     for actor in ACTORS[:-1]:
@@ -392,6 +400,14 @@ CASES: list[Case] = [
     Case(supply_impact.READ_IMPACT, get(lambda w: "/v1/supply/impact",
                                         item=lambda w: "urn:epc:id:sgtin:9506000.013435.X1"),
          only(*OVERSEE)),
+    # rewards (issue 18): programmes are public policy; a statement is the patient's own;
+    # a programme's totals its sponsor's admins and rewards officers', and the overseers'
+    Case(rewards.READ_PROGRAMMES, get(lambda w: "/v1/rewards/programmes"), everyone()),
+    Case(rewards.READ_PROGRAMME, get(lambda w: "/v1/rewards/programmes/acme-care"), everyone()),
+    Case(rewards.READ_TOTALS, get(lambda w: "/v1/rewards/programmes/acme-care/totals"),
+         only("other_org_admin", *OVERSEE)),
+    Case(rewards.READ_STATEMENT, get(lambda w: "/v1/rewards/statement",
+                                     patient=lambda w: w.did("patient")), only("patient")),
 ]
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from salus.client import SalusClient
 from salus.demo import credentials as demo_credentials
+from salus.demo import rewards as demo_rewards
 from salus.demo import seed, seed_once
 from salus.demo import supply as demo_supply
 from salus.identity import Identity
@@ -75,6 +76,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             # and the supply chain (packs, cases, a pallet, a recall, a suspect pack):
             # demo-supply.json's ids, by organisation, role and pack
             made["supply"] = demo_supply.seed_once(server.url, data, lambda _: None)
+            # and the rewards programme at St Mary's (awards, a redemption)
+            made["rewards"] = demo_rewards.seed_once(server.url, data, lambda _: None)
             yield Demo(data, server.url, made)
     finally:
         node.ledger.close()

@@ -43,6 +43,7 @@ from salus.api import (
     network,
     openapi_doc,
     records,
+    rewards,
     rewards_awards,
     scopes,
     supply,
@@ -702,6 +703,7 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     app.include_router(rewards_awards.build_router(member))
     app.include_router(supply_notices.build_router(ledger))
     app.include_router(footprints.build_router(ledger))
+    app.include_router(rewards.build_router(ledger))
     verification.install(app, ledger, limiter, responder_gln)
     app.include_router(supply_impact.build_router())
     app.include_router(web_routes.build_router())

@@ -90,3 +90,15 @@ def run_as(node_url: str, key: Path | None, action: Callable[[SalusClient], Any]
                 raise typer.Exit(1) from None
             fail(f"{exc.code}: {exc.reason}")
     emit(result, field)
+
+
+def run_public(node_url: str, action: Callable[[SalusClient], Any],
+               field: str | None = None) -> None:
+    """Run ``action`` with a client that holds no key (public reads); print its result
+    (or its ``field``), or exit 1 with the node's code and reason."""
+    with SalusClient(node_url) as client:
+        try:
+            result = action(client)
+        except SalusError as exc:
+            fail(f"{exc.code}: {exc.reason}")
+    emit(result, field)

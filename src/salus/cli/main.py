@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
-from salus.cli import claims_metrics
+from salus.cli import claims_metrics, rewards_statement
 from salus.cli.claims import claims_app
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
 from salus.cli.credentials import (
@@ -69,6 +69,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(supply_app, name="supply")
 claims_metrics.register(claims_app)
 app.add_typer(claims_app, name="claims")
+rewards_statement.register(rewards_app)
 app.add_typer(rewards_app, name="rewards")
 verify_app.command("credential")(verify_credential)
 verify_app.command("presentation")(verify_presentation_cmd)

@@ -10,7 +10,6 @@ import typer
 
 from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, fail, run_as
-from salus.client import SalusClient, SalusError
 
 rewards_app = typer.Typer(help="Patient rewards: programmes, enrolment, awards, redemption.",
                           no_args_is_help=True)
@@ -41,15 +40,10 @@ def publish(file: Annotated[Path, typer.Argument(
 
 
 @programme_app.command("show")
-def show(programme: Programme, key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE,
+def show(programme: Programme, node_url: NodeUrl = DEFAULT_NODE,
          field: FieldOpt = None) -> None:
-    """A programme's published terms: its events, caps, expiry and catalogue."""
-    def read(client: SalusClient) -> object:
-        found = client.programme(programme)
-        if found is None:
-            raise SalusError("NOT_FOUND", f"no programme {programme}")
-        return found
-    run_as(node_url, key, read, field)
+    """A programme's published terms: its events, caps, expiry and catalogue (public)."""
+    run_as(node_url, None, lambda c: c.rewards_programme(programme), field)
 
 
 @rewards_app.command("enrol")

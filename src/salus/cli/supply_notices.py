@@ -12,7 +12,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from salus.canonical import JSONError, loads_strict
-from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key, run_as
+from salus.cli.common import (
+    DEFAULT_NODE,
+    FieldOpt,
+    NodeUrl,
+    fail,
+    load_key,
+    run_as,
+    run_public,
+)
 from salus.client import SalusClient, SalusError
 from salus.client.supply_notices import gtin14, item_ref
 from salus.supply.contracts.layout import FINDINGS, RECALL_REASONS
@@ -59,16 +67,7 @@ def recalls(gtin: Annotated[str | None, typer.Option(help="With --lot: that lot 
         fail("name a lot by both --gtin and --lot, or neither")
     if gtin is not None:
         gtin = checked(gtin14, gtin)
-    _public(node_url, lambda c: c.recalls(gtin, lot, after=after, limit=limit), field)
-
-
-def _public(node_url: str, action: Callable[[SalusClient], Any], field: str | None) -> None:
-    with SalusClient(node_url) as client:
-        try:
-            result = action(client)
-        except SalusError as exc:
-            fail(f"{exc.code}: {exc.reason}")
-    emit(result, field)
+    run_public(node_url, lambda c: c.recalls(gtin, lot, after=after, limit=limit), field)
 
 
 investigation_app = typer.Typer(help="A suspect pack's investigation: who opened it, its "

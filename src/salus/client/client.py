@@ -29,6 +29,7 @@ from salus.client.footprints import FootprintsClient
 from salus.client.records import RecordsClient
 from salus.client.recovery import RecoveryClient
 from salus.client.rewards import RewardsClient
+from salus.client.rewards_reads import RewardsReadsClient
 from salus.client.supply import SupplyClient
 from salus.client.supply_notices import SupplyNoticesClient
 from salus.client.verification import VerificationClient
@@ -89,7 +90,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 class SalusClient(ClaimsClient, RecordsClient, RecoveryClient, SupplyClient, SupplyNoticesClient,
-                  FootprintsClient, VerificationClient, ClaimsMetricsClient, RewardsClient):
+                  FootprintsClient, VerificationClient, ClaimsMetricsClient, RewardsClient,
+                  RewardsReadsClient):
     """``scope``: the SMART scopes of this client's access tokens (default: all of the
     member's own; ``system/*.rs`` for a read-only client). ``public_url``: the node's
     public URL when this client reaches it at another address on purpose (through a

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from salus.rewards.contracts.layout import programme_key
-
 if TYPE_CHECKING:
     from salus.client.client import SalusClient
 
@@ -20,10 +18,6 @@ class RewardsClient:
         """Publish (or revise) a programme of your organisation (an admin or rewards
         officer): ``terms`` are ``rewards.publish_programme``'s arguments."""
         return self.call("rewards", "publish_programme", terms).output  # type: ignore[no-any-return]
-
-    def programme(self: SalusClient, programme: str) -> dict[str, Any] | None:
-        """A programme's published terms (public), or None."""
-        return self.state_or_none(programme_key(programme))  # type: ignore[no-any-return]
 
     def enrol(self: SalusClient, programme: str) -> dict[str, Any]:
         """Enrol yourself (a patient) in a programme."""

@@ -3,8 +3,9 @@
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
 the node, and then writes patients' records, consents and accesses through the API
 (:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
-captures a drug supply chain (:mod:`salus.demo.supply`) and runs claims and prior
-authorisations (:mod:`salus.demo.claims`); later runs reuse all of it.
+captures a drug supply chain (:mod:`salus.demo.supply`), runs claims and prior
+authorisations (:mod:`salus.demo.claims`) and a rewards programme at St Mary's
+(:mod:`salus.demo.rewards`); later runs reuse all of it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from salus.client import SalusClient, SalusError
 from salus.demo import claims as demo_claims
 from salus.demo import credentials as demo_credentials
 from salus.demo import records as demo_records
+from salus.demo import rewards as demo_rewards
 from salus.demo import supply as demo_supply
 from salus.demo.consortium import seed
 from salus.demo.records import seed_once
@@ -42,6 +44,9 @@ def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
         ("demo claims", demo_claims.seed_once,
          f"member ids, keys and requests in {data}/{demo_claims.MARKER}",
          "decided on an earlier run"),
+        ("demo rewards", demo_rewards.seed_once,
+         f"the programme, awards and a redemption in {data}/{demo_rewards.MARKER}",
+         "seeded on an earlier run"),
     ]
 
 

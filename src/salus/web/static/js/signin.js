@@ -21,6 +21,9 @@ const PAGES = [
     [role, "/ui/pages/trace", "Trace a pack: its chain of custody"],
     [role, "/ui/pages/recalls", "Recalls, your supply notices and suspect packs"]]),
   ["supply_operator", "/ui/pages/footprint", "Carbon footprint and labour of your packs"],
+  ["patient", "/ui/pages/rewards", "My rewards: points, statement and catalogue"],
+  ...["rewards_officer", "admin", "auditor"].map((role) =>
+    [role, "/ui/pages/programmes", "Rewards programmes: terms and totals"]),
 ];
 
 async function describe(session) {

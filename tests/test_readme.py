@@ -135,13 +135,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     command = _server_command(_make_run_recipe(), port)
     server = Server(command, clone, env, base / "demo.log")
     try:
-        first = server.wait_for("demo supply chain ready")
+        first = server.wait_for("demo rewards ready")  # the last stage
     finally:
         server.stop()
     # a reader stops it and runs it again: the README's cues are printed then too
     server = Server(command, clone, env, base / "demo-again.log")
     try:
-        again = server.wait_for("demo supply chain ready")
+        again = server.wait_for("demo rewards ready")  # the last stage
         yield Demo(clone, f"http://127.0.0.1:{port}", env, first, again)
     finally:
         server.stop()
@@ -266,6 +266,49 @@ def test_the_supply_chain_runs_as_written(demo: Demo, tmp_path: Path) -> None:
         trace = regulator.trace(pack)
     on_ledger = {e["hash"] for e in trace["events"] if e["on_ledger"]}
     assert on_ledger & set(hashes)
+
+
+CLAIMS = [
+    Step("C=.salus-demo/demo-claims.json"),
+    Step("PAID=$(", sets=("PAID", r".+\.json")),
+    Step("LICENCE=$(", sets=("LICENCE", r"\d{4}-\d{2}-\d{2}:\S*")),
+    Step("eligibility-ivy.json", out=("true",)),
+    Step("eligibility-kim.json", out=("false",)),
+    Step("patient-ivy.key", out=('"verdict": "same"', '"ok": true')),
+    Step("patient-jack.key", code=1),
+    Step("claims inquire", out=('"A1"',)),
+    Step("claims metrics", out=("acme-health",)),
+]
+
+
+def test_the_claims_walkthrough_runs_as_written(demo: Demo, tmp_path: Path) -> None:
+    (block,) = blocks(README, "Claims and prior authorisation")
+    shell = Shell(demo.clone, demo.env, tmp_path / "shell")
+    try:
+        ran = _walk(shell, commands(block), CLAIMS)
+    finally:
+        shell.close()
+    assert "FORBIDDEN_READ" in ran[6].stderr, ran[6]  # Jack: not his claim
+
+
+REWARDS = [
+    Step("rewards programme show stm-care", out=("parking",)),
+    Step("rewards statement", out=("40",)),
+    Step("rewards-rita.key", out=('"awarded"',)),
+    Step("patient-jack.key", code=1),
+]
+
+
+def test_the_rewards_walkthrough_runs_as_written(demo: Demo, tmp_path: Path) -> None:
+    (block,) = blocks(README, "Patient rewards")
+    shell = Shell(demo.clone, demo.env, tmp_path / "shell")
+    try:
+        ran = _walk(shell, commands(block), REWARDS)
+    finally:
+        shell.close()
+    assert ran[1].stdout.strip() == "40"
+    assert "FORBIDDEN_READ" in ran[3].stderr
+    assert "patient" not in ran[2].stdout  # totals name no patient
 
 
 # -- "Your own chain" and "In Python" ---------------------------------------------------

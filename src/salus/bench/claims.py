@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -314,6 +315,30 @@ def _send(url: str, token: str, bodies: list[bytes], in_flight: int,
     return elapsed, latencies, answers
 
 
+def _ticks(stat: str) -> int:
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by process group ``pid`` (the node and its worker
+    processes), and by its main thread alone (the event loop: what one request holds up
+    the others with)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[2]) == pid:  # its process group
+            total += _ticks(stat)
+    main = _ticks((Path("/proc") / str(pid) / "task" / str(pid) / "stat").read_text())
+    return total / tick, main / tick
+
+
 @dataclass(frozen=True)
 class Options:
     members: int = 1000
@@ -340,12 +365,20 @@ def run(options: Options | None = None, progress: Console | None = None) -> dict
         actors = found(root, o.members)
         # the first `members` requests are for services today: those the claims cite
         pas = [pa_bundle(i, o.members, today) for i in range(o.requests + offered)]
+        # a few more, untimed, before the clock starts: the node's worker processes load
+        # the FHIR models on their first request
+        warm = [pa_bundle(i, o.members, today)
+                for i in range(len(pas), len(pas) + 2 * o.in_flight)]
         with ChildNode(root, "--no-records", "--no-supply", *NODE_LIMITS) as node:
             licence(node.url, root, actors.issuer)
             with SalusClient(node.url, actors.registrar) as c:
                 token = c.token()
+            _send(node.url, token, warm, o.in_flight)
             say(f"{o.requests:,} prior-authorisation requests, {o.in_flight} in flight ...")
+            cpu_before, loop_before, mine = *cpu_seconds(node.proc.pid), time.process_time()
             busy_s, busy, saturated = _send(node.url, token, pas[:o.requests], o.in_flight)
+            cpu_after, loop_after = cpu_seconds(node.proc.pid)
+            mine = time.process_time() - mine
             say(f"offering {o.latency_rate} requests/s for {o.latency_seconds:g} s ...")
             offered_s, latencies, paced = _send(node.url, token, pas[o.requests:],
                                                 max(o.in_flight, 256), 1 / o.latency_rate)
@@ -365,6 +398,12 @@ def run(options: Options | None = None, progress: Console | None = None) -> dict
             "claims_per_s": round(len(claims) / claims_s, 1) if claims else 0.0,
             "requests": o.requests, "in_flight": o.in_flight,
             "p99_ms_saturated": round(percentile(busy, 0.99), 2),
+            # CPU per decision in the saturated run: the node's processes, its event loop's
+            # thread alone, and this benchmark's client (the machine is shared)
+            "node_cpu_ms_per_decision": round((cpu_after - cpu_before) * 1000 / o.requests, 2),
+            "node_loop_cpu_ms_per_decision": round(
+                (loop_after - loop_before) * 1000 / o.requests, 2),
+            "client_cpu_ms_per_decision": round(mine * 1000 / o.requests, 2),
             "latency_rate": o.latency_rate, "offered": offered,
             "offered_per_s": round(offered / offered_s, 1),
             "claims": len(claims), "claims_p99_ms": round(percentile(claim_ms, 0.99), 2),

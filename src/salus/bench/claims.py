@@ -369,15 +369,17 @@ def run(options: Options | None = None, progress: Console | None = None) -> dict
         # the FHIR models on their first request
         warm = [pa_bundle(i, o.members, today)
                 for i in range(len(pas), len(pas) + 2 * o.in_flight)]
-        with ChildNode(root, "--no-records", "--no-supply", *NODE_LIMITS) as node:
+        with ChildNode(root, "--no-records", "--no-supply", *NODE_LIMITS) as node, \
+                SalusClient(node.url, actors.registrar) as c:
             licence(node.url, root, actors.issuer)
-            with SalusClient(node.url, actors.registrar) as c:
-                token = c.token()
+            token = c.token()
             _send(node.url, token, warm, o.in_flight)
             say(f"{o.requests:,} prior-authorisation requests, {o.in_flight} in flight ...")
+            height = c.status()["height"]
             cpu_before, loop_before, mine = *cpu_seconds(node.proc.pid), time.process_time()
             busy_s, busy, saturated = _send(node.url, token, pas[:o.requests], o.in_flight)
             cpu_after, loop_after = cpu_seconds(node.proc.pid)
+            blocks = c.status()["height"] - height
             mine = time.process_time() - mine
             say(f"offering {o.latency_rate} requests/s for {o.latency_seconds:g} s ...")
             offered_s, latencies, paced = _send(node.url, token, pas[o.requests:],
@@ -404,6 +406,9 @@ def run(options: Options | None = None, progress: Console | None = None) -> dict
             "node_loop_cpu_ms_per_decision": round(
                 (loop_after - loop_before) * 1000 / o.requests, 2),
             "client_cpu_ms_per_decision": round(mine * 1000 / o.requests, 2),
+            # blocks committed in the saturated run, per decision (each decision is two
+            # transactions at least: the request registered, then decided)
+            "blocks_per_decision": round(blocks / o.requests, 3),
             "latency_rate": o.latency_rate, "offered": offered,
             "offered_per_s": round(offered / offered_s, 1),
             "claims": len(claims), "claims_p99_ms": round(percentile(claim_ms, 0.99), 2),

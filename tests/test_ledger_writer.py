@@ -86,3 +86,32 @@ def test_a_refused_call_refuses_itself_only_and_later_nonces_stay_above(chain: C
     assert [r.valid for r in done] == [True, True, True, False, True, True, True], done
     assert done[3].status == "refused"
     assert after.valid, after  # its nonce is above the in-flight ones, not a reused one
+
+
+def test_a_call_cancelled_while_it_waits_is_never_signed_or_sent(chain: Chain) -> None:
+    node = Node(chain.ledger, SoloOrderer(max_txs=1000, max_wait_ms=5, clock=_clock),
+                clock=_clock)
+    writer = LedgerWriter(node, ident("st-mary-admin"))
+
+    async def run() -> tuple[Any, list[Any]]:
+        await node.start()
+        blocks = node.subscribe_blocks(maxsize=0)
+        try:
+            async with writer._lock:  # the key busy: the call waits its turn
+                waiting = asyncio.create_task(writer.send(
+                    "notary", "anchor", {"hash": "cd" * 32}, _clock(), want_commit=True))
+                await asyncio.sleep(0.05)
+                waiting.cancel()  # e.g. its client went away
+                await asyncio.sleep(0)
+            after = await writer.send("notary", "anchor", {"hash": "ef" * 32}, _clock(),
+                                      want_commit=True)
+            receipt = await after if isinstance(after, asyncio.Future) else after
+            await asyncio.sleep(0.05)
+            return receipt, [blocks.get_nowait() for _ in range(blocks.qsize())]
+        finally:
+            await node.stop()
+
+    receipt, blocks = asyncio.run(run())
+    assert receipt.valid, receipt
+    anchored = [transaction.decode(r.raw).args["hash"] for b in blocks for r in b.results]
+    assert anchored == ["ef" * 32]

@@ -45,7 +45,9 @@ def test_claims_benchmark_reports_its_fields() -> None:
                          latency_seconds=0.5, claims=4))
     for field in ("pa_decisions_per_s", "p50_ms", "p99_ms", "claims_per_s", "in_flight",
                   "latency_rate", "offered", "offered_per_s", "p99_ms_saturated", "pa_items",
-                  "claim_lines", "load_average", "machine"):
+                  "claim_lines", "node_cpu_ms_per_decision", "node_loop_cpu_ms_per_decision",
+                  "client_cpu_ms_per_decision", "blocks_per_decision", "load_average",
+                  "machine"):
         assert field in result, field
     assert result["benchmark"] == "claims"
     assert result["pa_decisions_per_s"] > 0 and result["claims_per_s"] > 0
@@ -55,5 +57,7 @@ def test_claims_benchmark_reports_its_fields() -> None:
     assert result["pa_items"] == {"A1": 27, "A2": 9, "A3": 9, "A4": 9}
     # four claims, each citing an approved MRI, paid on a licence that verifies
     assert result["claims"] == 4 and result["claim_lines"] == {"paid": 4}
+    assert result["node_cpu_ms_per_decision"] >= result["node_loop_cpu_ms_per_decision"] >= 0
+    assert 0 < result["blocks_per_decision"] <= 3  # two transactions a decision at most
     assert {"cpu", "cores", "python"} <= set(result["machine"])
     json.dumps(result)  # what --json prints

@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 load generator: GET requests over kept-alive connections, one request
+"""A lean HTTP/1.1 load generator: requests over kept-alive connections, one request
 at a time on each, for benchmarks whose single requests cost the node ~0.2 ms.
 
 Why not aiohttp (bench/records' load generator): on this class of machine aiohttp's
@@ -68,11 +68,22 @@ def _request(host: str, path: str) -> bytes:
 async def fire(host: str, port: int, paths: list[str], connections: int,
                check: Callable[[int, bytes], str | None], interval: float | None = None
                ) -> tuple[float, list[float]]:
-    """GET every path: on ``connections`` connections, each sending its next request once
-    the last is answered (closed loop), or one request every ``interval`` seconds on a free
-    connection (open loop; a request waits for one if all are busy). ``check`` returns
-    what is wrong with an answer, or None. Returns the elapsed seconds and each request's
-    latency (ms, from the moment it was due)."""
+    """GET every path (:func:`send_all`); each connection first answers a GET of the first
+    path before the clock starts."""
+    authority = f"{host}:{port}"
+    return await send_all(host, port, [_request(authority, p) for p in paths], connections,
+                          check, interval, warm=_request(authority, paths[0]))
+
+
+async def send_all(host: str, port: int, requests: list[bytes], connections: int,
+                   check: Callable[[int, bytes], str | None], interval: float | None = None,
+                   warm: bytes | None = None) -> tuple[float, list[float]]:
+    """Send every request (whole HTTP/1.1 requests, bytes): on ``connections``
+    connections, each sending its next request once the last is answered (closed loop),
+    or one request every ``interval`` seconds on a free connection (open loop; a request
+    waits for one if all are busy). ``check`` returns what is wrong with an answer, or
+    None. Returns the elapsed seconds and each request's latency (ms, from the moment it
+    was due)."""
     loop = asyncio.get_running_loop()
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     conns = []
@@ -82,12 +93,16 @@ async def fire(host: str, port: int, paths: list[str], connections: int,
         pool.put_nowait(conn)
     latencies: list[float] = []
     failures: list[str] = []
-    authority = f"{host}:{port}"
 
-    async def one(path: str, due: float) -> None:
+    async def one(request: bytes, due: float) -> None:
         conn = await pool.get()
+        if conn.transport is None or conn.transport.is_closing():
+            # the server let an idle connection go (uvicorn: after 5 s); a client would
+            # connect again, and so this request's latency includes that
+            _, conn = await loop.create_connection(_Connection, host, port)
+            conns.append(conn)
         try:
-            status, body = await conn.get(_request(authority, path))
+            status, body = await conn.get(request)
         finally:
             pool.put_nowait(conn)
         latencies.append((time.perf_counter() - due) * 1000)
@@ -95,10 +110,12 @@ async def fire(host: str, port: int, paths: list[str], connections: int,
             failures.append(wrong)
 
     try:
-        # Each connection answers once before the clock starts: a counter's client keeps
-        # its connections, and a fresh one's first answer costs the server its setup.
-        await asyncio.gather(*(conn.get(_request(authority, paths[0])) for conn in conns))
-        elapsed = await drive(one, paths, connections, interval)
+        # Each connection answers once before the clock starts (``warm``): a counter's
+        # client keeps its connections, and a fresh one's first answer costs the server
+        # its setup.
+        if warm is not None:
+            await asyncio.gather(*(conn.get(warm) for conn in conns))
+        elapsed = await drive(one, requests, connections, interval)
     finally:
         for conn in conns:
             if conn.transport is not None:

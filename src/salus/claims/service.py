@@ -17,12 +17,15 @@ records are: AES-256-GCM under a fresh key wrapped to each reader, the patient a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from salus.claims.contracts.layout import PAYER_TYPES, PROVIDER_TYPES
 from salus.claims.keys import ClaimsKeyError, load_fingerprint_key, payer_member_key
 from salus.claims.licences import licences_dir
+from salus.claims.rules import RuleSet
 from salus.clock import wall_clock_ms
 from salus.identity import Identity
 from salus.ledger.members import org_key
@@ -62,6 +65,10 @@ class Host:
     licences: Path | None = None  # a provider's licence credentials
 
 
+#: Rule tables kept read (a table's version is the hash of its bytes: it never changes).
+MAX_RULE_TABLES = 64
+
+
 @dataclass
 class ClaimsService:
     node: Node
@@ -69,8 +76,22 @@ class ClaimsService:
     fingerprint_key: bytes
     payers: dict[str, Host] = field(default_factory=dict)
     providers: dict[str, Host] = field(default_factory=dict)
+    #: The vaults' writes (encryption, a SQLite commit and its fsync each), off the loop.
+    vault_io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        4, thread_name_prefix="salus-claims-vault"))
+    _tables: dict[str, RuleSet] = field(default_factory=dict)
+
+    def rule_table(self, version: str, read: Callable[[str], RuleSet]) -> RuleSet:
+        """The published table ``version``, read (``read``) once."""
+        table = self._tables.get(version)
+        if table is None:
+            if len(self._tables) >= MAX_RULE_TABLES:
+                self._tables.clear()
+            table = self._tables[version] = read(version)
+        return table
 
     def close(self) -> None:
+        self.vault_io.shutdown(wait=True)
         for host in [*self.payers.values(), *self.providers.values()]:
             host.vault.close()
 

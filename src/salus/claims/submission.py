@@ -10,6 +10,7 @@ refuses are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salus.claims import facts as ledger_facts
-from salus.claims import pas
+from salus.claims import offload, pas
 from salus.claims import pas_request as pr
 from salus.claims.adjudicate import ClaimFacts, Item, adjudicate, fingerprints
 from salus.claims.contracts.layout import (
@@ -205,10 +206,9 @@ def _recipients(host: Host, patient: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def seal(found: Found, rid: str, body: bytes, get: Any) -> None:
+def seal(found: Found, rid: str, body: bytes, patient: dict[str, Any] | None) -> None:
     """The Bundle into the provider's and the payer's vaults, each copy's key wrapped to
-    that organisation's claims key and to the patient."""
-    patient = get(ledger_member_key(found.coverage["patient"]))
+    that organisation's claims key and to the patient (her member record: ``patient``)."""
     for host in (found.provider, found.payer):
         host.vault.seal(rid, 1, found.coverage["patient"], DOCUMENT_TYPE, body,
                         _recipients(host, patient))
@@ -308,7 +308,7 @@ async def decide(service: ClaimsService, payer: Host, rid: str, claim: ClaimFact
     queue for a person."""
     get = service.node.ledger.state_value
     state = get(request_key(rid))
-    rules = load(get(rules_key(state["rules"]))["table"])
+    rules = service.rule_table(state["rules"], lambda v: load(get(rules_key(v))["table"]))
     now = wall_clock_ms()
     decisions = adjudicate(claim, rules, ledger_facts.current(get, rid, now, licence_periods))
     uses = [{"sequence": d.sequence, "prior_auth": d.prior_auth[0],
@@ -331,7 +331,7 @@ async def submit(service: ClaimsService, body: bytes, caller: dict[str, Any] | N
     """The PAS response Bundle for ``body`` (raises PasRefused or ClaimsError)."""
     ledger = service.node.ledger
     get = ledger.state_value
-    request = pas.read_request(body)
+    request = await offload.read_request(body)
     provider = provider_of(service, caller, ledger.height, get)
     payer, coverage = find_coverage(service, request, get)
     found = Found(provider, payer, coverage)
@@ -341,8 +341,9 @@ async def submit(service: ClaimsService, body: bytes, caller: dict[str, Any] | N
         if not receipt.valid:
             raise _refused(receipt)
         state = get(request_key(old))
-        return pas.response_bundle(request, answer(request, state).decisions, response_id=old,
-                                   created=iso_from_ms(wall_clock_ms()), base=base)
+        return await offload.response_bundle(
+            request, answer(request, state).decisions, response_id=old,
+            created=iso_from_ms(wall_clock_ms()), base=base)
     rid = hashlib.sha256(body).hexdigest()
     if get(request_key(rid)) is not None:
         raise ClaimsError(409, "DUPLICATE_SUBMISSION",
@@ -360,7 +361,10 @@ async def submit(service: ClaimsService, body: bytes, caller: dict[str, Any] | N
         method, args = "update", {"request": earlier(found, request, get), **args}
     else:
         method, args = "submit", {"use": claim.use, "coverage": coverage["id"], **args}
-    seal(found, rid, body, get)
+    # encryption and two SQLite commits (each an fsync) in the vaults' own threads
+    patient = get(ledger_member_key(found.coverage["patient"]))
+    await asyncio.get_running_loop().run_in_executor(service.vault_io, seal, found, rid, body,
+                                                      patient)
     try:
         receipt = await _send(provider, method, args)
     except BaseException:
@@ -372,9 +376,9 @@ async def submit(service: ClaimsService, body: bytes, caller: dict[str, Any] | N
     await decide(service, payer, rid, claim, periods_)
     state = get(request_key(rid))
     said = answer(request, state)
-    return pas.response_bundle(request, said.decisions, response_id=rid, created=said.created,
-                               pre_auth_ref=said.pre_auth_ref,
-                               pre_auth_period=said.pre_auth_period, base=base)
+    return await offload.response_bundle(
+        request, said.decisions, response_id=rid, created=said.created,
+        pre_auth_ref=said.pre_auth_ref, pre_auth_period=said.pre_auth_period, base=base)
 
 
 def _forget(found: Found, rid: str) -> None:

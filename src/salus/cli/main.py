@@ -476,6 +476,28 @@ def bench_supply(
                                progress=None if as_json else err)))
 
 
+@bench_app.command("claims")
+def bench_claims(
+    members: Annotated[int, typer.Option(help="Members with coverage")] = 1000,
+    requests: Annotated[int, typer.Option(
+        help="Prior-authorisation requests to time, in flight at once")] = 2000,
+    in_flight: Annotated[int, typer.Option(help="Requests outstanding")] = 32,
+    latency_rate: Annotated[int, typer.Option(help="Requests/s offered for p50/p99")] = 200,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
+    claims: Annotated[int, typer.Option(
+        help="Claims citing an approved authorisation to time (at most one per member)")
+    ] = 500,
+    as_json: BenchJsonOpt = False,
+) -> None:
+    """Da Vinci PAS prior authorisation and claims through POST /fhir/Claim/$submit."""
+    from salus.bench import claims as bench
+
+    options = bench.Options(members=members, requests=requests, in_flight=in_flight,
+                            latency_rate=latency_rate, latency_seconds=latency_seconds,
+                            claims=claims)
+    print(json.dumps(bench.run(options, progress=None if as_json else err)))
+
+
 @bench_app.command("credentials")
 def bench_credentials(
     credentials: Annotated[int, typer.Option(help="Credentials to issue and verify")] = 20_000,

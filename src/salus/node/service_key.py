@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +46,40 @@ class ServiceKeyError(RuntimeError):
     """A service key cannot be set up (not enrolled, and no admin key to enrol it)."""
 
 
+@dataclass
+class _Call:
+    contract: str
+    method: str
+    args: dict[str, Any]
+    now_ms: int
+    want_commit: bool
+    result: asyncio.Future[Receipt | asyncio.Future[Receipt]]
+
+
 class LedgerWriter:
-    """Signs one key's transactions with strictly increasing nonces, in submission order."""
+    """Signs one key's transactions with strictly increasing nonces, in submission order.
+
+    Calls that arrive while the key's last transactions are being handed to the node wait
+    and then go together: the next caller to hold the lock signs every waiting call, in
+    arrival order, and hands them to the node in one :meth:`Node.enqueue`. So a busy
+    service key is not one transaction per round trip through the node's checks (which
+    made every request of a service queue behind the others' admission, and each commit
+    a block of its own), and the nonces still follow the order of the calls."""
 
     def __init__(self, node: Node, key: Identity) -> None:
         self.node = node
         self.key = key
         self._lock = asyncio.Lock()
-        self._nonce: int | None = None
+        self._nonce = 0
+        self._read_nonce = True
+        self._waiting: list[_Call] = []
 
     def _next_nonce(self) -> int:
-        if self._nonce is None:
-            self._nonce = int(self.node.ledger.state_value(nonce_key(self.key.did)) or 0)
+        if self._read_nonce:
+            # the ledger's last nonce, unless this writer's own are ahead of it (signed,
+            # not yet committed): never one it has used, never one the ledger has
+            committed = int(self.node.ledger.state_value(nonce_key(self.key.did)) or 0)
+            self._nonce, self._read_nonce = max(self._nonce, committed), False
         self._nonce += 1
         return self._nonce
 
@@ -64,14 +87,51 @@ class LedgerWriter:
                    want_commit: bool) -> Receipt | asyncio.Future[Receipt]:
         """Hand one transaction to the node. Returns the refusal or pending receipt, or a
         future of the commit receipt."""
-        async with self._lock:  # nonce order must be submission order
-            raw = transaction.encode(self.key, chain=self.node.ledger.chain_id, contract=contract,
-                                     method=method, args=args, nonce=self._next_nonce(), time=now_ms)
-            (result,) = await self.node.enqueue([raw], want_commit=want_commit)
-            if isinstance(result, Receipt) and result.status == "refused":
-                self._nonce = None  # re-read from the ledger next time
-                return result
-        return result[1] if isinstance(result, tuple) else result
+        call = _Call(contract, method, args, now_ms, want_commit,
+                     asyncio.get_running_loop().create_future())
+        self._waiting.append(call)
+        try:
+            async with self._lock:  # nonce order must be submission order
+                if not call.result.done():  # no earlier holder took it: take all waiting
+                    calls, self._waiting = self._waiting, []
+                    await self._hand_over(calls)
+        except asyncio.CancelledError:
+            if call in self._waiting:  # never signed: never sent
+                self._waiting.remove(call)
+            raise
+        return call.result.result()
+
+    async def _hand_over(self, calls: list[_Call]) -> None:
+        """Sign ``calls`` in order and enqueue them, a run of equal ``want_commit`` at a
+        time; settle each call's result."""
+        chain = self.node.ledger.chain_id
+        try:
+            start = 0
+            while start < len(calls):
+                end = start
+                while end < len(calls) and calls[end].want_commit == calls[start].want_commit:
+                    end += 1
+                run = calls[start:end]
+                raws = [transaction.encode(self.key, chain=chain, contract=c.contract,
+                                           method=c.method, args=c.args,
+                                           nonce=self._next_nonce(), time=c.now_ms)
+                        for c in run]
+                results = await self.node.enqueue(raws, want_commit=run[0].want_commit)
+                for c, result in zip(run, results, strict=True):
+                    if isinstance(result, Receipt) and result.status == "refused":
+                        self._read_nonce = True  # the key may have been used elsewhere
+                    c.result.set_result(result[1] if isinstance(result, tuple) else result)
+                start = end
+        except BaseException as exc:
+            for c in calls:
+                if c.result.done():
+                    continue
+                if isinstance(exc, Exception):
+                    c.result.set_exception(exc)
+                else:  # the holder was cancelled: whether these went is unknown
+                    c.result.cancel()
+            if not isinstance(exc, Exception):
+                raise
 
 
 #: How long a starting service retries its key's enrolment while the ordering service is busy

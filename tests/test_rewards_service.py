@@ -174,16 +174,17 @@ def test_awards_by_record_id_refuse_whoever_is_not_the_sponsors_officer(world: W
         assert (resp.status_code, resp.json()["error"]["code"]) == (403, "FORBIDDEN"), who
     resp = w.post("north-admin", {"record": record, "programme": "stm-keep"})
     assert (resp.status_code, resp.json()["error"]["code"]) == (403, "FORBIDDEN")
-    # North's own service: cat is not enrolled in North's programme.
+    # North's own service: a St Mary's record is answered as a made-up one (red team:
+    # its type, custodian and patient's enrolment are not North's to learn).
     resp = w.post("north-admin", {"record": record})
-    assert (resp.status_code, resp.json()["error"]["code"]) == (409, "NOT_ENROLLED")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "UNKNOWN_RECORD")
     # Enrolled with North, a St Mary's record is still not North's to reward.
     with w.net.client("cat") as c:
         c.call("rewards", "enrol", {"programme": "north-keep"})
     w.ingest("cat-kept-2", "cat", encounter("e-11", "finished"))
     w.settled()
     resp = w.post("north-admin", {"record": w.records["cat-kept-2"]})
-    assert (resp.status_code, resp.json()["error"]["code"]) == (409, "NOT_HELD")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "UNKNOWN_RECORD")
     # A patient signing an award herself: the contract drops it (FORBIDDEN, RW5).
     with w.net.client("cat") as c, pytest.raises(TransactionRejected) as refused:
         c.call("rewards", "award", {"programme": "stm-keep", "event": "appointment_kept",

@@ -42,7 +42,8 @@ from salus.claims.pas_request import MAX_BUNDLE_BYTES, PasRefused
 from salus.claims.service import ClaimsService
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.ledger.members import member_key, org_key
-from salus.records.read_rules import Grantee
+from salus.records.contracts.layout import consent_key
+from salus.records.policy import emergency_override, grant_in_force, grantee_matches
 
 MAX_PAGE = 500
 _ORG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -69,6 +70,33 @@ class OrgStaff(Audience):
         return f"a {' or '.join(self.roles)} of {self.who} (`{self.arg}`)"
 
 
+@dataclass(frozen=True)
+class WholeRecordGrantee(Audience):
+    """A member a grant in force of the patient ``about[arg]`` names for her whole record
+    (no resource types, no record list), or an emergency clinician with an open
+    break-glass override on her. A claim carries her services and diagnoses at every
+    provider: a grant scoped to some records (immunisations for a school nurse) covers
+    none of it, and no grant can name claims by type."""
+
+    arg: str
+
+    def admits(self, viewer: Viewer, about: Mapping[str, Any]) -> bool:
+        member, patient = viewer.member, about.get(self.arg)
+        if member is None or not isinstance(patient, str):
+            return False
+        height, now = viewer.ledger.height, about["now"]
+        if emergency_override(viewer.get, patient, member, height, now).allowed:
+            return True
+        consent = viewer.get(consent_key(patient)) or {"grants": {}}
+        return any(grant_in_force(g, now) and not g["resource_types"] and not g["records"]
+                   and grantee_matches(viewer.get, g["grantee"], member, height)
+                   for g in consent["grants"].values())
+
+    def describe(self) -> str:
+        return (f"a member a grant in force of the patient's (`{self.arg}`) names for her "
+                "whole record, or an emergency clinician with an open break-glass override")
+
+
 PAYER_REVIEWERS = OrgStaff("payer", REVIEW_ROLES, PAYER_TYPES, "the payer")
 PROVIDER_STAFF = OrgStaff("provider", PROVIDER_ROLES, PROVIDER_TYPES, "the provider")
 READ_QUEUE = ReadRule("GET", "/v1/claims/queue", (
@@ -79,7 +107,7 @@ READ_REQUESTS = ReadRule("GET", "/v1/claims/requests", (
     Sees((PROVIDER_STAFF,), "the provider's requests and claims, each with its status and "
                             "its items' decisions as the ledger holds them"),))
 READ_EOB = ReadRule("GET", "/fhir/ExplanationOfBenefit", (
-    Sees((Own("patient", "patient"), Grantee("patient", to_list=True)),
+    Sees((Own("patient", "patient"), WholeRecordGrantee("patient")),
          "an ExplanationOfBenefit of every claim and authorisation in the patient's name, "
          "decrypted from the vaults this node holds"),))
 READ_CLAIM_EVENTS = ReadRule("GET", "/v1/claims/events", (

@@ -19,7 +19,6 @@ from typing import Any
 from salus.records.contracts.layout import record_key
 from salus.rewards.contracts.layout import (
     EVENT_RECORD_TYPES,
-    SPONSOR_RECORDS,
     block_year,
     enrolment_key,
     event_key,
@@ -33,13 +32,12 @@ AWARD = "AWARD"
 #: Every refusal the service gives, with the HTTP status ``POST /v1/rewards/awards``
 #: answers it with. (Who may ask is checked before: 403 ``FORBIDDEN``.)
 REFUSALS = {
-    "UNKNOWN_RECORD": 404,      # no such record on the ledger
+    "UNKNOWN_RECORD": 404,      # no such record held by the sponsor (another's alike)
     "NOT_AN_EVENT_TYPE": 409,   # not an Encounter or QuestionnaireResponse
     "RECORD_ERASED": 409,
     "ALREADY_AWARDED": 409,     # RW6: the sponsor rewarded this record already
     "NOT_REWARDED": 409,        # no programme of the sponsor rewards this event
     "NOT_ENROLLED": 409,        # RW5: the patient is not enrolled (or was not then)
-    "NOT_HELD": 409,            # another custodian's record: not in the sponsor's vault
     "NOT_KEPT": 409,            # the vault says: not finished / not completed
     "ANNUAL_CAP": 409,          # RW7: the award would pass the annual cap
     "VAULT_UNAVAILABLE": 503,   # the sponsor's vault is not open here (not final)
@@ -78,8 +76,11 @@ def decide(get: Getter, items: Items, sponsor: str, record_id: str, now_ms: int,
     """Does ``sponsor`` award record ``record_id`` now (under ``programme``, or the first of
     its programmes, by id, that rewards it)?"""
     record = get(record_key(record_id))
-    if record is None:
-        return Verdict("UNKNOWN_RECORD", f"no record {record_id} on the ledger")
+    if record is None or record["custodian"] != sponsor:
+        # Another custodian's record is answered as one that does not exist: its type,
+        # custodian, erasure and patient's enrolment are not the sponsor's to learn (and
+        # this service reads only its sponsor's own vault).
+        return Verdict("UNKNOWN_RECORD", f"no record {record_id} held by {sponsor}")
     kind = next((e for e, t in EVENT_RECORD_TYPES.items() if t == record["type"]), None)
     if kind is None:
         return Verdict("NOT_AN_EVENT_TYPE", f"record {record_id} is a {record['type']}, "
@@ -98,14 +99,7 @@ def decide(get: Getter, items: Items, sponsor: str, record_id: str, now_ms: int,
     if not enrolled:
         return Verdict("NOT_ENROLLED", "the record's patient was not enrolled in a programme "
                        f"of {sponsor} rewarding {kind} when it was registered", record=record)
-    held = [p for p in enrolled if record["custodian"] == sponsor]
-    if not held:
-        why = ("the programme rewards only its sponsor's records"
-               if all(p["custodians"] == SPONSOR_RECORDS for p in enrolled) else
-               "this service reads only its sponsor's own vault")
-        return Verdict("NOT_HELD", f"record {record_id} is held by {record['custodian']}: "
-                       f"{why}", record=record)
-    chosen = held[0]
+    chosen = enrolled[0]
     try:
         event = read_event(record)
     except VaultUnavailable as exc:

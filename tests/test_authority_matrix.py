@@ -263,7 +263,8 @@ CASES: list[tuple[str, str, str, Args, dict[str, str]]] = [
      {"patient": VALID, "other_patient": ADMITTED}),  # he has no points
     ("expire the patient's points", "rewards", "expire",
      lambda w: {"programme": "stm-keep", "patient": w.did("patient")},
-     dict.fromkeys(MEMBERS, ADMITTED)),  # none is due: refused on its merits
+     # RW9: the patient and her sponsor only; none is due: refused on its merits
+     dict.fromkeys(["patient", *SPONSOR_OFFICERS, "sponsor_service"], ADMITTED)),
     ("reverse St Mary's award to the patient", "rewards", "reverse",
      lambda w: {"award": w.award, "reason": "entered_in_error"},
      dict.fromkeys([*SPONSOR_OFFICERS, "sponsor_service"], VALID)),

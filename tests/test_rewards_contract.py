@@ -366,18 +366,21 @@ def test_points_do_not_move_between_patients(w: Rewards) -> None:
 
 
 # -- RW9: expiry and reversal ----------------------------------------------------------------------
-def test_points_expire_and_anyone_may_say_so(w: Rewards) -> None:
+def test_points_expire_and_only_the_patient_or_her_sponsor_may_say_so(w: Rewards) -> None:
     w.ok(w.award(w.record("ana")))
-    refused(w, w.call("ben", "expire", {"programme": "stm-keep", "patient": w.did("ana")}),
-            Code.CONFLICT, "no points are past their expiry")
+    expire_ana = {"programme": "stm-keep", "patient": w.did("ana")}
+    # RW9: not another patient, not another sponsor, not the sponsor's clinician: an
+    # account's existence and size would tell who is a patient where
+    for who in ("ben", "other_officer", "other_service", "clinician", "insurer_officer"):
+        refused(w, w.call(who, "expire", expire_ana), Code.FORBIDDEN, "RW9")
+    refused(w, w.call("ana", "expire", expire_ana), Code.CONFLICT,
+            "no points are past their expiry")
     w.chain.time += 30 * DAY_MS
-    (out,) = w.ok(w.call("ben", "expire", {"programme": "stm-keep", "patient": w.did("ana")}))
-    assert out == {"programme": "stm-keep", "expired": 5, "balance": 0}
+    (out,) = w.ok(w.call("service", "expire", expire_ana))
+    assert out == {"programme": "stm-keep", "expired": 5}  # no balance in the answer
     refused(w, w.call("ben", "expire", {"programme": "stm-keep", "patient": w.did("ben")}),
             Code.CONFLICT, "holds no points")
-    refused(w, w.call(ident("stranger"), "expire", {"programme": "stm-keep",
-                                                    "patient": w.did("ana")}),
-            Code.UNKNOWN_SIGNER)
+    refused(w, w.call(ident("stranger"), "expire", expire_ana), Code.UNKNOWN_SIGNER)
     mine = w.programme_of("ana", "stm-keep")
     assert [(e["kind"], e["points"]) for e in mine["entries"]] == [("award", 5), ("expiry", 5)]
 

@@ -95,7 +95,7 @@ def _life(chain: Chain, reason: str, doctor: str, answer: str, patient: str) -> 
     w.ok(w.call("ana", "redeem", {"programme": "stm-keep", "item": "parking"}))
     w.ok(w.call("officer", "reverse", {"award": awarded[2], "reason": "entered_in_error"}))
     w.chain.time += 31 * DAY_MS
-    w.ok(w.call("ben", "expire", {"programme": "stm-keep", "patient": w.did("ana")}))
+    w.ok(w.call("service", "expire", {"programme": "stm-keep", "patient": w.did("ana")}))
     w.ok(w.call("ana", "leave", {"programme": "stm-keep"}))
     kinds = [e["kind"] for e in w.programme_of("ana", "stm-keep")["entries"]]
     assert sorted(set(kinds)) == ["award", "expiry", "redemption", "reversal"]

@@ -138,8 +138,11 @@ class RewardsLife(RuleBasedStateMachine):
 
     @rule(actor=st.sampled_from(ACTORS), patient=patients, pid=st.sampled_from(PROGRAMMES))
     def expire(self, actor: str, patient: str, pid: str) -> None:
-        self._one(self.w.call(actor, "expire", {"programme": pid, "patient": self.w.did(patient)}),
-                  (pid, patient))
+        code, _ = self._one(self.w.call(actor, "expire", {"programme": pid,
+                                                          "patient": self.w.did(patient)}),
+                            (pid, patient))
+        if code == "VALID":  # RW9: the patient herself or her sponsor's staff
+            assert actor in (patient, "service", "officer"), actor
 
     @rule(actor=st.sampled_from(ACTORS), patient=patients)
     def short_points_lapse(self, actor: str, patient: str) -> None:

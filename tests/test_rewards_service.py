@@ -339,4 +339,6 @@ def test_the_cli_publishes_enrols_awards_redeems_and_reverses(world: World,
                       str(keys["dan"]))
     assert code == 2 and "FORBIDDEN" in out  # a patient reverses nothing
     code, out = salus("rewards", "expire", "stm-cli", world.net.did("dan"), "-k", str(keys["cat"]))
+    assert code == 2 and "FORBIDDEN" in out  # another patient's points are not hers to expire
+    code, out = salus("rewards", "expire", "stm-cli", world.net.did("dan"), "-k", str(keys["dan"]))
     assert code == 2 and "CONFLICT" in out  # nothing is past its expiry

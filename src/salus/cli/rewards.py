@@ -86,7 +86,8 @@ def reverse(award_tx: Annotated[str, typer.Argument(help="The award's transactio
 def expire(programme: Programme,
            patient: Annotated[str, typer.Argument(help="The patient's did")], key: KeyOpt,
            node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
-    """Make a patient's points past their expiry expire (anyone may)."""
+    """Make a patient's points past their expiry expire (the patient herself, or an
+    officer or the service of the programme's sponsor)."""
     run_as(node_url, key, lambda c: c.expire_points(programme, patient), field)
 
 

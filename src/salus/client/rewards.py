@@ -47,6 +47,7 @@ class RewardsClient:
                                                 "reason": reason}).output
 
     def expire_points(self: SalusClient, programme: str, patient: str) -> dict[str, Any]:
-        """Make a patient's points past their expiry expire (anyone may)."""
+        """Make a patient's points past their expiry expire (the patient herself, or an
+        officer or the service of the programme's sponsor)."""
         return self.call("rewards", "expire", {"programme": programme,  # type: ignore[no-any-return]
                                                "patient": patient}).output

@@ -42,7 +42,8 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   catalogue, never for more points than her balance after due expiries; points are spent
   soonest-expiring first.
 * **RW9 Expiry and reversal.** Points expire ``expiry_days`` after their award, in block
-  time; anyone may make due points expire, and a redemption does first. Only the sponsor
+  time; the patient or her programme's sponsor (an officer or its service) may make due
+  points expire, nobody else, and a redemption does first. Only the sponsor
   reverses an award, once, with a reason code, taking back only what of that award is
   still unspent: never more than the award, never other points (no penalties).
 * **RW10 Not money, not transferable.** No method moves points between patients or
@@ -99,7 +100,13 @@ from salus.rewards.contracts.layout import (
     programme_key,
     year_key,
 )
-from salus.rewards.contracts.rules import AWARDER, REVERSER, Anyone, PatientHerself, SponsorStaff
+from salus.rewards.contracts.rules import (
+    AWARDER,
+    REVERSER,
+    PatientHerself,
+    PatientOrSponsor,
+    SponsorStaff,
+)
 
 
 class EventTerm(TypedDict):
@@ -390,11 +397,12 @@ class RewardsContract(Contract):
         return {"programme": programme, "item": item, "points": cost,
                 "balance": account["balance"]}
 
-    # -- anyone -----------------------------------------------------------------------------
-    @method(who=Anyone())
+    # -- the patient or her sponsor -------------------------------------------------------
+    @method(who=PatientOrSponsor())
     def expire(self, ctx: Context, programme: ProgrammeRef, patient: PatientRef
                ) -> dict[str, Any]:
-        """Anyone makes a patient's points past their expiry expire (RW9)."""
+        """The patient, or her programme's sponsor, makes her points past their expiry
+        expire (RW9)."""
         terms = ctx.get(programme_key(programme))
         account = ctx.get(account_key(programme, patient))
         if account is None:
@@ -403,4 +411,4 @@ class RewardsContract(Contract):
         if expired == 0:
             raise _conflict("RW9", "no points are past their expiry")
         ctx.put(account_key(programme, patient), account)
-        return {"programme": programme, "expired": expired, "balance": account["balance"]}
+        return {"programme": programme, "expired": expired}

@@ -5,7 +5,7 @@ Every rule runs at admission (S7): a wrong party's call is dropped, identically 
 peer, and never kept. A sponsor (a hospital or an insurer) acts only on its own
 programmes: its admin or rewards officer publishes them and reverses its awards, its
 service key awards. A patient enrols, leaves and redeems only for herself (there is no
-argument naming another patient). Anyone may make due points expire.
+argument naming another patient). The patient or her sponsor makes due points expire.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from salus.ledger.authority import AnyMember, HoldsRole, Patient, forbidden, signer_org
+from salus.ledger.authority import HoldsRole, Patient, Rule, forbidden, signer_org
+from salus.ledger.codes import Rejected
 from salus.ledger.contract import Context
 from salus.records.contracts.layout import consent_key, record_key
 from salus.records.policy import covers, grant_in_force, grantee_matches
@@ -126,13 +127,26 @@ class PatientHerself(Patient):
 
 
 @dataclass(frozen=True)
-class Anyone(AnyMember):
-    """RW9: any member may make due points expire (it changes nothing a rule has not
-    already decided: only the block time does)."""
+class PatientOrSponsor(Rule):
+    """A1 + A4 + RW9: the patient ``patient`` names, or an officer or the service of the
+    programme's sponsor. Nobody else: an account's existence and its size are the
+    patient's and her sponsor's business (any member could otherwise learn who holds
+    points where, and so who is a patient where)."""
 
-    @property
-    def cites(self) -> str:  # type: ignore[override]
-        return "RW9"
+    cites = "A1, A4, RW9"
+    staff: SponsorStaff = SponsorStaff(roles=(*OFFICER_ROLES, SERVICE_ROLE), rule="RW9")
+
+    def check(self, ctx: Context, args: dict[str, Any]) -> None:
+        if ctx.member is not None and ctx.member["id"] == args["patient"]:
+            return
+        try:
+            self.staff.check(ctx, args)
+        except Rejected:
+            raise forbidden("RW9", "only the patient, or an officer or the service of the "
+                                   "programme's sponsor, may make her points expire") from None
+        if programme_sponsor(ctx, args) is None:
+            raise forbidden("RW9", f"no programme {args['programme']}")
 
     def describe(self) -> str:
-        return "any member (expiry follows from the block time alone)"
+        return ("the patient named by `patient`, or a rewards officer, admin or the rewards "
+                "service of the programme's sponsor")

@@ -21,7 +21,7 @@ def test_rewards_benchmark_reports_its_fields_and_checks_every_award() -> None:
                                  "--latency-rate", "60", "--latency-seconds", "0.5", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)  # --json: the JSON object alone
-    for field in ("awards_per_s", "awards_seconds", "ingest_per_s", "statement_per_s",
+    for field in ("awards_per_s", "awards_seconds", "award_lag_p50_ms", "ingest_per_s", "statement_per_s",
                   "statement_p50_ms", "statement_p99_ms", "offered_statement_per_s",
                   "statement_p99_ms_saturated", "machine"):
         assert field in out, field
@@ -31,6 +31,8 @@ def test_rewards_benchmark_reports_its_fields_and_checks_every_award() -> None:
     assert out["statements_checked"] == out["patients"] == 6
     assert out["records"] == 6 * (1 + 2 + 1)  # a Patient, two kept visits, one cancelled
     assert out["awards_per_s"] > 0 and out["awards_seconds"] > 0
+    # an award's block comes after its visit's (block times, from the ledger)
+    assert out["award_lag_p99_ms"] >= out["award_lag_p50_ms"] >= 0
     assert out["ingest_per_s"] > 0 and out["statement_per_s"] > 0
     assert out["statement_p99_ms"] >= out["statement_p50_ms"] > 0
     assert out["offered_statement_per_s"] > 0 and out["statements"] == 120

@@ -11,7 +11,9 @@
    Encounter in the vault (finished or not), and signs ``rewards.award``; nothing else
    awards. ``awards_per_s``: awards over the time from the first ingest sent to the
    block time of the last award on the ledger (node and client share a clock).
-   ``ingest_per_s`` (records registered) is the ingest alone.
+   ``ingest_per_s`` (records registered) is the ingest alone; ``award_lag_p50_ms`` /
+   ``p99``: from the block that registered a visit to the block of its award (block
+   times, from the patients' record indexes and statements).
 3. Every award is checked: each patient's statement (``GET /v1/rewards/statement``, as
    herself) shows ``visits`` awards, a balance of ``visits`` x 100 points, equal to the
    contract's account; none for the cancelled visit.
@@ -198,11 +200,13 @@ def check_statement(statement: dict[str, Any], visits: int) -> list[dict[str, An
 
 
 async def _fire(url: str, requests: list[tuple[str, str]], in_flight: int,
-                interval: float | None = None, visits: int | None = None
+                interval: float | None = None, *, keep: bool = False,
+                path: str = "/v1/rewards/statement"
                 ) -> tuple[float, list[float], list[dict[str, Any]]]:
-    """GET each (patient, token) statement: ``in_flight`` workers (closed loop), or one
-    every ``interval`` seconds (open loop). Returns elapsed, latencies (ms) and, when
-    ``visits`` is given, every answer (else each is checked to be 200 and hers)."""
+    """GET each (patient, token) statement (or her record index, ``path``):
+    ``in_flight`` workers (closed loop), or one every ``interval`` seconds (open loop).
+    Returns elapsed, latencies (ms) and, with ``keep``, every answer (else each is
+    checked to be 200 and hers)."""
     try:
         import aiohttp
     except ImportError:
@@ -217,13 +221,13 @@ async def _fire(url: str, requests: list[tuple[str, str]], in_flight: int,
         async def one(i: int, _due: float) -> None:
             patient, token = requests[i]
             sent = time.perf_counter()
-            async with client.get("/v1/rewards/statement", params={"patient": patient},
+            async with client.get(path, params={"patient": patient},
                                    headers={"Authorization": f"Bearer {token}"}) as r:
                 body = await r.read()
             latencies.append((time.perf_counter() - sent) * 1000)
             if r.status != 200:
                 failures.append(f"{r.status} {body[:200]!r}")
-            elif visits is not None:
+            elif keep:
                 answers.append(json.loads(body))
             elif f'"patient":"{patient}"'.encode() not in body.replace(b" ", b""):
                 failures.append(f"not {patient}'s statement: {body[:200]!r}")
@@ -261,9 +265,13 @@ def run(patients: int = 200, visits: int = 2, feeds: int = 4, statements: int = 
                 _wait_for_awards(pop, expected, award_timeout)
 
                 say("checking every patient's statement ...")
-                _, _, answers = asyncio.run(_fire(node.url, tokens, in_flight, visits=visits))
-                last_ms = max(e["time"] for a in answers for e in check_statement(a, visits))
-                awards_s = (last_ms - first_ms) / 1000
+                _, _, answers = asyncio.run(_fire(node.url, tokens, in_flight, keep=True))
+                awarded = [e for a in answers for e in check_statement(a, visits)]
+                awards_s = (max(e["time"] for e in awarded) - first_ms) / 1000
+                _, _, indexes = asyncio.run(_fire(node.url, tokens, in_flight, keep=True,
+                                                  path="/v1/records"))
+                registered = {r["id"]: r["time"] for i in indexes for r in i["records"]}
+                lags = [e["time"] - registered[e["record"]] for e in awarded]
 
                 say(f"reading {statements} statements, {in_flight} in flight ...")
                 load = [tokens[i % len(tokens)] for i in range(statements)]
@@ -280,6 +288,8 @@ def run(patients: int = 200, visits: int = 2, feeds: int = 4, statements: int = 
         "benchmark": "rewards",
         "awards_per_s": round(expected / awards_s, 1),
         "awards_seconds": round(awards_s, 3),
+        "award_lag_p50_ms": percentile(lags, 0.50),
+        "award_lag_p99_ms": percentile(lags, 0.99),
         "ingest_per_s": round(records / ingest_s),
         "ingest_seconds": round(ingest_s, 3),
         "statement_per_s": round(statements / read_s),
@@ -288,7 +298,7 @@ def run(patients: int = 200, visits: int = 2, feeds: int = 4, statements: int = 
         "offered_statement_per_s": round(n_lat / lat_s),
         "statement_p99_ms_saturated": round(percentile(busy, 0.99), 2),
         "awards": expected,
-        "awards_checked": sum(len(check_statement(a, visits)) for a in answers),
+        "awards_checked": len(awarded),
         "statements_checked": len(answers),
         "records": records,
         "patients": patients,

@@ -45,22 +45,6 @@ class Decisions:
             self._db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?)",
                              (record, version, code, tx, height))
 
-    def remember_many(self, rows: list[tuple[str, int, str, int, str | None]]) -> None:
-        """Remember several decisions, ``(record, version, code, height, tx)`` each, in one
-        transaction: one commit (and its sync) for a block's decisions, not one each."""
-        if not rows:
-            return
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO decisions (record, version, code, height, tx) "
-                    "VALUES (?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._db.execute("SELECT code, COUNT(*) FROM decisions GROUP BY code"))

@@ -83,10 +83,6 @@ class AwardRefused(Exception):
         self.reason = reason
 
 
-#: Decisions to remember together: (record, version, code, height, award tx).
-Batch = list[tuple[str, int, str, int, str | None]]
-
-
 @dataclass
 class Sponsor:
     """One sponsor the node awards for: its service key, writer, vault reader, memory."""
@@ -192,41 +188,34 @@ class RewardsService:
                       record, self.ledger.head.time, sponsor.read_event, programme)
 
     async def _decide_all(self, sponsor: Sponsor, records: list[str], *, quiet: bool) -> None:
-        """Decide each record; sign every award first, then wait for them all. What was
-        decided is remembered in one transaction at the end (one per block, not one
-        per record: each is a synced SQLite commit, on the node's event loop)."""
+        """Decide each record; sign every award first, then wait for them all."""
         pending: list[tuple[Verdict, Any]] = []
-        batch: Batch = []
-        taken: list[str] = []  # records this call marked busy
-        try:
-            for record in dict.fromkeys(records):  # (a block's and the backlog's, once)
-                if (sponsor.org, record) in self._busy:
-                    continue
-                verdict = self.verdict(sponsor, record)
-                if not verdict.award:
-                    self._refused(sponsor, verdict, record, quiet=quiet, batch=batch)
-                    continue
-                version = verdict.record["version"]
-                if sponsor.decisions.decided(record, version) is not None:
-                    continue
-                self._busy.add((sponsor.org, record))
-                taken.append(record)
-                pending.append((verdict, await self._send(sponsor, verdict)))
-            for verdict, sent in pending:
-                await self._settle(sponsor, verdict, sent, batch=batch)
-        finally:
-            sponsor.decisions.remember_many(batch)
-            self._busy.difference_update((sponsor.org, record) for record in taken)
+        for record in records:
+            if (sponsor.org, record) in self._busy:
+                continue
+            verdict = self.verdict(sponsor, record)
+            if not verdict.award:
+                self._refused(sponsor, verdict, record, quiet=quiet)
+                continue
+            version = verdict.record["version"]
+            if sponsor.decisions.decided(record, version) is not None:
+                continue
+            self._busy.add((sponsor.org, record))
+            pending.append((verdict, await self._send(sponsor, verdict)))
+        for verdict, sent in pending:
+            try:
+                await self._settle(sponsor, verdict, sent)
+            finally:
+                self._busy.discard((sponsor.org, verdict.args["record"]))  # type: ignore[index]
 
-    def _refused(self, sponsor: Sponsor, verdict: Verdict, record: str, *, quiet: bool,
-                 batch: Batch | None = None) -> None:
+    def _refused(self, sponsor: Sponsor, verdict: Verdict, record: str, *, quiet: bool) -> None:
         if quiet and verdict.code in QUIET:
             return
         version = verdict.record.get("version", 0)
         if verdict.final:
             if sponsor.decisions.decided(record, version) is not None:
                 return
-            _remember(sponsor, batch, (record, version, verdict.code, self.ledger.height, None))
+            sponsor.decisions.remember(record, version, verdict.code, self.ledger.height)
         log.info("rewards %s: no award for record %s v%s: %s", sponsor.org, record, version,
                  verdict.code)
 
@@ -237,8 +226,7 @@ class RewardsService:
         except NodeUnavailable as exc:
             return Receipt("", "refused", code=exc.code, reason=exc.reason)
 
-    async def _settle(self, sponsor: Sponsor, verdict: Verdict, sent: Any, *,
-                      batch: Batch | None = None) -> Receipt:
+    async def _settle(self, sponsor: Sponsor, verdict: Verdict, sent: Any) -> Receipt:
         assert verdict.args is not None
         record, version = verdict.args["record"], verdict.record["version"]
         try:
@@ -247,13 +235,12 @@ class RewardsService:
         except (TimeoutError, NodeUnavailable):
             receipt = Receipt("", "pending", reason="not committed in time")
         if receipt.valid:
-            _remember(sponsor, batch, (record, version, AWARD, receipt.height or 0,
-                                       receipt.tx_id))
+            sponsor.decisions.remember(record, version, AWARD, receipt.height or 0,
+                                       receipt.tx_id)
             log.info("rewards %s: awarded %s for record %s v%s (tx %s)", sponsor.org,
                      verdict.args["event"], record, version, receipt.tx_id)
         elif receipt.status == "committed":  # the contract refused it: remember, never loop
-            _remember(sponsor, batch,
-                      (record, version, str(receipt.code), self.ledger.height, None))
+            sponsor.decisions.remember(record, version, str(receipt.code), self.ledger.height)
             log.warning("rewards %s: award for record %s v%s refused: %s", sponsor.org,
                         record, version, receipt.code)
         else:  # not ordered, or not committed yet: the next catch-up looks again
@@ -286,15 +273,6 @@ class RewardsService:
         return {**verdict.args, "version": verdict.record["version"], "tx_id": receipt.tx_id,
                 "height": receipt.height, **(receipt.output or {})}
 
-
-
-def _remember(sponsor: Sponsor, batch: Batch | None,
-              row: tuple[str, int, str, int, str | None]) -> None:
-    """Into ``batch`` (written when the caller is done), or now without one."""
-    if batch is None:
-        sponsor.decisions.remember(*row)
-    else:
-        batch.append(row)
 
 
 async def open_rewards(node: Node, datadir: DataDir,

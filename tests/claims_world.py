@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import Chain, ident
+from conftest import Chain, ContractWorld, ident
 from salus.canonical import jcs
 from salus.claims import facts as ledger_facts
 from salus.claims.adjudicate import ClaimFacts, Item, ItemDecision, adjudicate, fingerprints
@@ -90,8 +90,7 @@ def item(sequence: int, code: str, n: int = 1, cents: int = 10_000,
 
 
 @dataclass
-class Claims:
-    chain: Chain
+class Claims(ContractWorld):
     key: dict[str, Identity] = field(default_factory=dict)
     patients: dict[str, str] = field(default_factory=dict)  # name -> coverage id
     documents: dict[str, bytes] = field(default_factory=dict)  # request id -> document
@@ -103,17 +102,6 @@ class Claims:
     def call(self, actor: str | Identity, method: str, args: dict[str, Any]) -> bytes:
         who = self.key[actor] if isinstance(actor, str) else actor
         return self.chain.tx(who, "claims", method, args)
-
-    def run(self, *raws: bytes) -> list[tuple[str, str]]:
-        return self.chain.verdicts(self.chain.commit(*raws))
-
-    def ok(self, *raws: bytes) -> list[Any]:
-        block = self.chain.commit(*raws)
-        assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
-        return [r.output for r in block.results]
-
-    def get(self, key: str) -> Any:
-        return self.chain.ledger.state_value(key)
 
     def request(self, rid: str) -> dict[str, Any]:
         return self.get(request_key(rid))

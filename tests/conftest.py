@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +62,27 @@ class Chain:
     def kept(self, block) -> list[str]:
         """Codes of what the block kept: the only transactions that reach the log."""
         return [r.code for r in block.results]
+
+
+@dataclass
+class ContractWorld:
+    """A test world of one application's contract on a :class:`Chain`: the worlds of the
+    supply, claims and rewards tests share how they commit and read."""
+
+    chain: Chain
+
+    def run(self, *raws: bytes) -> list[tuple[str, str]]:
+        """Commit ``raws`` in one block: each one's (code, reason)."""
+        return self.chain.verdicts(self.chain.commit(*raws))
+
+    def ok(self, *raws: bytes) -> list[Any]:
+        """Commit ``raws`` in one block, each VALID: their outputs."""
+        block = self.chain.commit(*raws)
+        assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
+        return [r.output for r in block.results]
+
+    def get(self, key: str) -> Any:
+        return self.chain.ledger.state_value(key)
 
 
 def make_genesis(orderer: Identity) -> genesis_mod.Genesis:

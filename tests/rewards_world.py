@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import Chain, ident
+from conftest import Chain, ContractWorld, ident
 from salus.identity import Identity
 from salus.records.ingest_request import REQUEST_HEADER, signed_headers
 from salus.rewards.statement import patient_statement, programme_totals
@@ -46,8 +46,7 @@ def programme(pid: str = "stm-keep", **changes: Any) -> dict[str, Any]:
 
 
 @dataclass
-class Rewards:
-    chain: Chain
+class Rewards(ContractWorld):
     key: dict[str, Identity] = field(default_factory=dict)
     n: int = 0
 
@@ -57,17 +56,6 @@ class Rewards:
     def call(self, actor: str | Identity, method: str, args: dict[str, Any]) -> bytes:
         who = self.key[actor] if isinstance(actor, str) else actor
         return self.chain.tx(who, "rewards", method, args)
-
-    def run(self, *raws: bytes) -> list[tuple[str, str]]:
-        return self.chain.verdicts(self.chain.commit(*raws))
-
-    def ok(self, *raws: bytes) -> list[Any]:
-        block = self.chain.commit(*raws)
-        assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
-        return [r.output for r in block.results]
-
-    def get(self, key: str) -> Any:
-        return self.chain.ledger.state_value(key)
 
     def items(self, prefix: str) -> list[tuple[str, Any]]:
         return self.chain.ledger.store.state_items(prefix)

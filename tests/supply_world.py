@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import Chain, ident
+from conftest import Chain, ContractWorld, ident
 from salus.identity import Identity
 from salus.supply.contracts.layout import item_key
 from salus.supply.identifiers import check_digit, parse
@@ -45,8 +45,7 @@ def case(sscc_tail: str) -> str:
 
 
 @dataclass
-class Supply:
-    chain: Chain
+class Supply(ContractWorld):
     operator: dict[str, Identity] = field(default_factory=dict)  # org -> supply operator
     admin: dict[str, Identity] = field(default_factory=dict)     # org -> its admin
 
@@ -57,14 +56,6 @@ class Supply:
     def call(self, org_or_key: str | Identity, method: str, args: dict[str, Any]) -> bytes:
         who = self.operator[org_or_key] if isinstance(org_or_key, str) else org_or_key
         return self.chain.tx(who, "supply", method, args)
-
-    def run(self, *raws: bytes) -> list[tuple[str, str]]:
-        return self.chain.verdicts(self.chain.commit(*raws))
-
-    def ok(self, *raws: bytes) -> list[Any]:
-        block = self.chain.commit(*raws)
-        assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
-        return [r.output for r in block.results]
 
     def item(self, key: str) -> dict[str, Any] | None:
         return self.chain.ledger.state_value(f"supply/item/{key}")

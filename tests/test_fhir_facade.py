@@ -230,3 +230,12 @@ def test_links_in_answers_name_the_node_not_the_host_header(net: RecordsNet) -> 
     urls = [e["fullUrl"] for e in bundle["entry"]] + [x["url"] for x in bundle.get("link", [])]
     assert urls and all(u.startswith(f"{net.url}/fhir/") or u == f"{net.url}/fhir"
                         for u in urls), urls
+
+
+def test_every_registrable_clinical_type_is_searchable() -> None:
+    # a type custodians may register (a completed survey, for rewards) but not search
+    # would be on the ledger and out of reach of the patient's own FHIR client
+    from salus.records.contracts.layout import RESOURCE_TYPES
+    from salus.records.fhir_export import SEARCH_TYPES
+
+    assert set(SEARCH_TYPES) == RESOURCE_TYPES - {"Patient", "Binary"}

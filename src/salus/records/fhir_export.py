@@ -21,7 +21,7 @@ AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL = "http://hl7.org/fhir/restful-interaction"
 SEARCH_TYPES = ("Observation", "Condition", "MedicationStatement", "MedicationRequest",
                 "AllergyIntolerance", "Immunization", "Procedure", "DiagnosticReport", "Encounter",
-                "DocumentReference", "ImagingStudy")
+                "DocumentReference", "ImagingStudy", "QuestionnaireResponse")
 
 
 def patient_fhir_id(did: str) -> str:

@@ -31,7 +31,7 @@ run: $(STAMP) $(NODE_STAMP)
 
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

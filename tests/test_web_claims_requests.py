@@ -55,7 +55,8 @@ def test_a_registrar_reads_the_decisions_appeals_and_hears_the_answer(world) -> 
         assert "Tick the items" in card.locator("form.appeal p").text_content()
         card.locator("input[name=item][value='1']").check()
         card.locator("form.appeal button").click()
-        page.wait_for_selector("#requests-status.ok")
+        page.wait_for_selector("#action-status.ok")
+        assert "Appeal sent: recorded on the ledger" in page.text_content("#action-status")
         card = page.locator(f"#requests li[data-request='{rid}']")
         assert "appealed (appealed 1 time)" in card.text_content()
         with site.client("registrar") as c:

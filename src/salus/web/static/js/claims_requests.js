@@ -65,7 +65,8 @@ function appealForm(req, n) {
     try {
       const receipt = await session.call("claims", "appeal", { request: req.id, items });
       await load();
-      verdict(true, `Appeal sent: recorded on the ledger (transaction ${receipt.tx_id.slice(0, 12)}…). A reviewer who made no earlier decision on it decides.`, "requests-status");
+      // not in #requests-status: the live feed reloads the list, and with it that line
+      verdict(true, `Appeal sent: recorded on the ledger (transaction ${receipt.tx_id.slice(0, 12)}…). A reviewer who made no earlier decision on it decides.`, "action-status");
     } catch (e) {
       verdict(false, `Refused by the node: ${e.message}`, status.id);
       form.querySelector("button").disabled = false;

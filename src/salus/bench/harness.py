@@ -130,3 +130,31 @@ def machine() -> dict[str, Any]:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}"}
+
+
+class Population:
+    """A benchmark's own signers against one node: their transactions signed here (nonces
+    kept here, in submission order) and committed through an admin's client."""
+
+    def __init__(self, url: str, admin: Identity, chain: str) -> None:
+        self.url = url
+        self.chain = chain
+        self.admin = SalusClient(url, admin)
+        self.nonces: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.admin.close()
+
+    def sign(self, who: Identity, contract: str, method: str, args: dict[str, Any]) -> bytes:
+        nonce = self.nonces[who.did] = self.nonces.get(who.did, 0) + 1
+        return transaction.encode(who, chain=self.chain, contract=contract, method=method,
+                                  args=args, nonce=nonce, time=time.time_ns() // 1_000_000)
+
+    def commit(self, raws: list[bytes], what: str) -> None:
+        """Commit ``raws`` 500 at a time; each must be VALID."""
+        for i in range(0, len(raws), 500):
+            receipts = self.admin.submit_many(raws[i:i + 500], wait=True, timeout=120)
+            bad = [r for r in receipts if not r.valid]
+            if bad:
+                raise RuntimeError(f"{what}: {len(bad)} failed, first {bad[0].code} {bad[0].reason}")
+

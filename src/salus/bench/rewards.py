@@ -35,11 +35,10 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, drive, machine, percentile, seeded_identity
+from salus.bench.harness import ChildNode, Population, drive, machine, percentile, seeded_identity
 from salus.client import SalusClient
 from salus.demo.records import fhir_bundle
 from salus.identity import Identity
-from salus.ledger import transaction
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.records.ingest_request import signed_headers
@@ -73,32 +72,15 @@ def patient_bundle(i: int, visits: int) -> dict[str, Any]:
     return fhir_bundle(f"BENCH-RW-{i:06d}", person, *kept, missed)
 
 
-class _Population:
+class _Population(Population):
     """The benchmark's people, their nonces and tokens, against one node."""
 
     def __init__(self, url: str, data: Path, patients: int, feeds: int) -> None:
-        self.url = url
+        super().__init__(url, Identity.load(admin_key_path(DataDir(data), HOSPITAL)), CHAIN)
         self.data = data
-        self.admin = SalusClient(url, Identity.load(admin_key_path(DataDir(data), HOSPITAL)))
         self.feeds = [_seeded("feed", i) for i in range(feeds)]
         self.officer = _seeded("officer", 0)
         self.patients = [_seeded("patient", i) for i in range(patients)]
-        self.nonces: dict[str, int] = {}
-
-    def close(self) -> None:
-        self.admin.close()
-
-    def sign(self, who: Identity, contract: str, method: str, args: dict[str, Any]) -> bytes:
-        nonce = self.nonces[who.did] = self.nonces.get(who.did, 0) + 1
-        return transaction.encode(who, chain=CHAIN, contract=contract, method=method, args=args,
-                                  nonce=nonce, time=time.time_ns() // 1_000_000)
-
-    def commit(self, raws: list[bytes], what: str) -> None:
-        for i in range(0, len(raws), 500):
-            receipts = self.admin.submit_many(raws[i:i + 500], wait=True, timeout=120)
-            bad = [r for r in receipts if not r.valid]
-            if bad:
-                raise RuntimeError(f"{what}: {len(bad)} failed, first {bad[0].code} {bad[0].reason}")
 
     def set_up(self, timeout: float = 60.0) -> None:
         """Staff enrolled, the programme published (and the node's service running for

@@ -240,23 +240,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                     opening = asyncio.create_task(
                         _open_service(open_gateway, "gateway", "records gateway"))
             if open_supply is not None:
-                if node.caught_up:
-                    await _open_service(open_supply, "supply", "supply service")
-                else:
-                    app.state.supply_unavailable = ("this peer is catching up with the "
-                                                    "network; its supply service opens once "
-                                                    "it has")
-                    supplying = asyncio.create_task(
-                        _open_service(open_supply, "supply", "supply service"))
+                supplying = await _open_when_caught_up(open_supply, "supply", "supply service")
             if open_claims is not None:
-                if node.caught_up:
-                    await _open_service(open_claims, "claims", "claims service")
-                else:
-                    app.state.claims_unavailable = ("this peer is catching up with the "
-                                                    "network; its claims service opens once "
-                                                    "it has")
-                    claiming = asyncio.create_task(
-                        _open_service(open_claims, "claims", "claims service"))
+                claiming = await _open_when_caught_up(open_claims, "claims", "claims service")
             if open_rewards is not None:
                 rewarding = asyncio.create_task(_open_service(
                     lambda running: open_rewards(running, _custodian), "rewards",
@@ -283,6 +269,17 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
                 if peer is not None:
                     await peer.stop()
                 tokens.close()
+
+    async def _open_when_caught_up(opener: Callable[[Node], Awaitable[Any]], name: str,
+                                   what: str) -> asyncio.Task[None] | None:
+        """Open an application's service now if the node has caught up; else say why it is
+        not open yet and return the task that opens it once the node has."""
+        if node.caught_up:
+            await _open_service(opener, name, what)
+            return None
+        setattr(app.state, f"{name}_unavailable", f"this peer is catching up with the "
+                f"network; its {what} opens once it has")
+        return asyncio.create_task(_open_service(opener, name, what))
 
     async def _open_service(opener: Callable[[Node], Awaitable[Any]], name: str, what: str
                             ) -> None:

@@ -7,52 +7,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from demo_stage import Seeded, seeded
 from salus.claims.contracts.layout import coverage_key, member_key, request_key
 from salus.claims.keys import member_hash, member_key_path, read_secret_key
 from salus.cli.main import app
 from salus.client import SalusClient
 from salus.demo import claims as demo_claims
-from salus.demo import seed
 from salus.identity import Identity
 from salus.ledger.members import has_role, member_of_key
 from salus.node.datadir import DataDir
-from salus.node.node import Node
-from servers import node_server
 
 
-@dataclass
-class Seeded:
-    data: Path
-    url: str
-    node: Node
-    made: dict[str, Any]
-
-    def state(self, key: str) -> Any:
-        return self.node.ledger.state_value(key)
-
-    def request(self, name: str) -> dict[str, Any]:
-        return self.state(request_key(self.made["requests"][name]["id"]))
+def request(demo: Seeded, name: str) -> dict[str, Any]:
+    return demo.state(request_key(demo.made["requests"][name]["id"]))
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    data = tmp_path_factory.mktemp("demo-claims")
-    seed(data)
-    served, node = node_server(data, block_max_wait_ms=5)
-    try:
-        with served as server:
-            made = demo_claims.seed_once(server.url, data, lambda _: None)
-            assert made is not None
-            yield Seeded(data, server.url, node, made)
-    finally:
-        node.ledger.close()
+    with seeded(tmp_path_factory.mktemp("demo-claims"), demo_claims.seed_once) as found:
+        yield found
 
 
 def test_the_json_is_written_once_and_seeding_again_does_nothing(demo: Seeded) -> None:
@@ -88,22 +67,22 @@ def test_every_key_named_is_a_member_with_the_role_claimed(demo: Seeded) -> None
 
 def test_each_request_shows_what_the_json_says(demo: Seeded) -> None:
     def line(name: str, n: int = 0) -> dict[str, Any]:
-        return demo.request(name)["lines"][n]
+        return request(demo, name)["lines"][n]
 
     assert (line("pa-approved")["outcome"], line("pa-approved")["human"]) == ("approved", False)
-    pended = demo.request("pa-pended")
+    pended = request(demo, "pa-pended")
     reviewer = member_of_key(demo.state, Identity.load(
         demo.data / "keys" / "dr-mona.key").did)["id"]
     assert [d["items"][0]["outcome"] for d in pended["decisions"]] == ["pended", "approved"]
     assert pended["decisions"][1]["reviewer"] == reviewer
     assert pended["decisions"][1]["human_review"] is True
-    denied = demo.request("pa-denied")
+    denied = request(demo, "pa-denied")
     first, after = denied["decisions"]
     assert (first["items"][0]["outcome"], first["items"][0]["reason"],
             first["items"][0]["carc"]) == ("denied", "age", "6")
     assert after["appeal"] == 1 and after["items"][0]["outcome"] == "approved"
     assert after["reviewer"] not in (first["reviewer"], reviewer)  # a different reviewer
-    paid = demo.request("claim-paid")
+    paid = request(demo, "claim-paid")
     assert paid["lines"][0]["outcome"] == "approved"
     assert paid["prior_auths"] == [demo.made["requests"]["pa-approved"]["id"]]
     assert paid["payments"][0]["paid_cents"] == demo.made["requests"]["claim-paid"]["paid_cents"]
@@ -113,7 +92,7 @@ def test_each_request_shows_what_the_json_says(demo: Seeded) -> None:
         ("prior_auth_absent", "197")
     assert line("claim-phantom")["flagged"]
     for name, shown in demo.made["requests"].items():
-        assert demo.request(name)["id"] == shown["id"] and shown["shows"]
+        assert request(demo, name)["id"] == shown["id"] and shown["shows"]
 
 
 def test_the_patient_verifies_her_claim_and_eligibility_answers(demo: Seeded) -> None:

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from salus.client import SalusClient, SalusError
-from salus.demo import seed
+from demo_stage import Seeded, seeded
+from salus.client import SalusError
 from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.ledger.members import has_role, member_of_key
 from salus.node.datadir import DataDir
-from salus.node.node import Node
 from salus.supply.contracts.layout import (
     INVESTIGATION_MS,
     footprint_key,
@@ -34,35 +31,12 @@ from salus.supply.contracts.layout import (
 from salus.supply.identifiers import check_digit, parse
 from salus.supply.labour import labour
 from salus.supply.verification import verify
-from servers import node_server
-
-
-@dataclass
-class Seeded:
-    data: Path
-    url: str
-    node: Node
-    made: dict[str, Any]
-
-    def client(self, key_file: str) -> SalusClient:
-        return SalusClient(self.url, Identity.load(self.data / "keys" / key_file))
-
-    def state(self, key: str) -> Any:
-        return self.node.ledger.state_value(key)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    data = tmp_path_factory.mktemp("demo-supply")
-    seed(data)
-    served, node = node_server(data, block_max_wait_ms=5)
-    try:
-        with served as server:
-            made = demo_supply.seed_once(server.url, data, lambda _: None)
-            assert made is not None
-            yield Seeded(data, server.url, node, made)
-    finally:
-        node.ledger.close()
+    with seeded(tmp_path_factory.mktemp("demo-supply"), demo_supply.seed_once) as found:
+        yield found
 
 
 def trace(demo: Seeded, item: str) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def test_status_list_bits_are_counted_from_the_left_and_round_trip() -> None:
     ("zabc", "multibase"),
     ("u!!!!", "base64url"),
     ("u" + base64.urlsafe_b64encode(b"not gzip").decode().rstrip("="), "GZIP"),
-    ("u" + base64.urlsafe_b64encode(gzip.compress(b"\x00" * 10)).decode().rstrip("="), "fewer"),
+    ("u" + base64.urlsafe_b64encode(gzip.compress(b"\x00" * 10, mtime=0)).decode().rstrip("="), "fewer"),
 ])
 def test_bad_status_lists_are_refused(encoded, reason) -> None:
     with pytest.raises(status_list.StatusListError, match=reason):

@@ -192,6 +192,7 @@ def _build_claims(w: World) -> None:
     payable = c.facts("ben", [item(1, "99214", 1, 12_000)])
     w.decided_claim = c.submit(payable)
     c.decide(w.decided_claim, payable)
+    c.ok(c.call("ana", "flag_phantom", {"request": w.denied_claim, "items": [1]}))
 
 
 def _build_supply(w: World) -> None:

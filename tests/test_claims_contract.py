@@ -449,6 +449,33 @@ def test_the_patient_flags_services_she_never_received(c: Claims) -> None:
     refused(c, c.call("ana", "flag_phantom", {"request": pa, "items": [1]}), Code.CONFLICT)
 
 
+def test_the_payer_resolves_a_flag_once_and_the_item_leaves_its_review_list(c: Claims) -> None:
+    rid = c.submit(c.facts("ana", [item(1, "99213"), item(2, "99214")]))
+    resolve = {"request": rid, "sequence": 2, "finding": "confirmed"}
+    refused(c, c.call("officer", "resolve_phantom", resolve), Code.CONFLICT, "not flagged")
+    c.ok(c.call("ana", "flag_phantom", {"request": rid, "items": [2]}))
+    before = c.request(rid)
+    for who in ("ana", "registrar", "clinician", "other_officer", "ben"):
+        refused(c, c.call(who, "resolve_phantom", resolve), Code.FORBIDDEN)
+    refused(c, c.call("officer", "resolve_phantom", {**resolve, "finding": "he lied"}),
+            Code.BAD_ARGUMENTS)
+    refused(c, c.call("officer", "resolve_phantom", {**resolve, "sequence": 1}), Code.CONFLICT,
+            "not flagged")
+    refused(c, c.call("officer", "resolve_phantom", {**resolve, "sequence": 3}),
+            Code.BAD_ARGUMENTS)
+    refused(c, c.call("officer", "resolve_phantom", {**resolve, "sequence": 0}),
+            Code.BAD_ARGUMENTS)
+    assert c.request(rid) == before  # refusals change nothing
+    c.ok(c.call("reviewer", "resolve_phantom", resolve))
+    assert c.chain.ledger.store.state_scan(f"claims/review/{PAYER}/", "", 10) == []
+    flag = c.request(rid)["lines"][1]["flag"]
+    assert flag["finding"] == "confirmed" and flag["by"] == c.did("reviewer")
+    assert c.request(rid)["lines"][1]["flagged"] is True  # the patient still sees her flag
+    refused(c, c.call("officer", "resolve_phantom", {**resolve, "finding": "unfounded"}),
+            Code.CONFLICT, "resolved already")
+    assert c.request(rid)["lines"][1]["flag"]["finding"] == "confirmed"
+
+
 # -- CL14 cancel and update --------------------------------------------------------------------
 def test_an_update_replaces_the_request_and_links_both(c: Claims) -> None:
     claim = c.facts("ana", [item(1, "99213")])

@@ -30,7 +30,9 @@ REQUEST_FIELDS = {
     "due", "extended", "status", "replaces", "replaced_by", "lines", "decisions", "appeals",
     "payments", "decided_time", "late"}
 LINE_FIELDS = {"sequence", "outcome", "rule", "reason", "carc", "units", "amount_cents",
-               "decision", "human", "period", "used", "prior_auth", "flagged"}
+               "decision", "human", "period", "used", "prior_auth", "flagged", "flag"}
+FLAG_FIELDS = {"height", "index", "finding"}
+RESOLVED_FIELDS = FLAG_FIELDS | {"by", "resolved_height", "resolved_time"}
 DECISION_FIELDS = {"n", "reviewer", "human_review", "height", "time", "late", "items",
                    "appeal", "facts"}
 #: What each claims/ key may look like, and the fields its value may hold (None: a string).
@@ -71,7 +73,9 @@ def _life(chain: Chain, name: str, member: str, note: str) -> dict[str, str]:
                            item(3, "15780", 1, 90_000)], prior_auths=(pa,), evidence=(record,))
     rid = c.submit(bill, extra=secret)
     c.decide(rid, bill)
-    c.ok(c.call("ana", "flag_phantom", {"request": rid, "items": [2]}))
+    c.ok(c.call("ana", "flag_phantom", {"request": rid, "items": [2, 3]}))
+    c.ok(c.call("officer", "resolve_phantom", {"request": rid, "sequence": 2,
+                                               "finding": "unfounded"}))
     c.ok(c.call("registrar", "appeal", {"request": rid, "items": [3]}))
     c.ok(c.call("reviewer", "decide", {"request": rid, "human_review": True, "items": [
         {"sequence": 3, "outcome": "denied", "rule": "cosmetic", "reason": "not_covered",
@@ -131,4 +135,7 @@ def _hold_to_the_decision(state: list[tuple[str, bytes, int]]) -> None:
         assert set(value) == shape, key
         if key.startswith("claims/request/"):
             assert all(set(line) == LINE_FIELDS for line in value["lines"]), key
+            flags = [line["flag"] for line in value["lines"] if line["flag"] is not None]
+            assert all(set(f) == (FLAG_FIELDS if f["finding"] is None else RESOLVED_FIELDS)
+                       and f["finding"] in (None, "confirmed", "unfounded") for f in flags), key
             assert all(set(d) == DECISION_FIELDS for d in value["decisions"]), key

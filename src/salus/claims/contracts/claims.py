@@ -13,7 +13,9 @@ prior_auths, height, time, due, extended, status, replaces, replaced_by, lines,
 decisions, appeals, payments, decided_time, late}``; ``lines`` holds each item's current
 decision (``outcome``, ``rule``, ``reason``, ``carc``, ``units``, ``amount_cents``,
 ``decision``, ``human``), an authorisation's ``period`` and ``used`` units, a claim item's
-``prior_auth`` reservation, and ``flagged``.
+``prior_auth`` reservation, and ``flagged`` with the ``flag`` (``{height, index, finding,
+by, resolved_height, resolved_time}``: where it is on the review list, what the payer
+found).
 
 The rules, numbered as ``docs/security.md`` cites them; each check below cites its rule
 (authority checks in :mod:`salus.claims.contracts.rules`, at admission):
@@ -68,6 +70,10 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   never exceed the amounts granted.
 * **CL13 Phantom billing.** The patient a claim's coverage names flags items she never
   received (each once); they join the payer's review list.
+* **CL16 Flags resolved.** A claims officer or medical reviewer of the claim's payer
+  records what it found on a flagged item, once: ``confirmed`` (not rendered as billed)
+  or ``unfounded``; the item leaves the review list, the finding, its reviewer and time
+  stay on the claim's line, and the patient is told (an event).
 * **CL14 Cancel and update** (PAS ``Claim.related``). Only the submitting provider, never
   once paid: a cancel ends the request; an update replaces it by a new request of the
   same use and coverage, each naming the other. Both release the old one's fingerprints
@@ -108,6 +114,7 @@ from salus.claims.contracts.layout import (
     SUBMITTED,
     CoverageId,
     CoverageRef,
+    Finding,
     Fingerprint,
     ItemCount,
     MemberHash,
@@ -218,7 +225,7 @@ def _line(request: dict[str, Any], sequence: int) -> dict[str, Any]:
 def _new_line(sequence: int) -> dict[str, Any]:
     return {"sequence": sequence, "outcome": None, "rule": None, "reason": None, "carc": None,
             "units": None, "amount_cents": None, "decision": None, "human": None,
-            "period": None, "used": 0, "prior_auth": None, "flagged": False}
+            "period": None, "used": 0, "prior_auth": None, "flagged": False, "flag": None}
 
 
 class ClaimsContract(Contract):
@@ -342,6 +349,7 @@ class ClaimsContract(Contract):
             if line["flagged"]:
                 raise _conflict("CL13", f"item {sequence} is flagged already")
             line["flagged"] = True
+            line["flag"] = {"height": ctx.height, "index": ctx.index, "finding": None}
             ctx.put(review_key(found["payer"], ctx.height, ctx.index, sequence), {
                 "request": request, "sequence": sequence, "kind": "phantom",
                 "height": ctx.height, "time": ctx.time})
@@ -351,6 +359,26 @@ class ClaimsContract(Contract):
         return {"request": request, "flagged": sorted(items)}
 
     # -- the payer's side --------------------------------------------------------------------
+    @method(who=PayerStaff(roles=REVIEW_ROLES, payer=request_party("payer"), names="`request`",
+                           rule="CL16"))
+    def resolve_phantom(self, ctx: Context, request: RequestRef, sequence: Sequence,
+                        finding: Finding) -> dict[str, Any]:
+        """The payer records what it found on an item its patient flagged (CL16)."""
+        found = ctx.get(request_key(request))
+        line = _line(found, sequence)
+        flag = line["flag"]
+        if flag is None:
+            raise _conflict("CL16", f"item {sequence} is not flagged")
+        if flag["finding"] is not None:
+            raise _conflict("CL16", f"item {sequence}'s flag was resolved already")
+        ctx.delete(review_key(found["payer"], flag["height"], flag["index"], sequence))
+        flag.update(finding=finding, by=ctx.member_id, resolved_height=ctx.height,
+                    resolved_time=ctx.time)
+        ctx.put(request_key(request), found)
+        ctx.emit("claims_phantom_resolved", request=request, payer=found["payer"],
+                 patient=found["patient"], sequence=sequence, finding=finding)
+        return {"request": request, "sequence": sequence, "finding": finding}
+
     @method(who=PayerStaff(roles=REVIEW_ROLES, payer=request_party("payer"), names="`request`",
                            rule="CL10"))
     def extend(self, ctx: Context, request: RequestRef) -> dict[str, Any]:

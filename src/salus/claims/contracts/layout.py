@@ -19,7 +19,8 @@ State (docs/claims.md, "Decision: what the ledger holds"), every key under ``cla
 * ``claims/open/<payer>/<request>`` -> ``{use, priority, due, status}``: what the payer
   still has to decide (its review queue).
 * ``claims/review/<payer>/<height>/<index>/<sequence>`` -> ``{request, sequence, kind,
-  height, time}``: items a patient flagged as never received.
+  height, time}``: items a patient flagged as never received, until the payer records
+  what it found (the finding then stays on the claim's line).
 * ``claims/by-patient/<patient>/<height>/<request>``, ``claims/by-provider/<org>/<height>/
   <request>``, ``claims/by-payer/<payer>/<height>/<request>`` -> ``{use}``: the requests of a
   patient (her explanations of benefit), of a provider and of a payer (its metrics), in
@@ -170,6 +171,11 @@ RealDate = Annotated[Date, AfterValidator(_real_date)]
 Use = one_of(USES, "FHIR Claim.use: preauthorization or claim")
 Priority = one_of(PRIORITIES, "CMS-0057-F priority: expedited (72 h) or standard (7 days)")
 Outcome = one_of(OUTCOMES, "an item's decision")
+#: What the payer found when it looked into a service the patient flagged (CL16).
+CONFIRMED, UNFOUNDED = "confirmed", "unfounded"
+FINDINGS = frozenset({CONFIRMED, UNFOUNDED})
+Finding = one_of(FINDINGS, "what the payer found: confirmed (the service was not rendered as "
+                           "billed) or unfounded (the records show it was)")
 RequestId = text("[0-9a-f]{64}", 64, "a request: the SHA-256 of the claim document")
 RequestRef = reference(RequestId, "claim or prior-authorisation request", request_key)
 #: Opaque by construction: hex the payer draws, never a member or policy number.

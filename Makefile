@@ -31,7 +31,9 @@ run: $(STAMP) $(NODE_STAMP)
 
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest -q -n auto
+	@# --dist loadfile: a test module's tests run in one process, in order, sharing its
+	@# module-scoped world once (tests in a module may build on what an earlier one did)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -90,7 +90,8 @@ def test_the_queue_requests_and_eob_carry_what_the_pages_show(world) -> None:
     visit = eobs[made["visit"]]
     assert visit["provider"] == {"identifier": {"system": "urn:salus:org", "value": "st-mary"},
                                  "display": "St Mary"}
-    assert visit["item"][0]["extension"] == [{"url": "urn:salus:claims:ledger-item",
-                                              "valuePositiveInt": 1}]
+    assert visit["item"][0]["extension"] == [  # ana flagged it above: under review
+        {"url": "urn:salus:claims:ledger-item", "valuePositiveInt": 1},
+        {"url": "urn:salus:claims:phantom-flag", "valueCode": "under-review"}]
     owed = [t for t in visit["total"] if t["category"]["coding"][0]["code"] == "memberliability"]
     assert owed[0]["amount"] == {"value": 30, "currency": "USD"}

@@ -2,7 +2,8 @@
 and prior authorisation in her name, with billed, allowed, paid and what she owes, each
 decision and its reason in words; "I never received this service" signs
 claims.flag_phantom and the item joins the payer's review list (its reviewers see it on
-their page); an appeal of a cut signs claims.appeal; another patient sees none of hers.
+their page, and resolve it there with claims.resolve_phantom: the patient reads what they
+found); an appeal of a cut signs claims.appeal; another patient sees none of hers.
 axe-core finds no WCAG 2.1 AA violation."""
 
 from __future__ import annotations
@@ -50,12 +51,10 @@ def test_the_patient_reads_her_claims_flags_a_phantom_service_and_appeals(world)
         visit.locator("button:has-text('I never received this service')").click()
         page.wait_for_selector("#claims-status.ok")
         assert "never received 99213" in page.text_content("#claims-status")
-        # flagged once: a second flag is refused by the node, and says why
-        page.locator(f"#claims li[data-eob='{made['visit']}'] "
-                     "button:has-text('I never received this service')").click()
-        page.wait_for_selector("#claims-status.bad")
-        assert "CONFLICT" in page.text_content("#claims-status")
-        assert "flagged already" in page.text_content("#claims-status")
+        # flagged once: the page says where the flag stands instead of offering it again
+        visit = page.locator(f"#claims li[data-eob='{made['visit']}']")
+        assert "your insurer is looking into it" in visit.text_content()
+        assert visit.locator("button:has-text('I never received this service')").count() == 0
         page.locator(f"#claims li[data-eob='{made['mri']}'] "
                      "button:has-text('Appeal this decision')").click()
         page.wait_for_selector("#claims-status.ok")
@@ -73,6 +72,23 @@ def test_the_patient_reads_her_claims_flags_a_phantom_service_and_appeals(world)
         assert "A1: approved" in row
         # and the appealed MRI is listed for her: she made no earlier decision on it
         assert page.locator(f"#appeals li[data-request='{made['mri']}']").count() == 1
+        # she records what she found: the flag leaves the list
+        page.click(f"#phantom tr[data-request='{made['visit']}'] "
+                   "button:has-text('Records show it was rendered')")
+        page.wait_for_selector("#phantom-action.ok")
+        assert page.locator(f"#phantom tr[data-request='{made['visit']}']").count() == 0
+        assert page.errors == []
+    with site.client("registrar") as c:
+        flag = c.claims_request(made["visit"])["lines"][0]["flag"]
+        assert flag["finding"] == "unfounded"
+    with site.client("ana") as ana, pytest.raises(TransactionRejected) as again:
+        ana.call("claims", "flag_phantom", {"request": made["visit"], "items": [1]})
+    assert again.value.receipt.code == "CONFLICT"  # flagged once
+    # and the patient reads what her insurer found
+    with chromium() as browser:
+        page = open_page(browser, site, "ana")
+        visit = page.locator(f"#claims li[data-eob='{made['visit']}']").text_content()
+        assert "your insurer found records that it was" in visit
 
 
 def test_another_patient_sees_none_of_hers_and_cannot_flag_them(world) -> None:

@@ -150,7 +150,7 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
             "replaced_by", "decided_time", "late", "duplicates")
     return {**{k: state[k] for k in keep}, "lines": [
         {k: line.get(k) for k in ("sequence", "outcome", "rule", "reason", "carc", "units",
-                                  "amount_cents", "human", "period", "flagged")}
+                                  "amount_cents", "human", "period", "flagged", "flag")}
         for line in state["lines"]], "appeals": state["appeals"],
         "payments": state["payments"]}
 
@@ -246,6 +246,8 @@ def build_router(member: Callable[..., Any]) -> APIRouter:
                     stored, sub.answer(stored, state), patient=f"Patient/{patient}",
                     coverage=f"Coverage/{state['coverage']}", paid_cents=paid,
                     payment_date=paid_on, patient_cents=owed, ledger_items=live,
+                    flags={n: f for n, line in enumerate(state["lines"], start=1)
+                           if (f := eob.phantom_flag(line)) is not None},
                     insurer=_party(get, state["payer"]),
                     provider=_party(get, state["provider"]))})
         return JSONResponse({"resourceType": "Bundle", "type": "searchset",

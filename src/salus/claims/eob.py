@@ -34,13 +34,27 @@ C4BB_ADJUDICATION = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication
 #: The item's sequence on the ledger (its place among the request's live items), which
 #: the patient's signed ``claims.flag_phantom`` and ``claims.appeal`` name.
 LEDGER_ITEM = "urn:salus:claims:ledger-item"
+#: Where the patient's phantom-billing flag on an item stands (claims CL13, CL16):
+#: ``under-review``, or what the payer found, ``confirmed`` or ``unfounded``.
+PHANTOM_FLAG = "urn:salus:claims:phantom-flag"
+
+
+def phantom_flag(line: dict[str, Any]) -> str | None:
+    """The :data:`PHANTOM_FLAG` code of a claim's ledger line, None if it is not flagged."""
+    if not line["flagged"]:
+        return None
+    flag = line.get("flag") or {}
+    return flag.get("finding") or "under-review"
 
 
 def _item(request: PasRequest, item: Item, d: ItemDecision,
-          notes: list[dict[str, Any]], ledger_item: int | None) -> dict[str, Any]:
+          notes: list[dict[str, Any]], ledger_item: int | None,
+          flag: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {"sequence": item.sequence, "productOrService": item.service.concept()}
     if ledger_item is not None:
         out["extension"] = [{"url": LEDGER_ITEM, "valuePositiveInt": ledger_item}]
+        if flag is not None:
+            out["extension"].append({"url": PHANTOM_FLAG, "valueCode": flag})
     if item.modifiers:
         out["modifier"] = [fv.concept(item.service.system, m) for m in item.modifiers]
     if item.service_date and item.service_end and item.service_end != item.service_date:
@@ -93,7 +107,8 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
                            paid_cents: int | None = None,
                            payment_date: str | None = None,
                            patient_cents: int | None = None,
-                           ledger_items: dict[int, int] | None = None) -> dict[str, Any]:
+                           ledger_items: dict[int, int] | None = None,
+                           flags: dict[int, str] | None = None) -> dict[str, Any]:
     """The EOB of ``request`` as ``answer`` decides it (validated against the R4 model).
 
     ``patient`` and ``coverage`` are references the patient's FHIR facade resolves
@@ -101,7 +116,8 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
     the request's, by identifier. ``paid_cents`` and ``payment_date``: the payment
     recorded, if any; ``patient_cents`` what the payments left the patient to pay (a
     ``memberliability`` total). ``ledger_items``: document sequence -> ledger sequence of
-    each live item, carried on the item as an extension."""
+    each live item, carried on the item as an extension; ``flags``: ledger sequence ->
+    :func:`phantom_flag` of each flagged item, carried likewise."""
     items = check_answer(request, answer)
     if (paid_cents is None) != (payment_date is None):
         raise ValueError("a payment has an amount and a date")
@@ -112,8 +128,9 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
     if payment_date is not None and not DATE.fullmatch(payment_date):
         raise ValueError("a payment date is YYYY-MM-DD")
     notes: list[dict[str, Any]] = []
-    eob_items = [_item(request, items[d.sequence], d, notes,
-                       (ledger_items or {}).get(d.sequence))
+    ledger_items = ledger_items or {}
+    eob_items = [_item(request, items[d.sequence], d, notes, ledger_items.get(d.sequence),
+                       (flags or {}).get(ledger_items.get(d.sequence, 0)))
                  for d in sorted(answer.decisions, key=lambda d: d.sequence)]
     insurance: dict[str, Any] = {"focal": True, "coverage": {"reference": coverage}}
     if request.pre_auth_refs:

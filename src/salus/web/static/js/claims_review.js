@@ -3,7 +3,8 @@
 // vault copy), the published rule that sent it here, and a decision form whose choices are
 // the ones the rule allows (GET /v1/claims/rules: the contract's own CL7 functions), signed
 // here as claims.decide with human_review true; appeals for reviewers who made no earlier
-// decision; the phantom-billing list (GET /v1/claims/review).
+// decision; the phantom-billing list (GET /v1/claims/review), each flag resolved here as
+// claims.resolve_phantom with what the reviewer found.
 import { request } from "./api.js";
 import {
   actionOf, actionText, carcText, dueText, money, reasonText, serviceText, shortId, useText, words,
@@ -150,6 +151,25 @@ async function loadQueue() {
                                                    : "No appeal for you to decide.";
 }
 
+function resolveButtons(flag, service) {
+  const label = service ? serviceText(service) : `item ${flag.sequence}`;
+  const button = (finding, text) => el("button", {
+    type: "button", "data-finding": finding, "aria-label": `${text}: ${label}, claim ${shortId(flag.request)}`,
+    onclick: async (event) => {
+      for (const b of event.target.parentElement.querySelectorAll("button")) b.disabled = true;
+      try {
+        await session.call("claims", "resolve_phantom", { request: flag.request, sequence: flag.sequence, finding });
+        await loadPhantom();
+        verdict(true, `Recorded for ${label}: ${text.toLowerCase()}. The patient is told.`, "phantom-action");
+      } catch (e) {
+        verdict(false, `Refused by the node: ${e.message}`, "phantom-action");
+        for (const b of event.target.parentElement.querySelectorAll("button")) b.disabled = false;
+      }
+    } }, text);
+  return el("div", { class: "actions" },
+    button("confirmed", "Not rendered as billed"), button("unfounded", "Records show it was rendered"));
+}
+
 async function loadPhantom() {
   const body = $("phantom").tBodies[0];
   const page = await session.get("/v1/claims/review", { params: { payer: $("payer").value.trim() } });
@@ -166,6 +186,7 @@ async function loadPhantom() {
     cell(row, service ? money(service.billed_cents, null) : "—");
     cell(row, [actionText(actionOf(flag.claim.status, line, service?.units)),
                carcText(line.carc, vocab)].filter(Boolean).join(", "));
+    row.insertCell().append(resolveButtons(flag, service));
   }
   $("phantom-status").textContent = page.flags.length
     ? `${page.flags.length} service(s) flagged.` : "No patient has flagged a service.";

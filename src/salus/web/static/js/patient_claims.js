@@ -7,6 +7,12 @@ import { carcText, centsOf, money, words } from "./claims_words.js";
 import { $, el, verdict } from "./ui.js";
 
 const LEDGER_ITEM = "urn:salus:claims:ledger-item";  // salus.claims.eob.LEDGER_ITEM
+const PHANTOM_FLAG = "urn:salus:claims:phantom-flag";  // salus.claims.eob.PHANTOM_FLAG
+const FLAG_WORDS = {
+  "under-review": "You said you never received this service: your insurer is looking into it.",
+  confirmed: "You said you never received this service: your insurer found it was not rendered as billed.",
+  unfounded: "You said you never received this service: your insurer found records that it was.",
+};
 
 const code = (concept) => concept?.coding?.[0]?.code ?? "";
 const adjudication = (item, category) => (item.adjudication ?? []).find((a) => code(a.category) === category);
@@ -52,8 +58,10 @@ function card(session, eob, n, vocab, reload) {
     const when = item.servicedDate ?? item.servicedPeriod?.start ?? "—";
     const billed = centsOf(adjudication(item, "submitted")?.amount);
     const allowed = centsOf(adjudication(item, "benefit")?.amount);
+    const flag = (item.extension ?? []).find((e) => e.url === PHANTOM_FLAG)?.valueCode;
     const actions = [
-      claim && eob.status === "active" ? act(session, eob, item, "flag_phantom", "I never received this service", reload) : null,
+      flag ? el("span", { class: "flag" }, FLAG_WORDS[flag] ?? flag) : null,
+      claim && eob.status === "active" && !flag ? act(session, eob, item, "flag_phantom", "I never received this service", reload) : null,
       ["denied", "cut"].includes(d.kind) ? act(session, eob, item, "appeal", "Appeal this decision", reload) : null,
     ].filter(Boolean);
     return el("tr", { "data-item": item.sequence },

@@ -15,6 +15,13 @@ def test_ledger_benchmark_reports_its_fields() -> None:
     assert result["proof_tree_size"] >= 2000 + 2000  # the two runs' transactions and the signers
 
 
+def test_ledger_benchmark_without_a_latency_run_says_so() -> None:
+    """--latency-seconds 0 measured throughput, then divided by zero."""
+    result = run(txs=1000, signers=10, batch=500, latency_seconds=0, in_flight=2)
+    assert result["invalid"] == 0 and result["tx_per_s"] > 0
+    assert result["p50_ms_at_5000"] is None and result["p99_ms_at_5000"] is None
+
+
 def test_records_benchmark_reports_its_fields_and_audits_every_read() -> None:
     from salus.bench.records import run as run_records
 

@@ -128,7 +128,7 @@ async def submit_at_rate(urls: Sequence[str], bodies: list[bytes], per_batch: in
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(clients[i % len(clients)], body)))
         await asyncio.gather(*tasks)
-        offered = len(bodies) * per_batch / (len(bodies) * interval)
+        offered = per_batch / interval
     return latencies, invalid, offered
 
 
@@ -209,12 +209,16 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
 
             rate, per_batch = 5000, 50
             n_batches = int(latency_seconds * rate / per_batch)
-            say(f"offering {rate} tx/s for {latency_seconds:g} s ...")
-            now = time.time_ns() // 1_000_000
-            lat_raws = [keys.sign(i, now) for i in range(n_batches * per_batch)]
-            lat_bodies = [txs_body(lat_raws[i:i + per_batch]) for i in range(0, len(lat_raws), per_batch)]
-            latencies, lat_invalid, offered = asyncio.run(
-                submit_at_rate([node.url], lat_bodies, per_batch, per_batch / rate))
+            latencies: list[float] = []
+            lat_invalid, offered = 0, 0.0
+            if n_batches:  # --latency-seconds 0 (or too short for a batch): no latency run
+                say(f"offering {rate} tx/s for {latency_seconds:g} s ...")
+                now = time.time_ns() // 1_000_000
+                lat_raws = [keys.sign(i, now) for i in range(n_batches * per_batch)]
+                lat_bodies = [txs_body(lat_raws[i:i + per_batch])
+                              for i in range(0, len(lat_raws), per_batch)]
+                latencies, lat_invalid, offered = asyncio.run(
+                    submit_at_rate([node.url], lat_bodies, per_batch, per_batch / rate))
             say("serving proofs ...")
             proofs = _proofs(node.url, DataDir(root).ledger_file)
     return {
@@ -227,8 +231,8 @@ def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_second
         "invalid": invalid + lat_invalid,
         "ed25519_verify_per_s_per_core": round(verify_rate),
         "physical_limit_tx_per_s": round(verify_rate * (machine()["cores"] or 1)),
-        "p50_ms_at_5000": round(percentile(latencies, 0.50), 2),
-        "p99_ms_at_5000": round(percentile(latencies, 0.99), 2),
+        "p50_ms_at_5000": round(percentile(latencies, 0.50), 2) if latencies else None,
+        "p99_ms_at_5000": round(percentile(latencies, 0.99), 2) if latencies else None,
         "offered_tx_per_s": round(offered),
         **proofs,
         "machine": machine(),

@@ -1,0 +1,54 @@
+"""Red team of the supply application through a real node (issue 16): capture and the
+chain of custody, against trading partners using what they are allowed to send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from salus.clock import iso_from_ms
+from salus.supply import epcis_events as ev
+from supply_site import Site, life, now_ms, pack, place, supply_site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    with supply_site(tmp_path_factory.mktemp("supply-attacks")) as s:
+        yield s
+
+
+def _events(answer: dict) -> list[dict]:
+    return answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+
+def test_a_stranger_cannot_plant_events_in_another_companys_chain_of_custody(site: Site
+                                                                               ) -> None:
+    """An event the ledger only records (``observe``: a retail sale, a disposal, an
+    inspection) checks no item, so a company that never had a pack could capture one
+    naming it, and the pack's real parties would be shown it in the pack's events and
+    chain of custody as if it were part of it. R-S2: another organisation's event is
+    shown to a party only if the organisation that captured it is a party too."""
+    t = now_ms()
+    with site.client("meridian-operator") as maker:
+        assert maker.capture(ev.document(life(["PLANT1"], 41, t), t))["success"]
+    planted = {"type": "ObjectEvent", "eventTime": iso_from_ms(t + 5000),
+               "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
+               "bizStep": "retail_selling", "disposition": "retail_sold",
+               "epcList": [pack("PLANT1")], "readPoint": {"id": place("riverside")}}
+    with site.client("riverside-operator") as stranger:
+        job = stranger.capture(ev.document([planted], t))
+        assert job["success"], job  # recorded on the ledger as riverside's observation
+        # riverside reads its own event, as R-S1 says
+        assert [e["bizStep"] for e in _events(stranger.epcis_events())] == ["retail_selling"]
+    with site.client("meridian-operator") as maker:
+        shown = [e.get("bizStep") for e in _events(maker.item_events(pack("PLANT1")))]
+        trace = maker.trace(pack("PLANT1"))
+    assert "retail_selling" not in shown, shown
+    assert shown == ["commissioning", "packing"], shown
+    assert {e["org"] for e in trace["events"]} == {"meridian"}, trace["events"]
+    # a regulator reads everything, each event with who captured it (R-S3)
+    with site.client("fda-operator") as regulator:
+        full = regulator.trace(pack("PLANT1"))
+    assert ("riverside", "retail_selling") in [(e["org"], e["event"].get("bizStep"))
+                                              for e in full["events"]]

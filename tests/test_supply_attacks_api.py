@@ -3,8 +3,10 @@ chain of custody, against trading partners using what they are allowed to send."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from salus.clock import iso_from_ms
@@ -52,3 +54,28 @@ def test_a_stranger_cannot_plant_events_in_another_companys_chain_of_custody(sit
         full = regulator.trace(pack("PLANT1"))
     assert ("riverside", "retail_selling") in [(e["org"], e["event"].get("bizStep"))
                                               for e in full["events"]]
+
+
+
+def test_a_document_past_the_capture_limit_is_refused_before_it_is_validated(site: Site
+                                                                            ) -> None:
+    """A supply operator's document of 10,000 events (what the document reader takes)
+    cost about 2 s of a worker's validation and hashing before capture refused it for
+    having more than the 500 events it advertises. Counted first now: 413 whatever the
+    events are, before the schema sees them, and nothing kept, not even a job."""
+    limit = int(httpx.options(f"{site.url}/epcis/capture").headers["GS1-EPCIS-Capture-Limit"])
+    t = now_ms()
+    with site.client("corner-operator") as pharmacy:
+        headers = {"Authorization": f"Bearer {pharmacy.token()}"}
+    jobs = lambda: httpx.get(f"{site.url}/epcis/capture", headers=headers).json()  # noqa: E731
+    before = jobs()
+    headers["Content-Type"] = "application/ld+json"
+    junk = ev.document([{}] * (limit + 1), t)  # not even events: the count comes first
+    resp = httpx.post(f"{site.url}/epcis/capture", json=junk, headers=headers)
+    assert (resp.status_code, resp.json()["code"]) == (413, "CAPTURE_TOO_LARGE")
+    assert "errors" not in resp.json()  # no schema reasons: it was never validated
+    many = [ev.receiving([pack(f"MANY{i}")], t + i, place("corner")) for i in range(10_000)]
+    resp = httpx.post(f"{site.url}/epcis/capture", content=json.dumps(ev.document(many, t)),
+                      headers=headers, timeout=60)
+    assert (resp.status_code, resp.json()["code"]) == (413, "CAPTURE_TOO_LARGE")
+    assert jobs() == before

@@ -89,3 +89,90 @@ def test_repackaging_never_launders_a_recalled_or_expired_pack(s: Supply) -> Non
     s.ok(_repackage(s, "fresh", fresh, 20270131, [pack("N4", OTHER_GTIN)]))
     assert s.item(fresh[0])["status"] == "decommissioned"
     assert s.item(pack("N4", OTHER_GTIN))["expiry"] == 20270131
+
+
+# -- the counter's fast path against the route, on the same bytes ---------------------------
+_GLN = "9506000000015"
+_UUID = "0b7c2f3e-6f1a-4c35-9d7e-2a9b1e4c8d10"
+_NAMES = ["exp", "context", "corrUUID", "reqGLN", "returner", "e%78p", "con%74ext", "ctx",
+          "exp+", "EXP", "", "corr%55UID"]
+_VALUES = ["271231", "271200", "dispense", "dispens%65", "dispense+", "dscsaSaleableReturn",
+           _UUID, _UUID.upper(), _GLN, "9506000000016", "", "%FF", "%C3%A9", "+", "a%26b=c"]
+_SERIALS = ["FP1"] * 6 + ["NOPE", "A%2FB%251", "A/B%1", "fp1", "FP1%20", "%46P1", "FP1+"]
+_LOTS = [LOT] * 6 + ["LOT-X", "LOT%2DA1", "", "LOT-A1%00"]
+
+
+def _asgi(app, scope: dict) -> tuple[int, bytes]:
+    """One request through ``app``, on exactly ``scope``."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_fast_path_answers_exactly_as_the_route_would(chain: Chain) -> None:
+    """Whenever the counter's fast path answers a request, the route, given the very same
+    path and query bytes, answers it alike: encodings, duplicate and odd parameters, a
+    serial with URL-special characters, case, '+'."""
+    import json
+    from types import SimpleNamespace
+    from urllib.parse import unquote
+
+    from fastapi import FastAPI
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from salus.api import errors, verification
+    from salus.api.rate_limit import RateLimiter
+    from salus.node.metrics import NodeMetrics
+    from salus.node.rate_limits import Budget, RateLimits
+
+    s = build_supply(chain)
+    items = [pack("FP1"), pack("A/B%1")]
+    s.ok(s.commission("pharmaco", "fp", items))
+    limiter = RateLimiter(RateLimits(verify_failures=Budget(1e6, 10**9)), NodeMetrics())
+    clock = lambda: chain.time  # noqa: E731
+    routed = FastAPI()
+    errors.install(routed)
+    routed.state.node = SimpleNamespace(ledger=chain.ledger)
+    routed.include_router(verification.build_router(chain.ledger, limiter, _GLN, clock))
+    fast = verification.CounterFastPath(routed, verification._reader(chain.ledger), limiter,
+                                        _GLN, clock)
+    answered = []
+
+    @settings(max_examples=300, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(gtin=st.sampled_from([GTIN] * 4 + [GTIN[1:], "0" + GTIN[1:13] + "3", "%30" + GTIN[1:]]),
+           lot=st.sampled_from(_LOTS), serial=st.sampled_from(_SERIALS),
+           pairs=st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)),
+                          max_size=4),
+           base=st.sampled_from([True, True, False]))
+    def check(gtin: str, lot: str, serial: str, pairs: list, base: bool) -> None:
+        query = [("exp", "271231"), ("context", "dispense")] if base else []
+        raw = f"/vrs/gtin/{gtin}/lot/{lot}/ser/{serial}".encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": unquote(raw.decode()),
+                 "raw_path": raw, "root_path": "",
+                 "query_string": "&".join(f"{k}={v}" for k, v in query + pairs).encode(),
+                 "headers": [(b"host", b"counter")], "client": ("10.0.0.9", 1),
+                 "server": ("counter", 80)}
+        mine = fast.answer(dict(scope))
+        if mine is None:
+            return  # the route's to answer, and it is the one that answers
+        status, body = _asgi(routed, dict(scope))
+        assert status == 200, (scope, body)
+        strip = lambda b: {k: v for k, v in json.loads(b).items()  # noqa: E731
+                           if k != "verificationTimestamp"}
+        assert strip(mine) == strip(body), scope
+        answered.append(json.loads(mine)["data"]["verified"])
+
+    check()
+    assert True in answered and False in answered  # both kinds of answer were compared

@@ -71,7 +71,8 @@ def _repackage(s: Supply, name: str, inputs: list[str], expiry: int, outputs: li
 
 def test_repackaging_never_launders_a_recalled_or_expired_pack(s: Supply) -> None:
     """SC10: outputs of a recalled or expired input would be new, saleable packs of a
-    fresh lot; and an output expiring after its inputs would outlive the drug."""
+    fresh lot; an output expiring after its inputs would outlive the drug; and outputs of
+    inputs the repackager does not own would be its own packs made of another's."""
     recalled = _at_repackager(s, ["RCL1"], lot="RCL")
     s.ok(s.call("pharmaco", "recall", {"gtin": GTIN, "lot": "RCL", "reason": "sterility"}))
     short = _at_repackager(s, ["SHT1"], lot="SHT", expiry=20251201)
@@ -85,6 +86,13 @@ def test_repackaging_never_launders_a_recalled_or_expired_pack(s: Supply) -> Non
     s.chain.time += 30 * 86_400_000  # past 1 December 2025
     got = s.run(_repackage(s, "expired", short, 20251201, [pack("N3", OTHER_GTIN)]))
     assert codes(got) == ["CONFLICT"] and "expired" in got[0][1], got
+    # a repackager holding packs it does not own (on consignment) would make them its own
+    consigned = [pack("CNS1")]
+    s.ok(s.commission("pharmaco", "consigned", consigned, lot="FRS", expiry=20270131))
+    s.move(consigned, ("pharmaco", "genericco"), sale=False)
+    got = s.run(_repackage(s, "consignment", consigned, 20270131, [pack("N5", OTHER_GTIN)]))
+    assert codes(got) == ["CONFLICT"] and "own" in got[0][1], got
+    assert s.item(consigned[0])["status"] == "active"
     # a fresh input into outputs that expire no later than it does
     s.ok(_repackage(s, "fresh", fresh, 20270131, [pack("N4", OTHER_GTIN)]))
     assert s.item(fresh[0])["status"] == "decommissioned"

@@ -54,9 +54,11 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   never removed, and what the event did stands until corrective events undo it.
 * **SC10 Repackaging.** A TransformationEvent's inputs are decommissioned and its
   outputs commissioned in one step, by an organisation possessing every input and
-  owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together). No input pack
-  is recalled (its lot) or expired, and the outputs expire no later than any input pack:
-  repackaging never turns a recalled or expired drug into a fresh, dispensable lot.
+  owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together), and owning
+  every input (the outputs are its own, so a consignee cannot make another's packs its
+  own this way). No input pack is recalled (its lot) or expired, and the outputs expire
+  no later than any input pack: repackaging never turns a recalled or expired drug into
+  a fresh, dispensable lot.
 * **SC11 Capture.** ``capture`` runs the steps of one EPCIS document (at most
   ``MAX_STEPS``) in order, all or nothing: each step is admitted by its own method's
   rule and references, on its turn, with the steps before it applied, while the block
@@ -605,7 +607,10 @@ class SupplyContract(Contract):
         if set(inputs) & set(outputs):
             raise Rejected(Code.BAD_ARGUMENTS, "SC10: an output is not one of the inputs")
         nodes = _trees(ctx, inputs, frozenset({ACTIVE}), "SC10")
+        org = signer_org(ctx)
         for key, doc in nodes:  # SC10: the outputs are the inputs' drug, no fresher
+            if doc["owner"] != org:  # the outputs are the repackager's own: so were these
+                raise _conflict("SC10", f"input {key} is not {org}'s own")
             if doc["kind"] != PACK:
                 continue
             if ctx.get(lot_key(lot_id(doc["gtin"], doc["lot"])))["recall"] is not None:

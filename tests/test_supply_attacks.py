@@ -184,3 +184,41 @@ def test_the_fast_path_answers_exactly_as_the_route_would(chain: Chain) -> None:
 
     check()
     assert True in answered and False in answered  # both kinds of answer were compared
+
+
+# -- identifiers: what GS1 allows in a serial, in every spelling -----------------------------
+@pytest.mark.parametrize("serial", ["%C3%A9", "A%00B", "A%20B", "%7E", "ABCDEFGHIJKLMNOPQRSTU",
+                                    "0" * 31 + "1"])
+def test_an_epc_urn_serial_is_what_ai_21_allows(serial: str) -> None:
+    """A serial is 1-20 characters of GS1's set 82 (AI 21), however it is spelt: an EPC
+    URN's percent escapes (TDS Table I.3.1-1) must not smuggle in a non-ASCII or control
+    character, or a 21st, which the DataMatrix and Digital Link forms refuse. Otherwise a
+    manufacturer could commission packs no counter can verify (BAD_SERIAL there)."""
+    from salus.supply.capture_plan import PlanError, plan
+    from salus.supply.identifiers import IdentifierError, parse
+
+    urn = f"urn:epc:id:sgtin:9506000.013435.{serial}"
+    with pytest.raises(IdentifierError):
+        parse(urn)
+    commissioning = {"type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning",
+                     "epcList": [urn], "ilmd": {"cbvmda:lotNumber": LOT,
+                                                "cbvmda:itemExpirationDate": "2027-12-31"}}
+    with pytest.raises(PlanError):
+        plan([commissioning], ["ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"], lambda gln: None)
+
+
+@pytest.mark.parametrize("urn", ["urn:epc:class:lgtin:9506000.013435.%C3%A9",
+                                 "urn:epc:class:lgtin:9506000.013435." + "L" * 21,
+                                 "urn:epc:id:sgln:9506000.00001.%0A"])
+def test_an_epc_urn_lot_or_extension_is_what_gs1_allows(urn: str) -> None:
+    from salus.supply.identifiers import IdentifierError, parse
+
+    with pytest.raises(IdentifierError):
+        parse(urn)
+
+
+def test_escaped_characters_of_set_82_are_still_read() -> None:
+    from salus.supply.identifiers import parse
+
+    assert parse("urn:epc:id:sgtin:9506000.013435.A%2FB%25C").serial == "A/B%C"
+    assert parse("urn:epc:id:sgtin:9506000.013435." + "9" * 20).serial == "9" * 20

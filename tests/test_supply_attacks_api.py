@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from salus.clock import iso_from_ms
 from salus.supply import epcis_events as ev
-from supply_site import Site, life, now_ms, pack, place, supply_site
+from supply_site import GTIN, LOT, Site, life, now_ms, pack, place, supply_site
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,33 @@ def test_a_document_past_the_capture_limit_is_refused_before_it_is_validated(sit
                       headers=headers, timeout=60)
     assert (resp.status_code, resp.json()["code"]) == (413, "CAPTURE_TOO_LARGE")
     assert jobs() == before
+
+
+def test_no_answer_tells_a_stranger_whether_a_pack_or_lot_exists(site: Site) -> None:
+    """An existence oracle: a company that never had a pack asks about it, and about a
+    pack that was never made, through every read that takes an identifier; each answer is
+    the same, byte for byte (the recall board likewise for a lot never recalled and a lot
+    never made)."""
+    t = now_ms()
+    with site.client("meridian-operator") as maker:
+        assert maker.capture(ev.document(life(["ORC1"], 51, t), t))["success"]
+    with site.client("riverside-operator") as stranger:
+        headers = {"Authorization": f"Bearer {stranger.token()}"}
+
+    def ask(epc: str) -> list[tuple[int, bytes]]:
+        out = []
+        for path, params in (("/v1/supply/trace", {"item": epc}),
+                             ("/v1/supply/impact", {"item": epc}),
+                             (f"/epcis/epcs/{quote(epc, safe='')}/events", {})):
+            resp = httpx.get(site.url + path, params=params, headers=headers)
+            body = resp.json()
+            body.pop("creationDate", None)  # the query document's own time
+            out.append((resp.status_code, body))
+        return out
+
+    real, never = ask(pack("ORC1")), ask(pack("ORC-NEVER"))
+    assert real == never, (real, never)
+    assert [status for status, _ in real] == [403, 403, 200]
+    board = lambda lot: httpx.get(f"{site.url}/v1/supply/recalls",  # noqa: E731
+                                  params={"gtin": GTIN, "lot": lot}).json()
+    assert board(LOT) == board("LOT-NEVER") == {"recalls": [], "next": None}

@@ -7,19 +7,12 @@ import pytest
 
 from conftest import Chain
 from supply_world import EXPIRY, GTIN, LOT, OTHER_GTIN, Supply, build_supply, case, event, pack
+from test_supply_contract import codes, supply_state
 
 
 @pytest.fixture
 def s(chain: Chain) -> Supply:
     return build_supply(chain)
-
-
-def codes(verdicts: list[tuple[str, str]]) -> list[str]:
-    return [c for c, _ in verdicts]
-
-
-def supply_state(s: Supply) -> list:
-    return [(k, v) for k, v, _ in s.chain.ledger.store.all_state() if k.startswith("supply/")]
 
 
 def test_only_the_owner_sells(s: Supply) -> None:

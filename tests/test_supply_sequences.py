@@ -1,6 +1,7 @@
 """Random sequences of supply events by random parties: hypothesis looks for one that
 dispenses a pack twice, lets anyone but its possessor move a pack (or anyone but the
-shipment's destination receive it), or breaks the aggregation hierarchy (SC3-SC6, SC9)."""
+shipment's destination receive it), moves ownership but by its owner's sale, or breaks
+the aggregation hierarchy (SC3-SC6, SC9)."""
 
 from __future__ import annotations
 
@@ -115,11 +116,16 @@ class PackLife(RuleBasedStateMachine):
             elif method == "receive":  # only the shipment's destination
                 assert was["status"] == "in_transit" and was["shipped_to"] == org
                 assert now["possessor"] == org and now["status"] == "active"
+                # SC5: ownership moves only by a sale, made by the owner that shipped it
+                if now["owner"] != was["owner"]:
+                    assert now["owner"] == org and was["sale"] is not None
+                    assert was["owner"] == was["possessor"], (k, was)
             elif method == "close_investigation":  # the brand owner or a regulator
                 assert was["status"] == "suspect" and now["status"] in ("active", "illegitimate")
                 assert was["possessor"] == now["possessor"]
-            else:  # everything else: only the possessor
+            else:  # everything else: only the possessor, and ownership stays
                 assert was["possessor"] == org == now["possessor"], (method, actor, k)
+                assert was["owner"] == now["owner"], (method, actor, k)
         if method == "dispense" and not repeat:
             item = args["item"]
             assert before[item]["status"] == "active" and before[item]["parent"] is None
@@ -184,6 +190,19 @@ class PackLife(RuleBasedStateMachine):
             to = NEXT[self.s.item(x)["possessor"]][pick % 2]
             self.call(actor, "ship", {"event": e, "items": [x], "to": to, "sale": event(e)})
             self.call(receiver, "receive", {"event": e2, "items": [x]})
+
+    @rule(actor=actors, e=events, e2=events, e3=events, pick=st.integers(0, 99))
+    def consign_and_sell_on(self, actor, e, e2, e3, pick) -> None:
+        """Ship something active without a sale (possession only: a 3PL, a consignee),
+        have it received, and the new possessor try to sell it on."""
+        here = self.top_level("active")
+        if here:
+            x = here[pick % len(here)]
+            to = NEXT[self.s.item(x)["possessor"]][pick % 2]
+            self.call("@holder", "ship", {"event": e, "items": [x], "to": to})
+            self.call("@holder", "receive", {"event": e2, "items": [x]})
+            self.call(actor, "ship", {"event": e3, "items": [x], "to": NEXT[to][0],
+                                      "sale": event(e3)})
 
     @rule(actor=actors, e=events, xs=some_items, how=st.sampled_from(["decommission", "destroy"]))
     def end(self, actor, e, xs, how) -> None:

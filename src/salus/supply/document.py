@@ -68,6 +68,11 @@ class DocumentInvalid(ValueError):
                          + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
 
 
+class TooManyEvents(DocumentInvalid):
+    """More events than the reader takes (``read_document``'s ``max_events``), found
+    before the schema sees any of them."""
+
+
 # -- formats (RFC 3339 §5.6, RFC 3986 §3) -----------------------------------------------
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
@@ -178,9 +183,10 @@ def _event_count(document: Any) -> int:
     return len(events) if isinstance(events, list) else 0
 
 
-def read_document(data: bytes | str) -> dict[str, Any]:
+def read_document(data: bytes | str, max_events: int = MAX_EVENTS) -> dict[str, Any]:
     """Parse and validate an EPCIS 2.0 JSON-LD document (EPCIS 2.0 §10; schema as above).
-    Returns the document; raises :class:`DocumentInvalid` with every reason."""
+    Returns the document; raises :class:`DocumentInvalid` with every reason, or
+    :class:`TooManyEvents` (before any validation) past ``max_events`` events."""
     size = len(data.encode("utf-8") if isinstance(data, str) else data)
     if size > MAX_BYTES:
         raise DocumentInvalid([Problem("$", f"document is {size} bytes; at most {MAX_BYTES}")])
@@ -190,9 +196,9 @@ def read_document(data: bytes | str) -> dict[str, Any]:
         raise DocumentInvalid([Problem("$", f"not acceptable JSON: {exc}")]) from None
     if not isinstance(document, dict):
         raise DocumentInvalid([Problem("$", "an EPCIS document is a JSON object")])
-    if (count := _event_count(document)) > MAX_EVENTS:
-        raise DocumentInvalid([Problem("$.epcisBody.eventList",
-                                       f"{count} events; at most {MAX_EVENTS} in one document")])
+    if (count := _event_count(document)) > max_events:
+        raise TooManyEvents([Problem("$.epcisBody.eventList",
+                                     f"{count} events; at most {max_events} in one document")])
     if document.get("type") not in ("EPCISDocument", "EPCISQueryDocument"):
         problems = [Problem("$.type", "must be EPCISDocument or EPCISQueryDocument")]
         raise DocumentInvalid(problems + [p for p in validate(document) if p.path != "$.type"])

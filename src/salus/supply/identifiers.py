@@ -77,10 +77,21 @@ def _urn_escape(value: str) -> str:
     return "".join(_URN_ESCAPE.get(c, c) for c in value)
 
 
+#: What a serial (AI 21), lot (AI 10) or GLN extension (AI 254) may be: 1-20 characters
+#: of GS1's character set 82 (GenSpecs §7.11), however an EPC URN escapes them.
+_CS82_20 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
+
+
 def _urn_unescape(component: str, what: str) -> str:
     if not _URN_COMPONENT.match(component):
         raise IdentifierError(f"bad {what} in EPC URN: {component!r}")
-    return unquote(component)
+    value = unquote(component)
+    # an escape must not bring in what the element string and Digital Link forms refuse
+    # (a non-ASCII or control character, a 21st character): one identity, three spellings
+    if not _CS82_20.fullmatch(value):
+        raise IdentifierError(f"bad {what} in EPC URN: {component[:40]!r} is not 1-20 "
+                              "characters of GS1's character set 82")
+    return value
 
 
 @dataclass(frozen=True, slots=True, eq=False)

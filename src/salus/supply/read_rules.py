@@ -17,7 +17,10 @@ Rules for EPCIS events (docs/supply.md, "Decision"; docs/security.md cites them)
 * **R-S2 Parties.** Another trading organisation's supply staff see an event only if it
   owned or possessed every item the event names that the ledger knows (its ``parties``),
   so a pharmacy sees the events of the packs it had, and never, through a commissioning
-  or shipping event naming other packs too, what went elsewhere or how many were made.
+  or shipping event naming other packs too, what went elsewhere or how many were made;
+  and only if the organisation that captured it is such a party too: an event the ledger
+  merely records (``observe``) checks no item, so a company that never had a pack cannot
+  plant one in the pack's chain of custody as its parties see it.
 * **R-S3 Regulators.** A regulator's auditors, admins and supply operators see every
   event.
 """
@@ -89,9 +92,11 @@ def viewer_org(viewer: Viewer) -> str | None:
 @dataclass(frozen=True)
 class ItemParties(Audience):
     """R-S2: supply staff of an organisation that owned or possessed every ledger item
-    of the event ``about[arg]``."""
+    of the event ``about[arg]``, which the organisation that captured it
+    (``about[capturer]``, when given) did too."""
 
     arg: str = "event"
+    capturer: str = "org"
 
     def admits(self, viewer: Viewer, about: Mapping[str, Any]) -> bool:
         org = viewer_org(viewer)
@@ -99,7 +104,10 @@ class ItemParties(Audience):
         if org is None or not isinstance(event, Mapping) \
                 or not viewer.holds(SUPPLY_STAFF_ROLES, org):
             return False
-        return party_of_all(viewer.get, org, (link for link, _ in items_of(event)))
+        links = [link for link, _ in items_of(event)]
+        by = about.get(self.capturer)
+        return party_of_all(viewer.get, org, links) and (
+            by is None or by == org or party_of_all(viewer.get, by, links))
 
     def describe(self) -> str:
         return ("a member holding the " + " or ".join(SUPPLY_STAFF_ROLES) + " role in an "

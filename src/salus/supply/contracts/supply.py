@@ -28,7 +28,9 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   and become ``in_transit``; only that destination receives them. Receipt moves
   possession, and ownership too when the shipment names a sale: the TransactionEvent
   (DSCSA transaction information and statement) by its hash, which the shipper records
-  (a hash used by another organisation or for another event is refused). The TI and TS
+  (a hash used by another organisation or for another event is refused). Only the owner
+  of every item shipped, and of everything inside it, sells: a possessor that does not
+  own (a 3PL, a consignee) ships without a sale. The TI and TS
   stay in the shipper's repository; the ledger proves which ones were attested.
 * **SC6 Dispensing.** A pack is dispensed once, by a pharmacy or hospital (a supply
   operator or pharmacist) possessing it, never inside a container, and never when its
@@ -52,7 +54,11 @@ The rules, numbered as ``docs/security.md`` cites them; each check below cites i
   never removed, and what the event did stands until corrective events undo it.
 * **SC10 Repackaging.** A TransformationEvent's inputs are decommissioned and its
   outputs commissioned in one step, by an organisation possessing every input and
-  owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together).
+  owning the GS1 company prefix of the outputs' GTIN (SC2, SC3 together), and owning
+  every input (the outputs are its own, so a consignee cannot make another's packs its
+  own this way). No input pack is recalled (its lot) or expired, and the outputs expire
+  no later than any input pack: repackaging never turns a recalled or expired drug into
+  a fresh, dispensable lot.
 * **SC11 Capture.** ``capture`` runs the steps of one EPCIS document (at most
   ``MAX_STEPS``) in order, all or nothing: each step is admitted by its own method's
   rule and references, on its turn, with the steps before it applied, while the block
@@ -411,8 +417,13 @@ class SupplyContract(Contract):
                 _record(ctx, sale, "sale", None)
             elif recorded["org"] != org or recorded["action"] != "sale":  # SC5
                 raise _conflict("SC5", f"event {sale} is not a sale {org} recorded")
-        _set(ctx, _trees(ctx, items, frozenset({ACTIVE}), "SC5"), event,
-             status=IN_TRANSIT, shipped_to=to, sale=sale)
+        nodes = _trees(ctx, items, frozenset({ACTIVE}), "SC5")
+        if sale is not None:  # SC5: receipt moves ownership, so only the owner sells
+            for key, doc in nodes:
+                if doc["owner"] != org:
+                    raise _conflict("SC5", f"item {key} is not {org}'s own: only its owner "
+                                           "sells it (ship it without a sale)")
+        _set(ctx, nodes, event, status=IN_TRANSIT, shipped_to=to, sale=sale)
         ctx.emit("supply_shipped", event=event, org=org, to=to, items=items,
                  sale=sale is not None)
         return _record(ctx, event, "ship", args)
@@ -595,8 +606,21 @@ class SupplyContract(Contract):
             return done
         if set(inputs) & set(outputs):
             raise Rejected(Code.BAD_ARGUMENTS, "SC10: an output is not one of the inputs")
-        _set(ctx, _trees(ctx, inputs, frozenset({ACTIVE}), "SC10"), event,
-             status=DECOMMISSIONED)
+        nodes = _trees(ctx, inputs, frozenset({ACTIVE}), "SC10")
+        org = signer_org(ctx)
+        for key, doc in nodes:  # SC10: the outputs are the inputs' drug, no fresher
+            if doc["owner"] != org:  # the outputs are the repackager's own: so were these
+                raise _conflict("SC10", f"input {key} is not {org}'s own")
+            if doc["kind"] != PACK:
+                continue
+            if ctx.get(lot_key(lot_id(doc["gtin"], doc["lot"])))["recall"] is not None:
+                raise _conflict("SC10", f"input {key} is in a recalled lot")
+            if _expired(ctx, doc):
+                raise _conflict("SC10", f"input {key} expired on {doc['expiry']}")
+            if doc["expiry"] < expiry:
+                raise _conflict("SC10", f"input {key} expires on {doc['expiry']}, before "
+                                        f"the outputs' {expiry}")
+        _set(ctx, nodes, event, status=DECOMMISSIONED)
         _commission(ctx, event, gtin, lot, expiry, outputs)
         return _record(ctx, event, "transform", args)
 

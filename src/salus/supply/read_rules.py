@@ -111,7 +111,8 @@ class ItemParties(Audience):
 
     def describe(self) -> str:
         return ("a member holding the " + " or ".join(SUPPLY_STAFF_ROLES) + " role in an "
-                "organisation that owned or possessed every item it names")
+                "organisation that owned or possessed every item it names, another "
+                "organisation's event only if the organisation that captured it did too")
 
 
 def party_of_all(get: Any, org: str, links: Iterable[str]) -> bool:

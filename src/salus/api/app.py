@@ -30,27 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import (
-    claims,
-    claims_holders,
-    claims_metrics,
-    claims_review,
-    credentials,
-    education,
-    errors,
-    fhir,
-    footprints,
-    network,
-    openapi_doc,
-    records,
-    rewards,
-    rewards_awards,
-    scopes,
-    supply,
-    supply_impact,
-    supply_notices,
-    verification,
-)
+from salus.api import errors, network, openapi_doc, scopes
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
@@ -72,7 +52,13 @@ from salus.api.read_rules import (
     public,
 )
 from salus.canonical import compact_json, loads_strict
+from salus.claims import routes as claims
+from salus.claims import routes_holders as claims_holders
+from salus.claims import routes_metrics as claims_metrics
+from salus.claims import routes_review as claims_review
 from salus.claims.service import ClaimsService
+from salus.credentials import routes as credentials
+from salus.credentials import routes_education as education
 from salus.identity.assertion import TOKEN_PATH
 from salus.ledger.codes import Rejected
 from salus.ledger.contracts.membership import recovery_key
@@ -83,9 +69,18 @@ from salus.ledger.transaction import SIGNATURE_BYTES
 from salus.network.peer import Peer
 from salus.node.node import MAX_BATCH, Node, NodeUnavailable
 from salus.node.receipt import Receipt
+from salus.records import routes as records
+from salus.records import routes_fhir as fhir
 from salus.records.custodian import Custodian
 from salus.records.gateway import Gateway
+from salus.rewards import routes as rewards
+from salus.rewards import routes_awards as rewards_awards
 from salus.rewards.service import RewardsService
+from salus.supply import routes as supply
+from salus.supply import routes_footprints as footprints
+from salus.supply import routes_impact as supply_impact
+from salus.supply import routes_notices as supply_notices
+from salus.supply import routes_verification as verification
 from salus.supply.service import SupplyService
 from salus.web import routes as web_routes
 

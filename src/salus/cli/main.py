@@ -13,10 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand
 
 from salus.canonical import JSONError, loads_strict
-from salus.cli import claims_metrics, rewards_statement
-from salus.cli.claims import claims_app
+from salus.claims import cli_metrics as claims_metrics
+from salus.claims.cli import claims_app
 from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
-from salus.cli.credentials import (
+from salus.cli.members import members_app
+from salus.cli.network import ledger_app, network_app
+from salus.cli.recovery import recovery_app
+from salus.client import SalusClient, SalusError, TransactionRejected
+from salus.credentials.cli import (
     credentialing_app,
     credentials_app,
     education_app,
@@ -25,13 +29,6 @@ from salus.cli.credentials import (
     verify_presentation_cmd,
     wallet_app,
 )
-from salus.cli.members import members_app
-from salus.cli.network import ledger_app, network_app
-from salus.cli.records import access_app, consent_app, records_app
-from salus.cli.recovery import recovery_app
-from salus.cli.rewards import rewards_app
-from salus.cli.supply import supply_app
-from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 from salus.ledger.audit import audit as run_audit
 from salus.ledger.ledger import LedgerError
@@ -43,6 +40,10 @@ from salus.node.contracts import registry
 from salus.node.datadir import DataDir
 from salus.node.rate_limits import Budget, RateLimits
 from salus.ordering.solo import DEFAULT_MAX_TXS, DEFAULT_MAX_WAIT_MS
+from salus.records.cli import access_app, consent_app, records_app
+from salus.rewards import cli_statement as rewards_statement
+from salus.rewards.cli import rewards_app
+from salus.supply.cli import supply_app
 
 app = typer.Typer(help="Salus: a permissioned ledger for health data.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -438,7 +439,7 @@ def bench_records(
     as_json: BenchJsonOpt = False,
 ) -> None:
     """FHIR ingest and audited reads through the records gateway."""
-    from salus.bench import records as bench
+    from salus.records import bench
 
     print(json.dumps(bench.run(patients=patients, clinicians=clinicians, reads=reads,
                                in_flight=in_flight, latency_rate=latency_rate,
@@ -459,7 +460,7 @@ def bench_rewards(
     as_json: BenchJsonOpt = False,
 ) -> None:
     """Visits ingested and awarded by the node's rewards service; patients' statements."""
-    from salus.bench import rewards as bench
+    from salus.rewards import bench
 
     if not 1 <= visits <= bench.MAX_VISITS:
         fail(f"--visits is 1 to {bench.MAX_VISITS} (the annual cap)")
@@ -487,7 +488,7 @@ def bench_supply(
 ) -> None:
     """Packs commissioned on the ledger, verified at the counter (GET /vrs/...), and EPCIS
     documents captured (POST /epcis/capture)."""
-    from salus.bench import supply as bench
+    from salus.supply import bench
 
     if client not in ("keepalive", "aiohttp"):
         fail("--client is keepalive or aiohttp")
@@ -513,7 +514,7 @@ def bench_claims(
     as_json: BenchJsonOpt = False,
 ) -> None:
     """Da Vinci PAS prior authorisation and claims through POST /fhir/Claim/$submit."""
-    from salus.bench import claims as bench
+    from salus.claims import bench
 
     options = bench.Options(members=members, requests=requests, in_flight=in_flight,
                             latency_rate=latency_rate, latency_seconds=latency_seconds,
@@ -530,7 +531,7 @@ def bench_credentials(
     as_json: BenchJsonOpt = False,
 ) -> None:
     """Issue credentials in anchored batches, then verify every step of each offline."""
-    from salus.bench import credentials as bench
+    from salus.credentials import bench
 
     print(json.dumps(bench.run(credentials=credentials, batch_size=batch_size, workers=workers,
                                progress=None if as_json else err)))

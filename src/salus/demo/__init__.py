@@ -2,10 +2,10 @@
 
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
 the node, and then writes patients' records, consents and accesses through the API
-(:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
-captures a drug supply chain (:mod:`salus.demo.supply`), runs claims and prior
-authorisations (:mod:`salus.demo.claims`) and a rewards programme at St Mary's
-(:mod:`salus.demo.rewards`); later runs reuse all of it.
+(:mod:`salus.records.demo`), issues credentials (:mod:`salus.credentials.demo`) and
+captures a drug supply chain (:mod:`salus.supply.demo`), runs claims and prior
+authorisations (:mod:`salus.claims.demo`) and a rewards programme at St Mary's
+(:mod:`salus.rewards.demo`); later runs reuse all of it.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from pathlib import Path
 
 from rich.console import Console
 
+from salus.claims import demo as demo_claims
 from salus.client import SalusClient, SalusError
-from salus.demo import claims as demo_claims
-from salus.demo import credentials as demo_credentials
-from salus.demo import records as demo_records
-from salus.demo import rewards as demo_rewards
-from salus.demo import supply as demo_supply
+from salus.credentials import demo as demo_credentials
 from salus.demo.consortium import seed
-from salus.demo.records import seed_once
 from salus.identity import Identity
 from salus.node.datadir import DataDir
+from salus.records import demo as demo_records
+from salus.records.demo import seed_once
+from salus.rewards import demo as demo_rewards
+from salus.supply import demo as demo_supply
 
 __all__ = ["run_demo", "seed", "seed_once"]
 

@@ -13,28 +13,43 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from salus.claims import demo as demo_claims
 from salus.client import SalusClient, SalusError
-from salus.credentials import demo as demo_credentials
-from salus.demo.consortium import seed
 from salus.identity import Identity
 from salus.node.datadir import DataDir
-from salus.records import demo as demo_records
-from salus.records.demo import seed_once
-from salus.rewards import demo as demo_rewards
-from salus.supply import demo as demo_supply
 
 __all__ = ["run_demo", "seed", "seed_once"]
+
+
+def __getattr__(name: str) -> Any:
+    # The consortium and the applications' stages are imported when asked for, not with
+    # this package: each stage (salus.<application>.demo) imports salus.demo.marker, and
+    # so this package, first; the consortium imports the supply chain's stage.
+    if name == "seed":
+        from salus.demo.consortium import seed
+
+        return seed
+    if name == "seed_once":
+        from salus.records.demo import seed_once
+
+        return seed_once
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
     """What is seeded through the API once the node answers, in order: (the stage, its
     ``seed_once``, where to find what it made, how a stage seeded before is told)."""
+    from salus.claims import demo as demo_claims
+    from salus.credentials import demo as demo_credentials
+    from salus.records import demo as demo_records
+    from salus.rewards import demo as demo_rewards
+    from salus.supply import demo as demo_supply
+
     return [
-        ("demo records", seed_once, f"ids in {data}/{demo_records.MARKER}",
+        ("demo records", demo_records.seed_once, f"ids in {data}/{demo_records.MARKER}",
          "seeded on an earlier run"),
         ("demo credentials", demo_credentials.seed_once,
          f"wallets in {data}/wallets, ids in {data}/{demo_credentials.MARKER}",
@@ -78,6 +93,7 @@ def _did(data: Path, name: str) -> str:
 
 
 def run_demo(data: Path, port: int, console: Console) -> None:
+    from salus.demo.consortium import seed
     from salus.node.server import NodeConfig, serve
 
     fresh = not DataDir(data).initialised()

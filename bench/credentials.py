@@ -4,7 +4,7 @@
 import argparse
 import json
 
-from salus.bench.credentials import run
+from salus.credentials.bench import run
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

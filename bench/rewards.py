@@ -4,7 +4,7 @@
 import argparse
 import json
 
-from salus.bench.rewards import run
+from salus.rewards.bench import run
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

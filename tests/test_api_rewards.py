@@ -15,12 +15,12 @@ import typer
 from typer.testing import CliRunner
 
 from salus.api.read_rules import FORBIDDEN_READ
-from salus.cli import rewards_statement
 from salus.client import SalusClient, SalusError
-from salus.demo import rewards as demo_rewards
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
+from salus.rewards import cli_statement as rewards_statement
+from salus.rewards import demo as demo_rewards
 from web_demo import Demo
 
 PROGRAMME = demo_rewards.PROGRAMME

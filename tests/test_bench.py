@@ -23,7 +23,7 @@ def test_ledger_benchmark_without_a_latency_run_says_so() -> None:
 
 
 def test_records_benchmark_reports_its_fields_and_audits_every_read() -> None:
-    from salus.bench.records import run as run_records
+    from salus.records.bench import run as run_records
 
     result = run_records(patients=6, clinicians=4, panel=3, reads=300, in_flight=4,
                          latency_rate=200, latency_seconds=0.5)
@@ -38,7 +38,7 @@ def test_records_benchmark_reports_its_fields_and_audits_every_read() -> None:
 
 
 def test_credentials_benchmark_reports_its_fields_and_catches_every_revocation() -> None:
-    from salus.bench.credentials import run as run_credentials
+    from salus.credentials.bench import run as run_credentials
 
     result = run_credentials(credentials=300, batch_size=100, revoked=7, workers=2)
     for field in ("verify_per_s", "issue_per_s", "batch_size", "verify_per_s_one_process",
@@ -51,8 +51,8 @@ def test_credentials_benchmark_reports_its_fields_and_catches_every_revocation()
 
 
 def test_supply_benchmark_reports_its_fields_at_each_pack_count() -> None:
-    from salus.bench.supply import ITEMS_PER_COMMISSION, Options
-    from salus.bench.supply import run as run_supply
+    from salus.supply.bench import ITEMS_PER_COMMISSION, Options
+    from salus.supply.bench import run as run_supply
 
     packs = (1500, ITEMS_PER_COMMISSION * 2 + 7)
     for client in ("keepalive", "aiohttp"):

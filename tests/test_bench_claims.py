@@ -7,8 +7,8 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from salus.bench.claims import MIXES, Options, claim_bundle, outcomes, pa_bundle, run
 from salus.claims import pas
+from salus.claims.bench import MIXES, Options, claim_bundle, outcomes, pa_bundle, run
 
 
 def test_the_bundles_are_distinct_valid_pas_requests_and_a_claim_cites_its_authorisation(

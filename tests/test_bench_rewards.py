@@ -9,8 +9,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from salus.bench.rewards import MAX_VISITS, POINTS, check_statement, run
 from salus.cli.main import app
+from salus.rewards.bench import MAX_VISITS, POINTS, check_statement, run
 
 runner = CliRunner()
 

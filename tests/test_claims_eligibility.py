@@ -15,8 +15,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from claims_site import MEMBERS, OTHER_PAYER, PAYER, Site, claims_site
 from claims_world import coverage_id
+from salus.claims import demo_bundles as cb
 from salus.claims.keys import member_hash, payer_member_key
-from salus.demo import claims_bundles as cb
 from salus.node.datadir import DataDir
 
 PATH = "/fhir/CoverageEligibilityRequest/$submit"

@@ -1,4 +1,4 @@
-"""The claims pages' reads (salus.api.claims_review) on a real node: the vocabulary is
+"""The claims pages' reads (salus.claims.routes_review) on a real node: the vocabulary is
 the rules module's own; a payer's rules are public, any version, with each rule's
 decisions the contract allows; the phantom-billing list only for the payer's reviewers;
 the queue, requests and EOB carry what the pages show. Refusals with stable codes."""

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 from salus.cli.main import app
 from salus.client import SalusClient
 from salus.demo import seed, seed_once
-from salus.demo.records import MARKER
 from salus.identity import Identity
 from salus.ledger.audit import audit
 from salus.ledger.store import Store
 from salus.node.contracts import registry
 from salus.node.datadir import DataDir
+from salus.records.demo import MARKER
 from servers import node_server
 
 runner = CliRunner()
@@ -180,11 +180,11 @@ def test_demo_ledger_passes_audit(demo) -> None:
 
 
 def test_demo_credentials_wallets_and_the_revoked_licence(demo) -> None:
+    from salus.credentials import demo as demo_credentials
     from salus.credentials.context import VerificationContext
     from salus.credentials.credentialing import check_report
     from salus.credentials.verifier import Verifier
     from salus.credentials.wallet import Wallet
-    from salus.demo import credentials as demo_credentials
 
     data, url, _ = demo
     made = demo_credentials.seed_once(url, data, lambda _: None)

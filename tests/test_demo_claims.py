@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from demo_stage import Seeded, seeded
+from salus.claims import demo as demo_claims
 from salus.claims.contracts.layout import coverage_key, member_key, request_key
 from salus.claims.keys import member_hash, member_key_path, read_secret_key
 from salus.cli.main import app
 from salus.client import SalusClient
-from salus.demo import claims as demo_claims
 from salus.identity import Identity
 from salus.ledger.members import has_role, member_of_key
 from salus.node.datadir import DataDir

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from salus.demo import rewards as demo_rewards
+from salus.rewards import demo as demo_rewards
 from salus.rewards.contracts.layout import PREFIX
 from web_demo import Demo
 
-#: What the demo's visits say (salus.demo.rewards.visits): none of it may reach a reward.
+#: What the demo's visits say (salus.rewards.demo.visits): none of it may reach a reward.
 HEALTH = ("Hypertensive", "38341003", "Diabetes", "46635009", "Anaemia", "271737000",
           "blood pressure", "8480-6", "mm[Hg]", "satisfaction", "Questionnaire/", "valueInteger",
           "Marlowe", "Okafor", "Lindqvist", "SM-100231", "SM-100877", "SM-100990", "reasonCode",

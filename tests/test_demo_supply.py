@@ -14,10 +14,10 @@ import pytest
 
 from demo_stage import Seeded, seeded
 from salus.client import SalusError
-from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.ledger.members import has_role, member_of_key
 from salus.node.datadir import DataDir
+from salus.supply import demo as demo_supply
 from salus.supply.contracts.layout import (
     INVESTIGATION_MS,
     footprint_key,

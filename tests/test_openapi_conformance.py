@@ -23,13 +23,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from salus.client import SalusClient
-from salus.demo import credentials as demo_credentials
+from salus.credentials import demo as demo_credentials
 from salus.demo import seed
-from salus.demo.records import seed_records
 from salus.identity import Identity
 from salus.node.rate_limits import Budget, RateLimits
 from salus.node.server import NodeConfig, build, uvicorn_options
 from salus.ports import free_port
+from salus.records.demo import seed_records
 from servers import ServerThread
 
 #: Examples per operation: enough to reach each parameter's edges, few enough that some

@@ -20,12 +20,12 @@ from typer.testing import CliRunner
 
 from conftest import Chain
 from salus.api.rate_limit import RateLimiter
-from salus.api.verification import CounterFastPath, _reader
 from salus.cli.main import app as cli
 from salus.client import SalusError
 from salus.node.metrics import NodeMetrics
 from salus.node.rate_limits import Budget, RateLimits
 from salus.node.server import NodeConfig
+from salus.supply.routes_verification import CounterFastPath, _reader
 from supply_counter_net import RESPONDER_GLN, SupplyNet, supply_net
 from supply_world import GTIN, LOT, build_supply, event, pack
 from test_supply_contract import at_pharmacy

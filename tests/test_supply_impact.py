@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from salus.client import SalusClient, SalusError
-from salus.demo import footprints as fp
+from salus.supply import demo_footprints as fp
 from salus.supply.contracts.layout import item_key
 from salus.supply.identifiers import parse
 from salus.supply.impact import co2e_per_pack

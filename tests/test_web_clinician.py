@@ -20,8 +20,8 @@ from browser import (
     violations,
 )
 from salus.client import SalusClient
-from salus.demo.records import LOINC, RXNORM, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
+from salus.records.demo import LOINC, RXNORM, SNOMED, codeable, fhir_bundle
 from web_demo import SCREENSHOTS, Demo
 
 #: Invented, and unlike anything the demo seeds, so the page's text can only come from

@@ -19,10 +19,10 @@ import pytest
 from browser import Watched, accessibility_violations, chromium, screenshot, sign_in, violations
 from salus.client import SalusClient
 from salus.clock import iso_from_ms, ms_from_iso, wall_clock_ms
-from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
+from salus.supply import demo as demo_supply
 from salus.supply import epcis_events as ev
 from salus.supply.identifiers import Identity as GS1Id
 from salus.supply.identifiers import Kind

@@ -11,7 +11,7 @@ from browser import accessibility_violations, chromium, screenshot, sign_in
 from web_demo import SCREENSHOTS, Demo
 
 PAGE = "/ui/pages/education"
-#: resident-vic's assessments as the demo records them (src/salus/demo/credentials.py):
+#: resident-vic's assessments as the demo records them (src/salus/credentials/demo.py):
 #: (competency (kind), date, level)
 VIC = [["EPA1 (epa)", "2026-08-01", "3"], ["EPA1 (epa)", "2026-10-15", "4"],
        ["EPA10 (epa)", "2026-10-15", "2"], ["EPA4 (epa)", "2026-10-15", "3"],

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from browser import accessibility_violations, chromium, screenshot, sign_in
-from salus.demo import footprints as fp
+from salus.supply import demo_footprints as fp
 from web_demo import SCREENSHOTS, Demo
 from web_supply import MAKER, key_of, supply
 

@@ -16,10 +16,10 @@ import pytest
 
 from browser import Watched, accessibility_violations, chromium, screenshot, sign_in
 from salus.client import SalusClient, SalusError
-from salus.demo.records import LOINC, RXNORM, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
 from salus.node.datadir import DataDir
 from salus.records.custodian import vault_path
+from salus.records.demo import LOINC, RXNORM, SNOMED, codeable, fhir_bundle
 from web_demo import SCREENSHOTS, Demo
 
 PAGE = "/ui/pages/patient"
@@ -38,7 +38,7 @@ def _bp(when: str, value: int) -> dict[str, Any]:
 
 def _records(demo: Demo, patient: Identity) -> dict[str, list[dict[str, Any]]]:
     """Records of every group at st-mary, city-general and northlab, ingested by each
-    custodian's clinical staff through the SDK as demo/records.py does (each EHR's
+    custodian's clinical staff through the SDK as records/demo.py does (each EHR's
     patient id is the patient's own: an id links to one patient at a custodian)."""
     mrn = patient.did[-10:]
     bundles = {

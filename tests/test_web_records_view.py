@@ -14,11 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from node_cases import run_cases
-from salus.api.fhir import withheld_entries
 from salus.identity import Identity
 from salus.records import fhir_export
 from salus.records.contracts.layout import RESOURCE_TYPES
 from salus.records.fhir_ingest import Issue
+from salus.records.routes_fhir import withheld_entries
 
 RUNNER = Path(__file__).parent / "js" / "records_view_cases.mjs"
 HOSTILE = "<img src=x onerror=alert(1)>"

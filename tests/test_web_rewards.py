@@ -12,9 +12,9 @@ from typing import Any
 
 from browser import Watched, accessibility_violations, chromium, screenshot, sign_in
 from salus.client import SalusClient
-from salus.demo import rewards as demo_rewards
-from salus.demo.records import fhir_bundle
 from salus.identity import Identity
+from salus.records.demo import fhir_bundle
+from salus.rewards import demo as demo_rewards
 from salus.rewards.events import award_args
 from web_demo import SCREENSHOTS, Demo
 
@@ -37,7 +37,7 @@ def statement_rows(page: Any) -> list[list[str]]:
 
 def earn(demo: Demo, person: Identity, mrn: str) -> str:
     """St Mary's EHR feed sends a finished visit of ``person``'s; the node's rewards
-    service awards it (salus.demo.rewards.awarded waits for it). Returns the award's
+    service awards it (salus.rewards.demo.awarded waits for it). Returns the award's
     transaction id."""
     did = person.did
     visit = {"resourceType": "Encounter", "status": "finished",

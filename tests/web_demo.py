@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from salus.client import SalusClient
-from salus.demo import credentials as demo_credentials
-from salus.demo import rewards as demo_rewards
+from salus.credentials import demo as demo_credentials
 from salus.demo import seed, seed_once
-from salus.demo import supply as demo_supply
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
+from salus.rewards import demo as demo_rewards
+from salus.supply import demo as demo_supply
 from servers import node_server
 
 #: Where the browser tests save a screenshot of each main page (the README shows them).

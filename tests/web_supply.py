@@ -10,8 +10,8 @@ from typing import Any
 
 from salus.client import SalusClient
 from salus.clock import wall_clock_ms
-from salus.demo import footprints as fp
-from salus.demo import supply as demo_supply
+from salus.supply import demo as demo_supply
+from salus.supply import demo_footprints as fp
 from salus.supply import epcis_events as ev
 from web_demo import Demo
 

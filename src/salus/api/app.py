@@ -30,27 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 import salus
-from salus.api import (
-    claims,
-    claims_holders,
-    claims_metrics,
-    claims_review,
-    credentials,
-    education,
-    errors,
-    fhir,
-    footprints,
-    network,
-    openapi_doc,
-    records,
-    rewards,
-    rewards_awards,
-    scopes,
-    supply,
-    supply_impact,
-    supply_notices,
-    verification,
-)
+from salus.api import errors, network, openapi_doc, scopes
 from salus.api.auth import Principal, TokenService
 from salus.api.body import json_body, parse_json, read_capped
 from salus.api.errors import ApiError
@@ -71,6 +51,7 @@ from salus.api.read_rules import (
     ViewerDep,
     public,
 )
+from salus.applications import APPLICATIONS, Mounting
 from salus.canonical import compact_json, loads_strict
 from salus.claims.service import ClaimsService
 from salus.identity.assertion import TOKEN_PATH
@@ -310,8 +291,9 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
         description="A permissioned ledger for health data. Log endpoints follow Certificate "
                     "Transparency (RFC 9162); authentication follows SMART Backend Services.",
         telemetry={"tracing": False, "metrics": False, "logs": False})
-    errors.install(app, {"/fhir/": fhir.outcome,
-                         "/epcis/": lambda status, code, reason: supply.problem(status, code, reason)})
+    # each application's answers' shape under its prefixes (FHIR OperationOutcomes under /fhir/)
+    errors.install(app, {prefix: shape for application in APPLICATIONS
+                         for prefix, shape in application.error_shapes().items()})
     app.state.node = node
     app.state.gateway = None
     app.state.records_unavailable = None
@@ -688,21 +670,15 @@ def create_app(node: Node, tokens: TokenService, *, manage_node: bool = True,
     # The applications' routes come after the node's own: Starlette tries routes in order,
     # and the ledger's (submission, proofs, status) are the busiest; each application's
     # routes ahead of them cost every one of those requests a failed match per route.
-    app.include_router(records.build_router(member))
-    app.include_router(claims.build_router(member))  # before the facade's /fhir/{type}
-    app.include_router(claims_holders.build_router(member))  # the same
-    app.include_router(fhir.build_router(member))
-    app.include_router(credentials.build_router(ledger, context_max_age))
-    app.include_router(education.build_router(ledger))
-    app.include_router(claims_metrics.build_router(ledger))
-    app.include_router(claims_review.build_router())
-    app.include_router(supply.build_router(member))
-    app.include_router(rewards_awards.build_router(member))
-    app.include_router(supply_notices.build_router(ledger))
-    app.include_router(footprints.build_router(ledger))
-    app.include_router(rewards.build_router(ledger))
-    verification.install(app, ledger, limiter, responder_gln)
-    app.include_router(supply_impact.build_router())
+    # Each application's, in the order of salus.applications.APPLICATIONS; then the routes
+    # that must come after all of them (the FHIR facade's /fhir/{resource_type}, which
+    # would take claims' /fhir/ExplanationOfBenefit).
+    mounting = Mounting(app, ledger, member, limiter, context_max_age, responder_gln)
+    for application in APPLICATIONS:
+        application.routes(mounting)
+    for application in APPLICATIONS:
+        if application.last_routes is not None:
+            application.last_routes(mounting)
     app.include_router(web_routes.build_router())
     if peer is not None:
         app.include_router(network.build_router(peer))

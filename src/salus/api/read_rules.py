@@ -36,6 +36,7 @@ moment ago no longer opens anything.
 FastAPI inspects ``viewer_of``'s signature, so no ``from __future__ import annotations``.
 """
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -329,7 +330,12 @@ ViewerDep = Annotated[Viewer, Depends(viewer_of)]
 def read_table() -> str:
     """Every read endpoint with its rule, as the markdown table in docs/security.md
     (``salus api --reads`` prints it; a test compares the two)."""
-    from salus.api import app  # noqa: F401  (imports every module that declares rules)
+    from salus.api import app  # noqa: F401  (the node's own rules)
+    from salus.applications import APPLICATIONS
+
+    for application in APPLICATIONS:  # and every application's, beside its routes
+        for module in application.route_modules:
+            importlib.import_module(f"salus.{application.name}.{module}")
 
     rows = ["| endpoint | who may read | what they see |", "|---|---|---|"]
     for rule in sorted(DECLARED, key=lambda r: (r.path, r.method)):

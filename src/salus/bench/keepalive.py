@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 load generator: requests over kept-alive connections, one request
 at a time on each, for benchmarks whose single requests cost the node ~0.2 ms.
 
-Why not aiohttp (bench/records' load generator): on this class of machine aiohttp's
+Why not aiohttp (records/bench's load generator): on this class of machine aiohttp's
 client spends 175-275 us of CPU per request, as much as the node spends answering a
 verification, and both share the machine's two cores; this one spends ~70 us
 (docs/benchmarks.md, "Supply chain"). It speaks just enough HTTP/1.1 for answers that

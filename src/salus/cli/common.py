@@ -22,6 +22,8 @@ FieldOpt = Annotated[str | None, typer.Option(
     "--field", help="Print only this field of the JSON result, for a shell variable: a dotted "
                     "path (orderer, sth.tree_size, 0.id); over a list, each item's, one a line")]
 DataOpt = Annotated[Path, typer.Option("--data", help="Node data directory")]
+#: Every benchmark prints one JSON object; --json prints that alone, without progress.
+BenchJsonOpt = Annotated[bool, typer.Option("--json", help="Print only the JSON result")]
 DEFAULT_NODE = "http://127.0.0.1:8700"
 
 

@@ -12,25 +12,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperCommand
 
+from salus.applications import APPLICATIONS
 from salus.canonical import JSONError, loads_strict
-from salus.cli import claims_metrics, rewards_statement
-from salus.cli.claims import claims_app
-from salus.cli.common import DEFAULT_NODE, DataOpt, FieldOpt, NodeUrl, emit, err, fail, load_key
-from salus.cli.credentials import (
-    credentialing_app,
-    credentials_app,
-    education_app,
-    verify_context,
-    verify_credential,
-    verify_presentation_cmd,
-    wallet_app,
+from salus.cli.common import (
+    DEFAULT_NODE,
+    BenchJsonOpt,
+    DataOpt,
+    FieldOpt,
+    NodeUrl,
+    emit,
+    err,
+    fail,
+    load_key,
 )
 from salus.cli.members import members_app
 from salus.cli.network import ledger_app, network_app
-from salus.cli.records import access_app, consent_app, records_app
 from salus.cli.recovery import recovery_app
-from salus.cli.rewards import rewards_app
-from salus.cli.supply import supply_app
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.identity import Identity, KeyFileError
 from salus.ledger.audit import audit as run_audit
@@ -55,25 +52,20 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(verify_app, name="verify")
 app.add_typer(proof_app, name="proof")
 app.add_typer(bench_app, name="bench")
-app.add_typer(records_app, name="records")
-app.add_typer(consent_app, name="consent")
-app.add_typer(access_app, name="access")
 app.add_typer(members_app, name="members")
 app.add_typer(recovery_app, name="recovery")
-app.add_typer(credentials_app, name="credentials")
-app.add_typer(wallet_app, name="wallet")
-app.add_typer(education_app, name="education")
-app.add_typer(credentialing_app, name="credentialing")
 app.add_typer(network_app, name="network")
 app.add_typer(ledger_app, name="ledger")
-app.add_typer(supply_app, name="supply")
-claims_metrics.register(claims_app)
-app.add_typer(claims_app, name="claims")
-rewards_statement.register(rewards_app)
-app.add_typer(rewards_app, name="rewards")
-verify_app.command("credential")(verify_credential)
-verify_app.command("presentation")(verify_presentation_cmd)
-verify_app.command("context")(verify_context)
+# each application's commands (salus.applications): its groups, its offline checks under
+# `salus verify`, its benchmarks under `salus bench` (ahead of the ledger's and network's)
+for application in APPLICATIONS:
+    commands = application.commands()
+    for name, group in commands.groups:
+        app.add_typer(group, name=name)
+    for name, check in commands.verify:
+        verify_app.command(name)(check)
+    for name, bench in commands.bench:
+        bench_app.command(name)(bench)
 
 # -- keys ------------------------------------------------------------------------------
 @keys_app.command("new")
@@ -423,117 +415,6 @@ def demo(
     run_demo(data, port, err)
 
 
-#: Every benchmark prints one JSON object; --json prints that alone, without progress.
-BenchJsonOpt = Annotated[bool, typer.Option("--json", help="Print only the JSON result")]
-
-
-@bench_app.command("records")
-def bench_records(
-    reads: Annotated[int, typer.Option(help="Consent-checked reads to time")] = 20_000,
-    patients: Annotated[int, typer.Option(help="Patients, one FHIR Bundle each")] = 200,
-    clinicians: Annotated[int, typer.Option(help="Clinicians reading")] = 100,
-    in_flight: Annotated[int, typer.Option(help="Read requests outstanding")] = 32,
-    latency_rate: Annotated[int, typer.Option(help="Reads/s offered for p50/p99")] = 1000,
-    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
-    as_json: BenchJsonOpt = False,
-) -> None:
-    """FHIR ingest and audited reads through the records gateway."""
-    from salus.bench import records as bench
-
-    print(json.dumps(bench.run(patients=patients, clinicians=clinicians, reads=reads,
-                               in_flight=in_flight, latency_rate=latency_rate,
-                               latency_seconds=latency_seconds,
-                               progress=None if as_json else err)))
-
-
-@bench_app.command("rewards")
-def bench_rewards(
-    patients: Annotated[int, typer.Option(help="Patients enrolled in the programme")] = 200,
-    visits: Annotated[int, typer.Option(help="Kept visits per patient (1-15: the annual "
-                                             "cap)")] = 2,
-    feeds: Annotated[int, typer.Option(help="EHR feeds ingesting at once")] = 4,
-    statements: Annotated[int, typer.Option(help="Statement reads to time")] = 5_000,
-    in_flight: Annotated[int, typer.Option(help="Statement reads outstanding")] = 16,
-    latency_rate: Annotated[int, typer.Option(help="Statement reads/s offered for p50/p99")] = 200,
-    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 5.0,
-    as_json: BenchJsonOpt = False,
-) -> None:
-    """Visits ingested and awarded by the node's rewards service; patients' statements."""
-    from salus.bench import rewards as bench
-
-    if not 1 <= visits <= bench.MAX_VISITS:
-        fail(f"--visits is 1 to {bench.MAX_VISITS} (the annual cap)")
-    print(json.dumps(bench.run(patients=patients, visits=visits, feeds=feeds,
-                               statements=statements, in_flight=in_flight,
-                               latency_rate=latency_rate, latency_seconds=latency_seconds,
-                               progress=None if as_json else err)))
-
-
-@bench_app.command("supply")
-def bench_supply(
-    packs: Annotated[list[int] | None, typer.Option(
-        help="Packs on the ledger when measuring (repeat to measure at several counts, "
-             "e.g. --packs 10000 --packs 1000000)")] = None,
-    verifications: Annotated[int, typer.Option(help="Verifications to time")] = 20_000,
-    in_flight: Annotated[int, typer.Option(help="Verification requests outstanding")] = 32,
-    latency_rate: Annotated[int, typer.Option(help="Verifications/s offered for p50/p99")] = 1000,
-    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
-    client: Annotated[str, typer.Option(
-        help="Load generator: keepalive (lean HTTP/1.1) or aiohttp")] = "keepalive",
-    capture_documents: Annotated[int, typer.Option(
-        help="EPCIS documents of 100 events to capture at each pack count")] = 100,
-    capture_in_flight: Annotated[int, typer.Option(help="Captures outstanding")] = 4,
-    as_json: BenchJsonOpt = False,
-) -> None:
-    """Packs commissioned on the ledger, verified at the counter (GET /vrs/...), and EPCIS
-    documents captured (POST /epcis/capture)."""
-    from salus.bench import supply as bench
-
-    if client not in ("keepalive", "aiohttp"):
-        fail("--client is keepalive or aiohttp")
-    options = bench.Options(verifications=verifications, in_flight=in_flight,
-                            latency_rate=latency_rate, latency_seconds=latency_seconds,
-                            client=client, capture_documents=capture_documents,
-                            capture_in_flight=capture_in_flight)
-    print(json.dumps(bench.run(tuple(packs or (10_000,)), options,
-                               progress=None if as_json else err)))
-
-
-@bench_app.command("claims")
-def bench_claims(
-    members: Annotated[int, typer.Option(help="Members with coverage")] = 1000,
-    requests: Annotated[int, typer.Option(
-        help="Prior-authorisation requests to time, in flight at once")] = 2000,
-    in_flight: Annotated[int, typer.Option(help="Requests outstanding")] = 32,
-    latency_rate: Annotated[int, typer.Option(help="Requests/s offered for p50/p99")] = 200,
-    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run")] = 10.0,
-    claims: Annotated[int, typer.Option(
-        help="Claims citing an approved authorisation to time (at most one per member)")
-    ] = 500,
-    as_json: BenchJsonOpt = False,
-) -> None:
-    """Da Vinci PAS prior authorisation and claims through POST /fhir/Claim/$submit."""
-    from salus.bench import claims as bench
-
-    options = bench.Options(members=members, requests=requests, in_flight=in_flight,
-                            latency_rate=latency_rate, latency_seconds=latency_seconds,
-                            claims=claims)
-    print(json.dumps(bench.run(options, progress=None if as_json else err)))
-
-
-@bench_app.command("credentials")
-def bench_credentials(
-    credentials: Annotated[int, typer.Option(help="Credentials to issue and verify")] = 20_000,
-    batch_size: Annotated[int, typer.Option(help="Credentials per anchored batch")] = 1000,
-    workers: Annotated[int | None, typer.Option(help="Verifying processes (default: one "
-                                                     "per core)")] = None,
-    as_json: BenchJsonOpt = False,
-) -> None:
-    """Issue credentials in anchored batches, then verify every step of each offline."""
-    from salus.bench import credentials as bench
-
-    print(json.dumps(bench.run(credentials=credentials, batch_size=batch_size, workers=workers,
-                               progress=None if as_json else err)))
 
 
 @bench_app.command("network")

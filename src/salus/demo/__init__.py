@@ -1,53 +1,49 @@
 """``salus demo``: a small consortium with real, signed activity, served on 127.0.0.1.
 
 The first run founds a chain in the data directory (:mod:`salus.demo.consortium`), starts
-the node, and then writes patients' records, consents and accesses through the API
-(:mod:`salus.demo.records`), issues credentials (:mod:`salus.demo.credentials`) and
-captures a drug supply chain (:mod:`salus.demo.supply`), runs claims and prior
-authorisations (:mod:`salus.demo.claims`) and a rewards programme at St Mary's
-(:mod:`salus.demo.rewards`); later runs reuse all of it.
+the node, and then seeds each application's stages through the API, in the order of
+:data:`salus.applications.APPLICATIONS`: patients' records, consents and accesses
+(:mod:`salus.records.demo`), credentials (:mod:`salus.credentials.demo`), a drug supply
+chain (:mod:`salus.supply.demo`), claims and prior authorisations
+(:mod:`salus.claims.demo`) and a rewards programme at St Mary's (:mod:`salus.rewards.demo`);
+later runs reuse all of it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from salus.applications import APPLICATIONS, DemoStage
 from salus.client import SalusClient, SalusError
-from salus.demo import claims as demo_claims
-from salus.demo import credentials as demo_credentials
-from salus.demo import records as demo_records
-from salus.demo import rewards as demo_rewards
-from salus.demo import supply as demo_supply
-from salus.demo.consortium import seed
-from salus.demo.records import seed_once
 from salus.identity import Identity
 from salus.node.datadir import DataDir
 
 __all__ = ["run_demo", "seed", "seed_once"]
 
 
-def _stages(data: Path) -> list[tuple[str, Callable[..., object], str, str]]:
-    """What is seeded through the API once the node answers, in order: (the stage, its
-    ``seed_once``, where to find what it made, how a stage seeded before is told)."""
-    return [
-        ("demo records", seed_once, f"ids in {data}/{demo_records.MARKER}",
-         "seeded on an earlier run"),
-        ("demo credentials", demo_credentials.seed_once,
-         f"wallets in {data}/wallets, ids in {data}/{demo_credentials.MARKER}",
-         "issued on an earlier run"),
-        ("demo supply chain", demo_supply.seed_once,
-         f"packs to scan and ids in {data}/{demo_supply.MARKER}", "captured on an earlier run"),
-        ("demo claims", demo_claims.seed_once,
-         f"member ids, keys and requests in {data}/{demo_claims.MARKER}",
-         "decided on an earlier run"),
-        ("demo rewards", demo_rewards.seed_once,
-         f"the programme, awards and a redemption in {data}/{demo_rewards.MARKER}",
-         "seeded on an earlier run"),
-    ]
+def __getattr__(name: str) -> Any:
+    # The consortium and the records' stage are imported when asked for, not with this
+    # package: each stage (salus.<application>.demo) imports salus.demo.marker, and so
+    # this package, first; the consortium imports the supply chain's stage.
+    if name == "seed":
+        from salus.demo.consortium import seed
+
+        return seed
+    if name == "seed_once":
+        from salus.records.demo import seed_once
+
+        return seed_once
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _stages() -> list[DemoStage]:
+    """What is seeded through the API once the node answers: each application's stages,
+    in order."""
+    return [stage for application in APPLICATIONS for stage in application.demo()]
 
 
 def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
@@ -62,15 +58,15 @@ def _seed_records_when_ready(url: str, data: Path, console: Console) -> None:
         return
     # the line a newcomer looks for: printed once the node answers, not before
     console.print(f"[bold green]node is up:[/] open {url}/ui/ in a browser", highlight=False)
-    for stage, seed_stage, where, before in _stages(data):
+    for stage in _stages():
         try:
-            made = seed_stage(url, data, say)
+            made = stage.seed_once(url, data, say)
         except (SalusError, OSError, RuntimeError, ValueError) as exc:
-            console.print(f"[bold red]{stage} not seeded:[/] {exc}")
+            console.print(f"[bold red]{stage.name} not seeded:[/] {exc}")
             return
         # said on every start, seeded now or before: the README waits for these lines
-        console.print(f"[bold green]{stage} ready[/] ({where}"
-                      f"{'' if made is not None else '; ' + before})")
+        console.print(f"[bold green]{stage.name} ready[/] ({stage.where(data)}"
+                      f"{'' if made is not None else '; ' + stage.before})")
 
 
 def _did(data: Path, name: str) -> str:
@@ -78,6 +74,7 @@ def _did(data: Path, name: str) -> str:
 
 
 def run_demo(data: Path, port: int, console: Console) -> None:
+    from salus.demo.consortium import seed
     from salus.node.server import NodeConfig, serve
 
     fresh = not DataDir(data).initialised()

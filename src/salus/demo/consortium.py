@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from salus.demo.supply import PARTIES, REGULATOR, founding_calls
 from salus.identity import Identity
 from salus.node.bootstrap import LedgerSession, OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
+from salus.supply.demo import PARTIES, REGULATOR, founding_calls
 
 DEMO_CHAIN = "salus-demo"
 DEMO_ORGS = [
@@ -21,7 +21,7 @@ DEMO_ORGS = [
     OrgSpec("city-general", "hospital", "City General Hospital"),
     OrgSpec("northlab", "lab", "North Diagnostics Laboratory"),
     OrgSpec("corner-pharmacy", "pharmacy", "Corner Pharmacy"),
-    # the supply chain's other trading partners (salus.demo.supply)
+    # the supply chain's other trading partners (salus.supply.demo)
     *(OrgSpec(p.org, p.type, p.name) for p in PARTIES.values() if p.org != "corner-pharmacy"),
     OrgSpec("state-board", "board", "State Medical Board"),
     OrgSpec("city-med-school", "school", "City Medical School"),

@@ -447,7 +447,7 @@ class Gateway:
         return [self.get(record_key(key.rsplit("/", 1)[1])) for key, _value, _height in rows]
 
     def index(self, patient: str) -> list[dict[str, Any]]:
-        """The patient's record index (who may see it: ``api/records.py: READ_INDEX``)."""
+        """The patient's record index (who may see it: ``records/routes.py: READ_INDEX``)."""
         return [{k: record.get(k) for k in ("id", "custodian", "type", "version", "hash",
                                             "amends", "author", "status", "height", "time")}
                 for record in self.patient_records(patient)]

@@ -55,7 +55,7 @@ MAX_DEPTH = 4
 
 Get = Callable[[str], Any]
 #: The events naming an item (canonical Digital Link) that the reader may read, oldest
-#: first, each ``{"org", "stored", "event", "at"}`` (salus.api.supply.readable).
+#: first, each ``{"org", "stored", "event", "at"}`` (salus.supply.routes.readable).
 Readable = Callable[[str], list[dict[str, Any]]]
 
 

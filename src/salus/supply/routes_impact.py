@@ -17,10 +17,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from salus.api.read_rules import ReadRule, Sees, ViewerDep
-from salus.api.supply import ItemQuery, custody, item_for, readable, supply_of
 from salus.clock import wall_clock_ms
 from salus.supply.impact import item_figures, shipment_figures
 from salus.supply.read_rules import REGULATORS, ItemParties
+from salus.supply.routes import ItemQuery, custody, item_for, readable, supply_of
 
 READ_IMPACT = ReadRule("GET", "/v1/supply/impact", (
     Sees((ItemParties("event"), *REGULATORS),

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from salus.canonical import JSONError, loads_strict
+from salus.claims import cli_metrics
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key, run_as
 from salus.client import SalusClient
 
@@ -227,3 +228,7 @@ def verify(file: Annotated[Path, typer.Argument(help="The claim document: the PA
           "items": [json.loads(json.dumps(i.__dict__, default=str)) for i in report.items]})
     if not report.ok:
         raise typer.Exit(1)
+
+
+# the metrics report (its own module; registered here, after this module's commands)
+cli_metrics.register(claims_app)

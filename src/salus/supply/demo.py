@@ -38,9 +38,9 @@ from typing import Any
 
 from salus.client import SalusClient
 from salus.clock import iso_from_ms, wall_clock_ms
-from salus.demo import footprints as fp
 from salus.demo.marker import once
 from salus.identity import Identity
+from salus.supply import demo_footprints as fp
 from salus.supply import epcis_events as ev
 from salus.supply.identifiers import Identity as GS1Id
 from salus.supply.identifiers import Kind, check_digit

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from salus.api.claims import PAYER_REVIEWERS, _org, _summary
 from salus.api.errors import ApiError
 from salus.api.read_rules import ReadRule, Sees, ViewerDep, public
 from salus.claims import review_view
@@ -31,6 +30,7 @@ from salus.claims.contracts.layout import (
     request_key,
     rules_key,
 )
+from salus.claims.routes import PAYER_REVIEWERS, _org, _summary
 from salus.claims.rules import CARC_MEANINGS, DEFAULT_CARC, REASON_WORDS
 from salus.ledger.members import org_key
 from salus.ledger.schema import ORG_ID_PATTERN

@@ -28,10 +28,10 @@ from typing import Any
 
 from salus.client import SalusClient, SalusError, TransactionRejected
 from salus.demo.marker import once
-from salus.demo.records import IVY, JACK, KIM, LOINC, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
 from salus.node.bootstrap import admin_key_path
 from salus.node.datadir import DataDir
+from salus.records.demo import IVY, JACK, KIM, LOINC, SNOMED, codeable, fhir_bundle
 from salus.rewards.events import award_args
 from salus.rewards.statement import AWARD
 
@@ -41,7 +41,7 @@ PROGRAMME = "stm-care"
 #: The demo's new members: key name -> their role at St Mary's.
 STAFF = {"rewards-rita": "rewards_officer", "rewards-svc": "rewards_service"}
 PATIENTS = ("patient-ivy", "patient-jack", "patient-kim")
-#: Who sends St Mary's records (its EHR feed, a registrar: salus.demo.records).
+#: Who sends St Mary's records (its EHR feed, a registrar: salus.records.demo).
 FEED = "office-uma"
 #: The item ivy redeems.
 REDEEMED = "parking"

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from salus.cli import supply_notices
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, emit, fail, load_key, run_as
-from salus.cli.footprint import footprint_app
 from salus.client import SalusClient, SalusError
+from salus.supply import cli_notices as supply_notices
+from salus.supply.cli_footprint import footprint_app
 from salus.supply.document import DocumentInvalid, read_document
 from salus.supply.event_hash import EventHashError, document_hashes
 from salus.supply.identifiers import CheckDigitError, IdentifierError, Kind, parse

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, run_as
-from salus.cli.supply_notices import GtinOpt, KeyOpt, checked
 from salus.client.supply_notices import gtin14
+from salus.supply.cli_notices import GtinOpt, KeyOpt, checked
 from salus.supply.footprint import MAX_BYTES, FootprintInvalid, for_gtin, read_footprint
 
 footprint_app = typer.Typer(help="A product's (or lot's) PACT v3 carbon footprint.",

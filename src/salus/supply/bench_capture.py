@@ -1,6 +1,6 @@
 """The capture half of `salus bench supply`: EPCIS documents through ``POST /epcis/capture``.
 
-1. The benchmark's chain (:mod:`salus.bench.supply`) has the manufacturer's and a
+1. The benchmark's chain (:mod:`salus.supply.bench`) has the manufacturer's and a
    distributor's party GLNs registered; the node enrols the manufacturer's supply
    service key itself (its admin key is in the data directory).
 2. ``documents`` EPCIS 2.0 documents of 100 events each, as a packaging line sends them:

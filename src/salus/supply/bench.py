@@ -8,14 +8,14 @@ process (issue 16 item 11).
    ledger holds each pack count of ``packs`` (10^4 by default; ``--packs`` adds more).
    Serials are random-looking, as GS1 recommends.
 3. At each pack count, the verification half (:func:`verify_half`), then the capture
-   half (:func:`capture_half`, :mod:`salus.bench.supply_capture`).
+   half (:func:`capture_half`, :mod:`salus.supply.bench_capture`).
    Verification:
    ``verify_per_s``: single ``GET /vrs/gtin/…/lot/…/ser/…?exp=…&context=dispense``
    requests, ``in_flight`` outstanding (closed loop), each for a random commissioned pack,
    every answer checked to be ``verified``; ``p50_ms`` / ``p99_ms``: the same requests
    offered open loop at ``latency_rate`` per second for ``latency_seconds``, from send to
    answer. The load comes from :mod:`salus.bench.keepalive` (``--client aiohttp``: as
-   bench/records), on uvloop.
+   records/bench), on uvloop.
 
 The result is one JSON object; each half of the benchmark adds its figures to it
 (:data:`HALVES`: the capture half, ``capture_events_per_s``, goes there beside the
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from salus.bench import keepalive, supply_capture
+from salus.bench import keepalive
 from salus.bench.harness import ChildNode, drive, machine, percentile, seeded_identity
 from salus.bench.ledger import NODE_LIMITS
 from salus.client import SalusClient
@@ -45,6 +45,7 @@ from salus.identity import Identity
 from salus.ledger import transaction
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
+from salus.supply import bench_capture as supply_capture
 from salus.supply.contracts.layout import item_key
 from salus.supply.identifiers import Identity as Pack
 from salus.supply.identifiers import Kind
@@ -136,7 +137,7 @@ def _verified(status: int, body: bytes) -> str | None:
 
 async def _fire_aiohttp(url: str, paths: list[str], in_flight: int,
                         interval: float | None = None) -> tuple[float, list[float]]:
-    """bench/records' load generator: aiohttp, ``in_flight`` workers (closed loop) or one
+    """records/bench's load generator: aiohttp, ``in_flight`` workers (closed loop) or one
     request every ``interval`` seconds (open loop)."""
     try:
         import aiohttp
@@ -216,7 +217,7 @@ def verify_half(bench: Bench, options: Options) -> dict[str, Any]:
 
 
 def capture_half(bench: Bench, options: Options) -> dict[str, Any]:
-    """The capture figures (:mod:`salus.bench.supply_capture`): documents of 100 events
+    """The capture figures (:mod:`salus.supply.bench_capture`): documents of 100 events
     through ``POST /epcis/capture``; each run captures new documents."""
     first = bench.captured
     bench.captured += options.capture_documents

@@ -17,9 +17,9 @@ from fastapi import APIRouter
 
 from salus.api.errors import ApiError
 from salus.api.read_rules import MEMBER, ReadRule, Sees, ViewerDep
-from salus.api.supply_notices import gtin_param, lot_param
 from salus.ledger.ledger import Ledger
 from salus.supply.contracts.layout import footprint_key, lot_id
+from salus.supply.routes_notices import gtin_param, lot_param
 
 READ_FOOTPRINT = ReadRule("GET", "/v1/supply/footprints/{gtin}", (
     Sees((MEMBER,), "the footprint attached to a product, and to one of its lots if asked: "

@@ -21,9 +21,7 @@ from fastapi.responses import JSONResponse
 
 from salus.api.auth import Principal
 from salus.api.body import read_capped
-from salus.api.claims import PAYER_REVIEWERS, PROVIDER_STAFF, claims_of
 from salus.api.errors import ApiError
-from salus.api.fhir import FHIR_JSON
 from salus.api.read_rules import OVERSEERS, Own, ReadRule, Sees, ViewerDep
 from salus.claims import eligibility
 from salus.claims import submission as sub
@@ -35,9 +33,11 @@ from salus.claims.contracts.layout import (
     rules_key,
 )
 from salus.claims.pas_request import MAX_BUNDLE_BYTES, PasRefused
+from salus.claims.routes import PAYER_REVIEWERS, PROVIDER_STAFF, claims_of
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.ledger.members import has_role, member_key, org_key
 from salus.records.contracts.layout import record_key
+from salus.records.routes_fhir import FHIR_JSON
 
 ELIGIBILITY_PATH = "/fhir/CoverageEligibilityRequest/$submit"
 _REQUEST = re.compile(r"[0-9a-f]{64}")

@@ -37,10 +37,10 @@ from rich.console import Console
 
 from salus.bench.harness import ChildNode, Population, drive, machine, percentile, seeded_identity
 from salus.client import SalusClient
-from salus.demo.records import fhir_bundle
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
+from salus.records.demo import fhir_bundle
 from salus.records.ingest_request import signed_headers
 
 CHAIN = "salus-bench-rewards"

@@ -36,12 +36,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from salus.claims import demo_bundles as cb
 from salus.claims.keys import member_hash, member_key_path, read_secret_key
 from salus.claims.licences import licences_dir
 from salus.client import SalusClient
 from salus.clock import iso_from_ms, wall_clock_ms
 from salus.credentials.issuer import CredentialRequest, Issuer
-from salus.demo import claims_bundles as cb
 from salus.demo.marker import once
 from salus.identity import Identity
 from salus.node.datadir import DataDir

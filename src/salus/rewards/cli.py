@@ -10,6 +10,7 @@ import typer
 
 from salus.canonical import JSONError, loads_strict
 from salus.cli.common import DEFAULT_NODE, FieldOpt, NodeUrl, fail, run_as
+from salus.rewards import cli_statement
 
 rewards_app = typer.Typer(help="Patient rewards: programmes, enrolment, awards, redemption.",
                           no_args_is_help=True)
@@ -89,6 +90,11 @@ def expire(programme: Programme,
     """Make a patient's points past their expiry expire (the patient herself, or an
     officer or the service of the programme's sponsor)."""
     run_as(node_url, key, lambda c: c.expire_points(programme, patient), field)
+
+
+# statements, programmes and totals (their own module; registered here, after this
+# module's commands)
+cli_statement.register(rewards_app)
 
 
 __all__ = ["rewards_app"]

@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse
 from salus.api.auth import Principal
 from salus.api.errors import ApiError
 from salus.api.read_rules import ReadRule, Sees, ViewerDep, public
-from salus.api.records import CONSENT_VIEW, READ_INDEX, consent_view, gateway_of
 from salus.clock import wall_clock_ms
 from salus.records import fhir_export
 from salus.records.contracts.layout import PURPOSES, record_key
@@ -29,6 +28,7 @@ from salus.records.fhir_ingest import Issue
 from salus.records.gateway import VAULT_CODES, Gateway, GatewayError, Requester
 from salus.records.policy import listed_for
 from salus.records.read_rules import CONSENT
+from salus.records.routes import CONSENT_VIEW, READ_INDEX, consent_view, gateway_of
 
 FHIR_JSON = "application/fhir+json"
 #: A patient search parameter: a FHIR id (R4 datatype ``id``), alone or as a reference.

@@ -36,11 +36,11 @@ from rich.console import Console
 
 from salus.bench.harness import ChildNode, Population, drive, machine, percentile, seeded_identity
 from salus.client import SalusClient
-from salus.demo.records import LOINC, SNOMED, codeable, fhir_bundle
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
 from salus.node.datadir import DataDir
 from salus.records import sealing
+from salus.records.demo import LOINC, SNOMED, codeable, fhir_bundle
 from salus.records.ingest_request import signed_headers
 
 CHAIN = "salus-bench-records"

@@ -26,7 +26,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from salus.api.auth import Principal
 from salus.api.body import read_capped
 from salus.api.errors import ApiError
-from salus.api.fhir import FHIR_JSON, fhir_base
 from salus.api.read_rules import Audience, Own, ReadRule, Sees, Viewer, ViewerDep
 from salus.api.streams import BlockStream
 from salus.claims import eob, pas, review_view
@@ -44,6 +43,7 @@ from salus.clock import iso_from_ms, wall_clock_ms
 from salus.ledger.members import member_key, org_key
 from salus.records.contracts.layout import consent_key
 from salus.records.policy import emergency_override, grant_in_force, grantee_matches
+from salus.records.routes_fhir import FHIR_JSON, fhir_base
 
 MAX_PAGE = 500
 _ORG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")

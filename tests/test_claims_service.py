@@ -240,6 +240,38 @@ def test_the_cli_submits_a_bundle_and_verify_reproduces_its_decision(site: Site,
     assert run.exit_code == 1 and "not the document registered" in run.output
 
 
+def test_the_cli_flags_a_service_and_the_payer_resolves_it_once(site: Site) -> None:
+    from typer.testing import CliRunner
+
+    from salus.cli.main import app
+
+    keys = DataDir(site.data).keys_dir
+    doc = bundle(use="claim", tag="cli-flag", net={"value": 900, "currency": "USD"},
+                 servicedDate="2026-06-02")
+    assert _post(site, "registrar", "/fhir/Claim/$submit", pb.encode(doc)).status_code == 200
+    rid = hashlib.sha256(pb.encode(doc)).hexdigest()
+
+    def cli(who: str, *args: str) -> object:
+        return CliRunner().invoke(app, ["claims", *args, "--key", str(keys / f"{who}.key"),
+                                        "--node", site.url])
+
+    run = cli("ben", "flag", rid, "1")  # not her claim
+    assert run.exit_code != 0 and "FORBIDDEN" in run.output
+    run = cli("ana", "flag", rid, "1")
+    assert run.exit_code == 0, run.output
+    run = cli("other-officer", "resolve-flag", rid, "1", "unfounded")  # another insurer
+    assert run.exit_code != 0 and "FORBIDDEN" in run.output
+    run = cli("reviewer", "resolve-flag", rid, "1", "not a code")
+    assert run.exit_code != 0 and "BAD_ARGUMENTS" in run.output
+    run = cli("reviewer", "resolve-flag", rid, "1", "confirmed")
+    assert run.exit_code == 0, run.output
+    with site.client("registrar") as c:
+        flag = c.claims_request(rid)["lines"][0]["flag"]
+    assert flag["finding"] == "confirmed"
+    run = cli("officer", "resolve-flag", rid, "1", "unfounded")
+    assert run.exit_code != 0 and "resolved already" in run.output
+
+
 # -- verify for whoever holds the claim (GET /v1/claims/requests/{request}/ledger) --------
 def test_the_patient_and_the_provider_verify_a_decision_others_are_refused(
         site: Site, tmp_path) -> None:

@@ -167,6 +167,26 @@ def decide(request: Annotated[str, typer.Argument(help="The request id (64 hex d
            field)
 
 
+@claims_app.command("flag")
+def flag(request: Annotated[str, typer.Argument(help="The claim's id (64 hex digits)")],
+         items: Annotated[list[int], typer.Argument(help="The items (ledger sequences) she "
+                                                         "never received")],
+         key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
+    """The patient flags services of a claim she never received (phantom billing)."""
+    run_as(node_url, key, lambda c: c.flag_phantom(request, items), field)
+
+
+@claims_app.command("resolve-flag")
+def resolve_flag(request: Annotated[str, typer.Argument(help="The claim's id (64 hex digits)")],
+                 sequence: Annotated[int, typer.Argument(help="The flagged item (ledger "
+                                                              "sequence)")],
+                 finding: Annotated[str, typer.Argument(
+                     help="confirmed (not rendered as billed) or unfounded")],
+                 key: KeyOpt, node_url: NodeUrl = DEFAULT_NODE, field: FieldOpt = None) -> None:
+    """A payer's reviewer records what the payer found on a flagged item, once."""
+    run_as(node_url, key, lambda c: c.resolve_phantom(request, sequence, finding), field)
+
+
 @claims_app.command("verify")
 def verify(file: Annotated[Path, typer.Argument(help="The claim document: the PAS Bundle "
                                                      "as registered")],

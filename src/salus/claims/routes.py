@@ -112,11 +112,13 @@ READ_EOB = ReadRule("GET", "/fhir/ExplanationOfBenefit", (
          "decrypted from the vaults this node holds"),))
 READ_CLAIM_EVENTS = ReadRule("GET", "/v1/claims/events", (
     Sees((PAYER_REVIEWERS, PROVIDER_STAFF),
-         "decisions, appeals, extensions and cancellations of the organisation's requests, "
+         "decisions, appeals, extensions, cancellations and phantom flags (raised, resolved) "
+         "of the organisation's requests, "
          "as they commit (ids, statuses and codes; no claim content)"),))
 #: Ledger events a claims stream carries, and who (field) hears each.
 EVENT_KINDS = ("claims_submitted", "claims_decided", "claims_appealed", "claims_extended",
-               "claims_cancelled", "claims_updated", "claims_phantom_flagged")
+               "claims_cancelled", "claims_updated", "claims_phantom_flagged",
+               "claims_phantom_resolved")
 
 
 def claims_of(request: Request) -> ClaimsService:

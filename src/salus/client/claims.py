@@ -80,6 +80,18 @@ class ClaimsClient:
     def record_coverage(self: SalusClient, args: dict[str, Any]) -> dict[str, Any]:
         return self.call("claims", "record_coverage", args).output  # type: ignore[no-any-return]
 
+    def flag_phantom(self: SalusClient, request: str, items: list[int]) -> dict[str, Any]:
+        """The patient flags items (ledger sequences) of a claim she never received."""
+        return self.call("claims", "flag_phantom", {  # type: ignore[no-any-return]
+            "request": request, "items": items}).output
+
+    def resolve_phantom(self: SalusClient, request: str, sequence: int,
+                        finding: str) -> dict[str, Any]:
+        """A payer's reviewer records what it found on a flagged item: ``confirmed`` (not
+        rendered as billed) or ``unfounded``."""
+        return self.call("claims", "resolve_phantom", {  # type: ignore[no-any-return]
+            "request": request, "sequence": sequence, "finding": finding}).output
+
     def decide_claim(self: SalusClient, request: str, items: list[dict[str, Any]], *,
                      human_review: bool = True) -> dict[str, Any]:
         """A reviewer's decision on items of a request (a human review by default)."""

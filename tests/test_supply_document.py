@@ -81,6 +81,10 @@ def test_an_invalid_document_is_refused_with_every_reason() -> None:
     (b'{"type": "EPCISDocument", "n": 9007199254740993}', "I-JSON"),       # past 2^53
     (b'{"type": "EPCISDocument", "n": 1e400}', "out of range"),
     (b'{"type": "EPCISDocument", "n": NaN}', "not JSON"),
+    # a float cannot hold these as written: two different events would share one CBV hash
+    (b'{"type": "EPCISDocument", "n": 0.10000000000000000555}', "more digits"),
+    (b'{"type": "EPCISDocument", "n": 1e-400}', "more digits"),
+    (b'{"type": "EPCISDocument", "n": 1e-999999999}', "more digits"),
     (b'{"type": "EPCISDocument", "type": "EPCISQueryDocument"}', "duplicate key"),
     (b"\xff\xfe{}", "UTF-8"),
     (b"", "not valid JSON"),
@@ -91,6 +95,16 @@ def test_hostile_input_is_refused_cleanly(data: bytes, reason: str) -> None:
     with pytest.raises(DocumentInvalid) as refused:
         read_document(data)
     assert reason in str(refused.value)
+
+
+def test_numbers_a_float_holds_exactly_are_read() -> None:
+    """What the exactness rule must not refuse: every spelling of a number a 64-bit float
+    holds as written."""
+    from salus.canonical import loads_strict
+    for text, value in ((b"1.0", 1.0), (b"1e2", 100.0), (b"-0.5", -0.5), (b"2.37", 2.37),
+                        (b"0.30000000000000004", 0.30000000000000004), (b"1E-7", 1e-7),
+                        (b"0.0", 0.0), (b"-0.0", -0.0), (b"123456.789", 123456.789)):
+        assert loads_strict(b'{"n": ' + text + b"}", exact_decimals=True) == {"n": value}
 
 
 def test_size_and_event_count_are_bounded() -> None:

@@ -33,6 +33,7 @@ import json
 import math
 import re
 from array import array
+from decimal import Decimal
 from itertools import accumulate
 from typing import Any
 
@@ -118,6 +119,16 @@ def _finite_float(text: str) -> float:
     raise JSONError(f"number {text} is out of range")
 
 
+def _exact_float(text: str) -> float:
+    number = _finite_float(text)
+    # Decimal equality is numeric: 1.0, 1 and 1e0 agree; 0.10000000000000000555 and 1e-400
+    # do not with the double they would be read as.
+    if Decimal(text) != Decimal(repr(number)):
+        raise JSONError(f"number {text[:40]} has more digits than a 64-bit float holds "
+                        f"(it would be read as {number!r})")
+    return number
+
+
 def _bounded_int(text: str) -> int:
     number = int(text)
     if -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
@@ -136,11 +147,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def loads_strict(data: bytes | str, *, decimals: bool = False,
+def loads_strict(data: bytes | str, *, decimals: bool = False, exact_decimals: bool = False,
                  max_depth: int = MAX_DEPTH) -> JSONValue:
     """Parse JSON, refusing anything that could be read two ways, or that would cost more
     to read than its size says. ``decimals``: take finite numbers with a fraction or an
-    exponent (as floats), for documents such as FHIR resources that are never signed."""
+    exponent (as floats), for documents such as FHIR resources that are never signed.
+    ``exact_decimals``: the same, but only numbers a float holds exactly as written, for
+    documents identified by a hash of their values (two numbers read as one float would
+    give two documents one hash)."""
     # UTF-8 and nothing else (RFC 8259 section 8.1): json.loads would also take UTF-16
     # and UTF-32 bytes, which the bracket count below reads wrongly, and a transaction's
     # bytes must have one spelling. Lone surrogates (raw or escaped) are text no UTF-8
@@ -161,7 +175,8 @@ def loads_strict(data: bytes | str, *, decimals: bool = False,
     try:
         return json.loads(
             text,
-            parse_float=_finite_float if decimals else _refuse_float,
+            parse_float=(_exact_float if exact_decimals else _finite_float if decimals
+                         else _refuse_float),
             parse_constant=_refuse_constant,
             parse_int=_bounded_int,
             object_pairs_hook=_unique_keys,

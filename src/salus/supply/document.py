@@ -191,7 +191,9 @@ def read_document(data: bytes | str, max_events: int = MAX_EVENTS) -> dict[str, 
     if size > MAX_BYTES:
         raise DocumentInvalid([Problem("$", f"document is {size} bytes; at most {MAX_BYTES}")])
     try:
-        document = loads_strict(data, decimals=True, max_depth=MAX_DEPTH)
+        # exact: an event is identified by the CBV hash of its values (CBV 2.0 §8.9), so a
+        # number a float cannot hold as written would give two events one hash
+        document = loads_strict(data, exact_decimals=True, max_depth=MAX_DEPTH)
     except JSONError as exc:
         raise DocumentInvalid([Problem("$", f"not acceptable JSON: {exc}")]) from None
     if not isinstance(document, dict):

@@ -131,10 +131,11 @@ def test_the_fast_path_answers_exactly_as_the_route_would(chain: Chain) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from salus.api import errors, verification
+    from salus.api import errors
     from salus.api.rate_limit import RateLimiter
     from salus.node.metrics import NodeMetrics
     from salus.node.rate_limits import Budget, RateLimits
+    from salus.supply import routes_verification as verification
 
     s = build_supply(chain)
     items = [pack("FP1"), pack("A/B%1")]

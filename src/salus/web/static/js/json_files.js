@@ -4,7 +4,7 @@
 // numbers), not JavaScript's reading of them.
 import { ApiError, request } from "./api.js";
 
-// salus.api.credentials.MAX_BODY: the node reads no larger verification request.
+// salus.credentials.routes.MAX_BODY: the node reads no larger verification request.
 export const MAX_BODY = 2 * 1024 * 1024;
 
 

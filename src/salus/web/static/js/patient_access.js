@@ -9,7 +9,7 @@ import { $, el, shortDid, verdict } from "./ui.js";
 
 const PURPOSE_WORDS = new Map([...PURPOSES, ["unknown", "not given"]]);
 const LIVE_KINDS = new Set(["access", "break_glass", "records_erased"]);
-const PAGE = 1000;  // the route's most per page (salus.api.records.MAX_LOG)
+const PAGE = 1000;  // the route's most per page (salus.records.routes.MAX_LOG)
 const MAX_PAGES = 50;
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });

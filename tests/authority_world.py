@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from claims_world import Claims, approve_pa, build_claims, item
-from conftest import GENESIS_TIME, Chain, ident, make_genesis
+from conftest import Chain, ident
 from rewards_world import Rewards, build_rewards, programme
 from salus.identity import Identity
-from salus.ledger.ledger import Ledger
 from salus.ledger.members import member_of_key
-from salus.node.contracts import registry
 from salus.records.contracts.layout import review_prefix
 from salus.records.ingest_request import REQUEST_HEADER, signed_headers
 from supply_world import build_supply, event, pack
@@ -106,14 +103,6 @@ class World:
         block = self.chain.commit(*raws)
         assert self.chain.codes(block) == ["VALID"] * len(raws), self.chain.verdicts(block)
         return block
-
-
-def world_ledger(path: Path) -> Chain:
-    """A fresh ledger of the test consortium at ``path``, as a :class:`Chain`."""
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    return Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer,
-                 GENESIS_TIME)
 
 
 def build_world(chain: Chain) -> World:

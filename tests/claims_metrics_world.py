@@ -37,12 +37,10 @@ from claims_world import (
     member_hash,
     register_record,
 )
-from conftest import Chain, ident, make_genesis
+from conftest import Chain, world_ledger
 from salus.api import create_app
 from salus.api.auth import TokenService
 from salus.claims.contracts.layout import DAY_MS, HOUR_MS, days_of
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
 from salus.node.node import Node
 from salus.ordering import SoloOrderer
 from salus.ports import free_port
@@ -167,15 +165,14 @@ ACME_2025 = {
 def served(directory: Path) -> Iterator[tuple[str, Claims]]:
     """The seeded ledger, served by a node's API (as `salus node` serves it) on a free
     loopback port: (its URL, the claims world)."""
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    ledger = Ledger.create(directory / "ledger.db", genesis, registry(), orderer)
+    chain = world_ledger(directory / "ledger.db")
+    ledger = chain.ledger
     try:
-        c = seed(Chain(ledger, genesis, orderer))
+        c = seed(chain)
         clock = lambda: c.chain.time  # noqa: E731  (the ledger's own time: nothing moves it)
         node = Node(ledger, SoloOrderer(max_wait_ms=5, clock=clock), clock=clock)
         port = free_port()
-        tokens = TokenService(orderer, ledger, public_url=f"http://127.0.0.1:{port}",
+        tokens = TokenService(chain.orderer, ledger, public_url=f"http://127.0.0.1:{port}",
                               replay_file=directory / "replay.db")
         with ServerThread(create_app(node, tokens), port=port) as server:
             yield server.url, c

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from salus.identity import Identity
 from salus.ledger import genesis as genesis_mod
@@ -98,13 +100,30 @@ def make_genesis(orderer: Identity) -> genesis_mod.Genesis:
     return genesis_mod.build("salus-test", orderer.did, orgs, GENESIS_TIME)
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
+def world_ledger(path: Path) -> Chain:
+    """A fresh ledger of the test consortium at ``path``, as a :class:`Chain`."""
     orderer = ident("orderer")
     genesis = make_genesis(orderer)
-    ledger = Ledger.create(tmp_path / "ledger.db", genesis, registry(), orderer)
-    yield Chain(ledger, genesis, orderer)
-    ledger.close()
+    return Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer)
+
+
+def run_reaching(machine: type[RuleBasedStateMachine], runs: settings, seen: dict[str, int],
+                 calls: set[str]) -> None:
+    """Run ``machine``'s sequences with ``runs``, then hold them to having reached every
+    method in ``calls`` (``seen``: the methods the machine counted), so that they are real
+    sequences, not only refusals. One test, so that the check sees the runs it checks
+    under any test distribution (pytest-xdist may run two tests of a module in different
+    processes)."""
+    seen.clear()
+    run_state_machine_as_test(machine, settings=runs)
+    assert calls <= set(seen), seen
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    made = world_ledger(tmp_path / "ledger.db")
+    yield made
+    made.ledger.close()
 
 
 # The demo consortium served for the browser tests (tests/web_demo.py), one per session.

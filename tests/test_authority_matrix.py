@@ -29,10 +29,9 @@ from authority_world import (
     build_world,
     ingest_request,
     read_entry,
-    world_ledger,
 )
 from claims_world import item, member_hash, table
-from conftest import ident
+from conftest import ident, world_ledger
 from rewards_world import programme
 from salus.ledger.codes import Code
 from salus.ledger.signatures import executable

@@ -19,9 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claims_world import FP_KEY, approve_pa, build_claims, item, member_hash, register_record
-from conftest import Chain, ident, make_genesis
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
+from conftest import Chain, world_ledger
 
 H64, ORG = "[0-9a-f]{64}", "[a-z0-9][a-z0-9-]*"
 REQUEST_FIELDS = {
@@ -95,9 +93,7 @@ def _life(chain: Chain, name: str, member: str, note: str) -> dict[str, str]:
 @given(name=marked, member=marked.map(lambda t: f"M-{t}"), note=marked)
 def test_no_claim_content_anywhere_in_the_ledger(tmp_path_factory, name, member, note) -> None:
     path: Path = tmp_path_factory.mktemp("claims") / "ledger.db"
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    chain = Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer)
+    chain = world_ledger(path)
     try:
         ids = _life(chain, name, member, note)
         store = chain.ledger.store

@@ -17,17 +17,14 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from claims_world import FP_KEY, PAYER, Claims, approve_pa, build_claims, item, table
-from conftest import Chain, ident, make_genesis
+from conftest import run_reaching, world_ledger
 from salus.claims.adjudicate import fingerprints
 from salus.claims.contracts.layout import GRANTED, OPEN, open_key
 from salus.claims.rules import CARCS, DEFAULT_CARC, REASONS, load
 from salus.ledger import transaction
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
 
 ACTORS = ["officer", "reviewer", "second_reviewer", "other_officer", "payer_admin",
           "registrar", "clinician", "other_registrar", "ana", "ben"]
@@ -56,10 +53,7 @@ class ClaimsLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp())
-        orderer = ident("orderer")
-        genesis = make_genesis(orderer)
-        self.chain = Chain(Ledger.create(self.dir / "ledger.db", genesis, registry(), orderer),
-                           genesis, orderer)
+        self.chain = world_ledger(self.dir / "ledger.db")
         self.c: Claims = build_claims(self.chain)
         self.pas = [approve_pa(self.c, "ana", "97110", 6)[0]]
         self.requests: dict[str, Any] = {}  # request id -> its ClaimFacts
@@ -253,10 +247,6 @@ SETTINGS = settings(
 
 
 def test_random_sequences_hold_the_invariants_and_reach_every_kind_of_call() -> None:
-    """The machine above; then that duplicates were submitted, units used, appeals decided
-    (hypothesis found real sequences, not only refusals).
-    One test, so that the check sees the runs it checks under any test distribution
-    (pytest-xdist may run two tests of a module in different processes)."""
-    SEEN.clear()
-    run_state_machine_as_test(ClaimsLife, settings=SETTINGS)
-    assert {"submit", "decide", "use_units", "appeal", "cancel"} <= set(SEEN), SEEN
+    """The machine above, reaching submissions, decisions, reservations, appeals and
+    cancellations."""
+    run_reaching(ClaimsLife, SETTINGS, SEEN, {"submit", "decide", "use_units", "appeal", "cancel"})

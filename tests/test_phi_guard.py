@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authority_world import ACTORS, World, build_world, world_ledger
+from authority_world import ACTORS, World, build_world
+from conftest import world_ledger
 from salus.ledger import transaction
 from test_authority_matrix import CASES
 

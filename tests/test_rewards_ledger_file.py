@@ -20,11 +20,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Chain, ident, make_genesis
+from conftest import Chain, world_ledger
 from rewards_world import build_rewards
 from salus.claims.contracts.layout import DAY_MS
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
 from salus.rewards.events import award_args, event_of
 
 H64, ORG, DID = "[0-9a-f]{64}", "[a-z0-9][a-z0-9-]*", "did:key:z[1-9A-HJ-NP-Za-km-z]+"
@@ -106,9 +104,7 @@ def _life(chain: Chain, reason: str, doctor: str, answer: str, patient: str) -> 
 def test_no_health_information_in_the_reward_entries(tmp_path_factory, reason, doctor, answer,
                                                      patient) -> None:
     path: Path = tmp_path_factory.mktemp("rewards") / "ledger.db"
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    chain = Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer)
+    chain = world_ledger(path)
     try:
         _life(chain, reason, doctor, answer, patient)
         store = chain.ledger.store

@@ -13,14 +13,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from conftest import Chain, ident, make_genesis
+from conftest import run_reaching, world_ledger
 from rewards_world import CATALOGUE, HOSPITAL, Rewards, build_rewards, programme
 from salus.claims.contracts.layout import DAY_MS
 from salus.ledger import transaction
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
 from salus.rewards.contracts.layout import (
     NOMINAL_ANNUAL_CENTS,
     account_key,
@@ -46,10 +44,7 @@ class RewardsLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp())
-        orderer = ident("orderer")
-        genesis = make_genesis(orderer)
-        self.chain = Chain(Ledger.create(self.dir / "ledger.db", genesis, registry(), orderer),
-                           genesis, orderer)
+        self.chain = world_ledger(self.dir / "ledger.db")
         self.w: Rewards = build_rewards(self.chain, patients=tuple(PATIENTS))
         # a second programme of the same sponsor: short expiry, small annual cap
         self.w.ok(self.w.call("officer", "publish_programme", programme(
@@ -196,10 +191,7 @@ SETTINGS = settings(
 
 
 def test_random_sequences_hold_the_invariants_and_reach_every_kind_of_call() -> None:
-    """The machine above; then that awards, redemptions, expiries and reversals happened
-    (hypothesis found real sequences, not only refusals).
-    One test, so that the check sees the runs it checks under any test distribution
-    (pytest-xdist may run two tests of a module in different processes)."""
-    SEEN.clear()
-    run_state_machine_as_test(RewardsLife, settings=SETTINGS)
-    assert {"award", "redeem", "expire", "reverse", "leave", "enrol"} <= set(SEEN), SEEN
+    """The machine above, reaching awards, redemptions, expiries, reversals, leaving and
+    enrolling."""
+    run_reaching(RewardsLife, SETTINGS, SEEN, {"award", "redeem", "expire", "reverse", "leave",
+                                               "enrol"})

@@ -19,9 +19,7 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Chain, ident, make_genesis
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
+from conftest import world_ledger
 from salus.supply.identifiers import parse
 from supply_world import GTIN, ORGS, Supply, build_supply, case, event, pack
 
@@ -99,9 +97,7 @@ def _life(s: Supply, serials_: list[str]) -> list[str]:
 @given(st.lists(serials, min_size=4, max_size=6, unique=True))
 def test_no_serial_and_no_volumes_anywhere_in_the_ledger(tmp_path_factory, serials_) -> None:
     path: Path = tmp_path_factory.mktemp("supply") / "ledger.db"
-    orderer = ident("orderer")
-    genesis = make_genesis(orderer)
-    chain = Chain(Ledger.create(path, genesis, registry(), orderer), genesis, orderer)
+    chain = world_ledger(path)
     try:
         s = build_supply(chain)
         packs = _life(s, serials_)

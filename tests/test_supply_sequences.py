@@ -14,9 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from conftest import Chain, ident, make_genesis
-from salus.ledger.ledger import Ledger
-from salus.node.contracts import registry
+from conftest import ident, world_ledger
 from salus.supply.contracts.layout import STATUSES
 from supply_world import GTIN, LOT, ORGS, OTHER_GTIN, build_supply, case, event, pack
 
@@ -48,10 +46,7 @@ class PackLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp())
-        orderer = ident("orderer")
-        genesis = make_genesis(orderer)
-        self.chain = Chain(Ledger.create(self.dir / "ledger.db", genesis, registry(), orderer),
-                           genesis, orderer)
+        self.chain = world_ledger(self.dir / "ledger.db")
         self.s = build_supply(self.chain)
         self.s.ok(self.s.commission("pharmaco", "start", PACKS),
                   self.s.commission("genericco", "start-g", OTHER_PACKS, gtin=OTHER_GTIN))

@@ -128,10 +128,12 @@ def explanation_of_benefit(request: PasRequest, answer: Answer, *, patient: str,
     if payment_date is not None and not DATE.fullmatch(payment_date):
         raise ValueError("a payment date is YYYY-MM-DD")
     notes: list[dict[str, Any]] = []
-    ledger_items = ledger_items or {}
-    eob_items = [_item(request, items[d.sequence], d, notes, ledger_items.get(d.sequence),
-                       (flags or {}).get(ledger_items.get(d.sequence, 0)))
-                 for d in sorted(answer.decisions, key=lambda d: d.sequence)]
+    ledger_items, flags = ledger_items or {}, flags or {}
+    eob_items = []
+    for d in sorted(answer.decisions, key=lambda d: d.sequence):
+        ledger_item = ledger_items.get(d.sequence)
+        eob_items.append(_item(request, items[d.sequence], d, notes, ledger_item,
+                               None if ledger_item is None else flags.get(ledger_item)))
     insurance: dict[str, Any] = {"focal": True, "coverage": {"reference": coverage}}
     if request.pre_auth_refs:
         insurance["preAuthRef"] = list(request.pre_auth_refs)

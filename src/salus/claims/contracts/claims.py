@@ -366,9 +366,12 @@ class ClaimsContract(Contract):
         """The payer records what it found on an item its patient flagged (CL16)."""
         found = ctx.get(request_key(request))
         line = _line(found, sequence)
-        flag = line["flag"]
+        # a line kept before flags could be resolved has no "flag": where its flag is on
+        # the review list was not recorded
+        flag = line.get("flag")
         if flag is None:
-            raise _conflict("CL16", f"item {sequence} is not flagged")
+            raise _conflict("CL16", f"item {sequence} is not flagged" if not line["flagged"]
+                            else f"item {sequence} was flagged before flags could be resolved")
         if flag["finding"] is not None:
             raise _conflict("CL16", f"item {sequence}'s flag was resolved already")
         ctx.delete(review_key(found["payer"], flag["height"], flag["index"], sequence))

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import nacl.bindings
 import nacl.signing
@@ -21,6 +21,9 @@ from salus.client import SalusClient, SalusError
 from salus.identity import Identity
 from salus.ledger import transaction
 from salus.ports import free_port
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ChildNode:
@@ -97,6 +100,15 @@ async def drive(one: Callable[[T, float], Awaitable[None]], items: list[T], work
             tasks.append(asyncio.create_task(one(item, due)))
         await asyncio.gather(*tasks)
     return time.perf_counter() - start
+
+
+def progress_line(progress: Console | None) -> Callable[[str], None]:
+    """How a benchmark says what it is doing: a dim ``bench:`` line on ``progress``, or
+    nothing without one (``--json``)."""
+    def say(msg: str) -> None:
+        if progress:
+            progress.print(f"[dim]bench:[/] {msg}")
+    return say
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, ed25519_verify_per_s, machine, percentile
+from salus.bench.harness import ChildNode, ed25519_verify_per_s, machine, percentile, progress_line
 from salus.identity import Identity
 from salus.ledger import transaction
 from salus.ledger.ledger import Ledger
@@ -183,9 +183,7 @@ def _proofs(url: str, ledger_file: Path, samples: int = 2000) -> dict[str, float
 def run(txs: int = 50_000, signers: int = 500, batch: int = 1000, latency_seconds: float = 10.0,
         in_flight: int = 6, progress: Console | None = None, data: Path | None = None
         ) -> dict[str, Any]:
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     say("measuring Ed25519 verification on one core ...")
     verify_rate = ed25519_verify_per_s()

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from salus.bench.harness import machine, patient_registrations, percentile
+from salus.bench.harness import machine, patient_registrations, percentile, progress_line
 from salus.bench.ledger import submit_all, submit_at_rate, txs_body
 from salus.network.local import LocalNetwork
 
@@ -28,9 +28,7 @@ def run(orgs: int = 3, txs: int = 30_000, batch: int = 500, in_flight: int = 6,
         rate: int = 5000, latency_seconds: float = 10.0, block_txs: int = 2000,
         block_wait_ms: int = 50, attestations: int = 2, progress: Console | None = None
         ) -> dict[str, Any]:
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     attestations = min(attestations, orgs)
     params = {"wait": "true", "timeout": 120, "attestations": attestations}

@@ -46,7 +46,7 @@ from typing import Any
 from rich.console import Console
 
 from salus.bench import keepalive
-from salus.bench.harness import ChildNode, machine, percentile, seeded_identity
+from salus.bench.harness import ChildNode, machine, percentile, progress_line, seeded_identity
 from salus.bench.ledger import NODE_LIMITS
 from salus.claims.keys import member_hash, payer_member_key
 from salus.claims.licences import licences_dir
@@ -352,9 +352,7 @@ class Options:
 def run(options: Options | None = None, progress: Console | None = None) -> dict[str, Any]:
     o = options or Options()
 
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     today = datetime.now(UTC).replace(microsecond=0)
     load_before = os.getloadavg()[0]

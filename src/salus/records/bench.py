@@ -34,7 +34,15 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, Population, drive, machine, percentile, seeded_identity
+from salus.bench.harness import (
+    ChildNode,
+    Population,
+    drive,
+    machine,
+    percentile,
+    progress_line,
+    seeded_identity,
+)
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
@@ -201,9 +209,7 @@ def _settle(expected: int, pop: _Population, timeout: float = 120.0) -> int:
 def run(patients: int = 200, clinicians: int = 100, panel: int = 10, reads: int = 20_000,
         in_flight: int = 32, latency_rate: int = 1000, latency_seconds: float = 5.0,
         progress: Console | None = None) -> dict[str, Any]:
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     with tempfile.TemporaryDirectory(prefix="salus-bench-records-") as tmp:
         root = Path(tmp)

@@ -35,7 +35,15 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from salus.bench.harness import ChildNode, Population, drive, machine, percentile, seeded_identity
+from salus.bench.harness import (
+    ChildNode,
+    Population,
+    drive,
+    machine,
+    percentile,
+    progress_line,
+    seeded_identity,
+)
 from salus.client import SalusClient
 from salus.identity import Identity
 from salus.node.bootstrap import OrgSpec, admin_key_path, init_datadir
@@ -226,9 +234,7 @@ def run(patients: int = 200, visits: int = 2, feeds: int = 4, statements: int = 
     if not 1 <= visits <= MAX_VISITS:
         raise ValueError(f"visits: 1 to {MAX_VISITS} (the annual cap allows {MAX_VISITS})")
 
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     with tempfile.TemporaryDirectory(prefix="salus-bench-rewards-") as tmp:
         root = Path(tmp)

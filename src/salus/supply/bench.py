@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from salus.bench import keepalive
-from salus.bench.harness import ChildNode, drive, machine, percentile, seeded_identity
+from salus.bench.harness import ChildNode, drive, machine, percentile, progress_line, seeded_identity
 from salus.bench.ledger import NODE_LIMITS
 from salus.client import SalusClient
 from salus.identity import Identity
@@ -234,9 +234,7 @@ def run(packs: tuple[int, ...] = (10_000,), options: Options | None = None,
         progress: Console | None = None) -> dict[str, Any]:
     options = options or Options()
 
-    def say(msg: str) -> None:
-        if progress:
-            progress.print(f"[dim]bench:[/] {msg}")
+    say = progress_line(progress)
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="salus-bench-supply-") as tmp:

@@ -278,6 +278,8 @@ CLAIMS = [
     Step("patient-jack.key", code=1),
     Step("claims inquire", out=('"A1"',)),
     Step("claims metrics", out=("acme-health",)),
+    Step("PHANTOM=$(", sets=("PHANTOM", r"[0-9a-f]{64}")),
+    Step("claims resolve-flag", out=("unfounded",)),
 ]
 
 
